@@ -1,0 +1,24 @@
+//! `catalog delete <id>`
+
+use super::Context;
+use catalog_core::Result;
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The model id.
+    id: String,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    let removed = ctx.writer()?.delete(&args.id)?;
+    if ctx.json {
+        println!("{}", json!({ "id": args.id, "deleted": removed }));
+    } else if removed {
+        println!("deleted {}", args.id);
+    } else {
+        println!("{} was not in the catalog; nothing written", args.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}

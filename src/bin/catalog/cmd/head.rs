@@ -1,0 +1,22 @@
+//! `catalog head`
+
+use super::Context;
+use catalog_core::Result;
+use serde_json::json;
+use std::process::ExitCode;
+
+pub fn run(ctx: &Context) -> Result<ExitCode> {
+    let catalog = ctx.reader()?;
+    let head = catalog.head();
+    if ctx.json {
+        println!(
+            "{}",
+            json!({ "catalog_id": catalog.catalog_id(), "seq": head.seq, "chain": head.chain, "time_ms": head.time_ms })
+        );
+    } else {
+        println!("catalog {}", catalog.catalog_id());
+        println!("seq     {}", head.seq);
+        println!("chain   {}", head.chain);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,22 @@
+//! `catalog retire <id>` and `catalog activate <id>`
+
+use super::Context;
+use crate::output::{entry_json, lifecycle};
+use catalog_core::{Lifecycle, Result};
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The model id.
+    id: String,
+}
+
+pub fn run(ctx: &Context, args: &Args, to: Lifecycle) -> Result<ExitCode> {
+    let e = ctx.writer()?.set_state(&args.id, to)?;
+    if ctx.json {
+        println!("{}", entry_json(&e));
+    } else {
+        println!("{} is {}", e.id, lifecycle(e.lifecycle));
+    }
+    Ok(ExitCode::SUCCESS)
+}

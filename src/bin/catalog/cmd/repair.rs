@@ -1,0 +1,55 @@
+//! `catalog repair`
+
+use super::Context;
+use catalog_core::{Catalog, Options, Result};
+use serde_json::json;
+use std::process::ExitCode;
+
+pub fn run(ctx: &Context) -> Result<ExitCode> {
+    let report = Catalog::repair(&ctx.root, Options::default())?;
+    if ctx.json {
+        let gaps: Vec<_> = report
+            .gaps
+            .iter()
+            .map(|g| {
+                json!({ "file": g.file, "offset": g.offset, "bytes": g.bytes,
+                        "lost_seqs": g.lost_seqs, "reason": g.reason })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "damage_found": report.damage_found,
+                "records_kept": report.records_kept,
+                "gaps": gaps,
+                "dropped_records": report.dropped_records,
+                "quarantined_to": report.quarantined_to,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !report.damage_found {
+        println!("no damage found; nothing changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("kept {} records", report.records_kept);
+    for g in &report.gaps {
+        let lost = g
+            .lost_seqs
+            .map_or("none".into(), |(a, b)| format!("{a}..={b}"));
+        println!(
+            "gap: {} at byte {} ({} bytes, sequences {lost}): {}",
+            g.file.display(),
+            g.offset,
+            g.bytes,
+            g.reason
+        );
+    }
+    for (seq, why) in &report.dropped_records {
+        println!("dropped record {seq}: {why}");
+    }
+    if let Some(q) = &report.quarantined_to {
+        println!("original files kept in {}", q.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,324 @@
+//! Group commit: how concurrent mutations share one `write` + `fdatasync`.
+//!
+//! A caller validates its operation against the state *including* every
+//! operation queued before it (the overlay), takes the next sequence number
+//! and queues its record, all under the queue mutex, so sequence order is
+//! validation order. Then either it becomes the leader (nobody is flushing):
+//! it takes the whole queue, writes it with one `write` and one `fdatasync`,
+//! applies the batch to the in-memory view and wakes everyone; or it waits
+//! until the durable sequence number covers its record.
+//!
+//! Lock order, everywhere: journal → queue → view. The leader holds the
+//! journal mutex while it writes and until the batch is applied, so whoever
+//! holds the journal mutex sees a view that matches the journal's end.
+//!
+//! A failed write or fsync poisons the queue: nothing queued or later is
+//! acknowledged, and the in-memory view keeps only what was durable.
+
+use super::view::View;
+use crate::entry::ModelEntry;
+use crate::error::{Error, Result};
+use crate::journal::op::{Op, Payload};
+use crate::journal::writer::{PendingRecord, SegmentWriter};
+use crate::state::{Change, change_for};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
+
+/// What a queued operation does once durable.
+#[derive(Debug)]
+struct Queued {
+    record: PendingRecord,
+    change: Change,
+}
+
+/// Counters of the commit path, for benchmarks and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommitStats {
+    /// Records made durable through this handle.
+    pub records: u64,
+    /// Batches written (each one `write` and one `fdatasync`).
+    pub batches: u64,
+    /// `fdatasync` calls on journal data, including segment rotations.
+    pub fsyncs: u64,
+}
+
+#[derive(Debug)]
+struct Queue {
+    next_seq: u64,
+    last_time_ms: u64,
+    pending: Vec<Queued>,
+    /// Effect of queued, not yet durable operations on each id, with the
+    /// sequence number of the newest one.
+    overlay: HashMap<String, (u64, Option<ModelEntry>)>,
+    durable_seq: u64,
+    leader_active: bool,
+    poisoned: Option<String>,
+    stats: CommitStats,
+}
+
+/// The writer side of a catalog handle.
+#[derive(Debug)]
+pub(crate) struct Committer {
+    journal: Mutex<SegmentWriter>,
+    /// Journal bytes written since the newest snapshot (a copy of the
+    /// journal's counter, readable without its lock).
+    bytes_since_snapshot: AtomicU64,
+    queue: Mutex<Queue>,
+    flushed: Condvar,
+}
+
+/// The decision taken for one operation before anything is written.
+pub(crate) enum Plan {
+    /// Write this operation.
+    Write(Op),
+    /// Write nothing and answer `false` (delete of an absent id).
+    Absent,
+}
+
+/// What an acknowledged operation did.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The entry as it is after the operation.
+    Entry(Box<ModelEntry>),
+    /// The entry was removed (`true`) or was not there (`false`).
+    Removed(bool),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the queue half-updated in
+    // a way that matters: durability decisions are taken from `durable_seq`.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Committer {
+    pub(crate) fn new(journal: SegmentWriter, last_time_ms: u64) -> Self {
+        let cursor = journal.cursor();
+        let durable_seq = cursor.next_seq - 1;
+        Committer {
+            bytes_since_snapshot: AtomicU64::new(journal.bytes_since_snapshot()),
+            journal: Mutex::new(journal),
+            queue: Mutex::new(Queue {
+                next_seq: cursor.next_seq,
+                last_time_ms,
+                pending: Vec::new(),
+                overlay: HashMap::new(),
+                durable_seq,
+                leader_active: false,
+                poisoned: None,
+                stats: CommitStats::default(),
+            }),
+            flushed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn bytes_since_snapshot(&self) -> u64 {
+        self.bytes_since_snapshot.load(Ordering::Relaxed)
+    }
+
+    /// Seals the current segment (if it holds records) so that the journal
+    /// after a snapshot starts in a fresh segment. A failure poisons the
+    /// handle: the segment files may no longer match the writer's position.
+    pub(crate) fn rotate(&self) -> Result<()> {
+        let mut journal = lock(&self.journal);
+        if let Some(cause) = &lock(&self.queue).poisoned {
+            // The segment may end in a partial, unacknowledged batch:
+            // sealing it would turn a torn tail into corruption.
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
+        if !journal.has_records() {
+            return Ok(());
+        }
+        let fsyncs_before = journal.fsyncs();
+        let rotated = journal.rotate();
+        let mut q = lock(&self.queue);
+        q.stats.fsyncs += journal.fsyncs() - fsyncs_before;
+        if let Err(err) = &rotated {
+            self.poison(&mut q, err);
+        }
+        rotated
+    }
+
+    /// Tells the journal that a snapshot now covers everything it wrote.
+    pub(crate) fn snapshot_taken(&self) {
+        let mut journal = lock(&self.journal);
+        journal.snapshot_taken();
+        self.bytes_since_snapshot.store(0, Ordering::Relaxed);
+    }
+
+    fn poison(&self, q: &mut Queue, err: &Error) {
+        let cause = err.to_string();
+        tracing::error!(error = %cause, "journal write failed; the catalog handle is poisoned until reopened");
+        q.poisoned = Some(cause);
+        q.pending.clear();
+        q.overlay.clear();
+        self.flushed.notify_all();
+    }
+
+    pub(crate) fn stats(&self) -> CommitStats {
+        lock(&self.queue).stats
+    }
+
+    /// Validates, records durably and applies one operation. `decide` sees
+    /// the current entry of the model (queued operations included) and says
+    /// what to do; it runs under the queue lock, so keep it cheap.
+    pub(crate) fn commit(
+        &self,
+        view: &RwLock<View>,
+        id: &str,
+        ctx: &crate::OpContext,
+        decide: impl FnOnce(Option<&ModelEntry>) -> Result<Plan>,
+    ) -> Result<Outcome> {
+        let mut q = lock(&self.queue);
+        if let Some(cause) = &q.poisoned {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
+        let (basis_seq, current) = match q.overlay.get(id) {
+            Some((seq, entry)) => (*seq, entry.clone()),
+            None => (0, super::view::read(view).state.entries.get(id).cloned()),
+        };
+        let op = match decide(current.as_ref())? {
+            Plan::Write(op) => op,
+            Plan::Absent => {
+                // The absence may come from a queued delete: answer only
+                // once that is durable.
+                self.wait_durable(q, basis_seq)?;
+                return Ok(Outcome::Removed(false));
+            }
+        };
+        let payload = Payload {
+            op,
+            ctx: ctx.clone(),
+        };
+        let bytes = payload.encode()?;
+        let seq = q.next_seq;
+        let time_ms = super::recovery::now_ms().max(q.last_time_ms);
+        let change = change_for(current.as_ref(), &payload.op, seq, time_ms)
+            .map_err(|_| Error::NotFound { id: id.to_string() })?;
+        let outcome = match &change {
+            Change::Upsert(entry) => {
+                q.overlay
+                    .insert(id.to_string(), (seq, Some((**entry).clone())));
+                Outcome::Entry(entry.clone())
+            }
+            Change::Remove(_) => {
+                q.overlay.insert(id.to_string(), (seq, None));
+                Outcome::Removed(true)
+            }
+            Change::Nothing => Outcome::Removed(false),
+        };
+        q.next_seq += 1;
+        q.last_time_ms = time_ms;
+        q.pending.push(Queued {
+            record: PendingRecord {
+                seq,
+                time_ms,
+                payload: bytes,
+            },
+            change,
+        });
+        self.wait_durable_leading(q, view, seq)?;
+        Ok(outcome)
+    }
+
+    /// Waits until `seq` is durable, without leading (nothing of ours is queued).
+    fn wait_durable<'a>(&'a self, mut q: MutexGuard<'a, Queue>, seq: u64) -> Result<()> {
+        loop {
+            if q.durable_seq >= seq {
+                return Ok(());
+            }
+            if let Some(cause) = &q.poisoned {
+                return Err(Error::Poisoned {
+                    cause: cause.clone(),
+                });
+            }
+            q = self
+                .flushed
+                .wait(q)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Waits until `seq` is durable, flushing the queue if no one else is.
+    fn wait_durable_leading<'a>(
+        &'a self,
+        mut q: MutexGuard<'a, Queue>,
+        view: &RwLock<View>,
+        seq: u64,
+    ) -> Result<()> {
+        loop {
+            if q.durable_seq >= seq {
+                return Ok(());
+            }
+            if let Some(cause) = &q.poisoned {
+                return Err(Error::Poisoned {
+                    cause: cause.clone(),
+                });
+            }
+            if q.leader_active {
+                q = self
+                    .flushed
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            q.leader_active = true;
+            let batch = std::mem::take(&mut q.pending);
+            drop(q);
+            let result = self.flush(batch, view);
+            q = lock(&self.queue);
+            q.leader_active = false;
+            self.flushed.notify_all();
+            if let Err(err) = result {
+                // Our own record was in the failed batch: report the cause.
+                if q.durable_seq < seq {
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// Writes and syncs one batch, then applies it. Runs without the queue
+    /// lock while writing, so others can queue the next batch meanwhile.
+    fn flush(&self, batch: Vec<Queued>, view: &RwLock<View>) -> Result<()> {
+        let mut journal = lock(&self.journal);
+        let (records, changes): (Vec<PendingRecord>, Vec<Change>) =
+            batch.into_iter().map(|q| (q.record, q.change)).unzip();
+        let fsyncs_before = journal.fsyncs();
+        let written = journal.write_batch(&records);
+        let mut q = lock(&self.queue);
+        q.stats.fsyncs += journal.fsyncs() - fsyncs_before;
+        if let Err(err) = written {
+            self.poison(&mut q, &err);
+            return Err(err);
+        }
+        self.bytes_since_snapshot
+            .store(journal.bytes_since_snapshot(), Ordering::Relaxed);
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        {
+            let mut v = super::view::write(view);
+            for change in changes {
+                v.state.apply(change);
+            }
+            let cursor = journal.cursor();
+            v.seq = last.seq;
+            v.chain = cursor.chain;
+            v.time_ms = last.time_ms;
+            v.segment_no = journal.segment_no();
+            v.cursor = cursor;
+        }
+        q.durable_seq = last.seq;
+        q.stats.records += records.len() as u64;
+        q.stats.batches += 1;
+        let durable = q.durable_seq;
+        q.overlay.retain(|_, (seq, _)| *seq > durable);
+        Ok(())
+    }
+}

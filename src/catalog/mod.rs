@@ -1,0 +1,504 @@
+//! The catalog handle: opening, reading, and the durable mutations.
+//!
+//! A [`Catalog`] is a cheap, cloneable handle (`Send + Sync`) to one catalog
+//! root. A writer handle holds the root's writer lock for as long as any
+//! clone of it lives; a read-only handle takes no lock and never blocks the
+//! writer.
+
+mod commit;
+mod compact;
+mod create;
+mod identity;
+mod options;
+mod recovery;
+mod refresh;
+mod repair;
+mod torn_cut;
+mod view;
+
+pub use commit::CommitStats;
+pub use compact::CompactionReport;
+pub use options::{AutoCompact, Options, RecoveryMode};
+pub use recovery::RecoveryReport;
+pub use repair::{RepairReport, SalvageGap};
+pub use torn_cut::TornTail;
+
+use crate::context::OpContext;
+use crate::entry::{EntrySpec, Lifecycle, ModelEntry, Verification, check_id};
+use crate::error::{Error, Result};
+use crate::journal::op::Op;
+use crate::layout::Layout;
+use crate::lock::{self, WriterLock};
+use crate::store::CatalogStore;
+use commit::{Committer, Outcome, Plan};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use view::View;
+
+/// A handle to the catalog under one root.
+///
+/// ```
+/// # fn main() -> catalog_core::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let root = dir.path();
+/// use catalog_core::{Catalog, EntrySpec, Lifecycle};
+///
+/// let catalog = Catalog::open(root)?;
+/// catalog.put(EntrySpec::new("llama-3-8b", "hf:meta-llama/Meta-Llama-3-8B", "blobs/x"))?;
+/// catalog.set_state("llama-3-8b", Lifecycle::Retired)?;
+/// assert_eq!(catalog.get("llama-3-8b")?.lifecycle, Lifecycle::Retired);
+/// drop(catalog);
+///
+/// // Everything acknowledged is there after a reopen.
+/// let catalog = Catalog::open(root)?;
+/// assert!(catalog.exists("llama-3-8b"));
+/// assert!(catalog.delete("llama-3-8b")?);
+/// assert!(!catalog.delete("llama-3-8b")?, "a second delete finds nothing");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    layout: Layout,
+    opts: Options,
+    identity: identity::Identity,
+    view: RwLock<View>,
+    writer: Option<Writer>,
+    report: RecoveryReport,
+}
+
+#[derive(Debug)]
+struct Writer {
+    committer: Committer,
+    /// Serialises compactions.
+    compaction: Mutex<()>,
+    /// Size of the newest snapshot, for the automatic policy.
+    snapshot_bytes: AtomicU64,
+    _lock: WriterLock,
+}
+
+impl Catalog {
+    /// Opens (or creates) the catalog under `root` for writing, with default
+    /// options. Fails at once with [`Error::Busy`] if another process holds
+    /// the writer lock.
+    pub fn open(root: impl AsRef<Path>) -> Result<Catalog> {
+        Catalog::open_with(root, Options::default())
+    }
+
+    /// Opens (or creates) the catalog under `root` for writing.
+    pub fn open_with(root: impl AsRef<Path>, opts: Options) -> Result<Catalog> {
+        let root = root.as_ref();
+        opts.fs
+            .create_dir_all(root)
+            .map_err(|e| Error::io(root, e))?;
+        let layout = Layout::new(absolute(root)?);
+        let meta = layout.meta_dir();
+        opts.fs
+            .create_dir_all(meta)
+            .map_err(|e| Error::io(meta, e))?;
+        let lock = lock::acquire(&*opts.fs, &layout, opts.lock_wait)?;
+        let rec = recovery::recover(&layout, &opts, true)?;
+        let journal = crate::journal::writer::SegmentWriter::resume(
+            opts.fs.clone(),
+            layout.clone(),
+            rec.identity.catalog_id,
+            rec.view.segment_no,
+            rec.view.cursor,
+            opts.max_segment_bytes,
+            rec.bytes_since_snapshot,
+        )?;
+        let committer = Committer::new(journal, rec.view.time_ms);
+        log_open(&layout, &rec.report, false);
+        Ok(Catalog {
+            inner: Arc::new(Inner {
+                layout,
+                opts,
+                identity: rec.identity,
+                view: RwLock::new(rec.view),
+                writer: Some(Writer {
+                    committer,
+                    compaction: Mutex::new(()),
+                    snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
+                    _lock: lock,
+                }),
+                report: rec.report,
+            }),
+        })
+    }
+
+    /// Opens an existing catalog read-only, with default options. Takes no
+    /// lock: the writer is never blocked, and this handle sees the journal
+    /// as of the open (a torn tail is reported, not cut); call
+    /// [`Catalog::refresh`] to pick up newer records.
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Catalog> {
+        Catalog::open_read_only_with(root, Options::default())
+    }
+
+    /// Opens an existing catalog read-only.
+    pub fn open_read_only_with(root: impl AsRef<Path>, opts: Options) -> Result<Catalog> {
+        let root = root.as_ref();
+        let layout = Layout::new(absolute(root)?);
+        let rec = recovery::recover(&layout, &opts, false)?;
+        log_open(&layout, &rec.report, true);
+        Ok(Catalog {
+            inner: Arc::new(Inner {
+                layout,
+                opts,
+                identity: rec.identity,
+                view: RwLock::new(rec.view),
+                writer: None,
+                report: rec.report,
+            }),
+        })
+    }
+
+    /// The catalog root.
+    pub fn root(&self) -> &Path {
+        self.inner.layout.root()
+    }
+
+    /// Whether this handle was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.writer.is_none()
+    }
+
+    /// What opening found and did (torn tail, snapshot used, records replayed).
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The catalog's random id, fixed at creation, as 32 hex digits.
+    pub fn catalog_id(&self) -> String {
+        crate::digest::hex(&self.inner.identity.catalog_id)
+    }
+
+    /// The entry `id`, or [`Error::NotFound`].
+    pub fn get(&self, id: &str) -> Result<ModelEntry> {
+        check_id(id)?;
+        self.view()
+            .state
+            .entries
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })
+    }
+
+    /// Whether an entry `id` exists.
+    pub fn exists(&self, id: &str) -> bool {
+        self.view().state.entries.contains_key(id)
+    }
+
+    /// Every entry, ordered by id.
+    pub fn list(&self) -> Vec<ModelEntry> {
+        self.view().state.entries.values().cloned().collect()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.view().state.entries.len()
+    }
+
+    /// Whether the catalog has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The journal position this handle's state reflects: the last applied
+    /// sequence number and the chain value after it.
+    pub fn head(&self) -> JournalHead {
+        let v = self.view();
+        JournalHead {
+            seq: v.seq,
+            chain: crate::digest::hex(&v.chain),
+            time_ms: v.time_ms,
+        }
+    }
+
+    /// Registers `spec`, or replaces the entry with its id (keeping its
+    /// registration time; trust goes back to unverified). Returns once the
+    /// record is durable.
+    pub fn put(&self, spec: EntrySpec) -> Result<ModelEntry> {
+        self.put_ctx(spec, &OpContext::default())
+    }
+
+    /// Changes the lifecycle of `id`.
+    pub fn set_state(&self, id: &str, lifecycle: Lifecycle) -> Result<ModelEntry> {
+        self.set_state_ctx(id, lifecycle, &OpContext::default())
+    }
+
+    /// Removes the entry `id`; `Ok(false)` if there was none (nothing is
+    /// written then).
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.delete_ctx(id, &OpContext::default())
+    }
+
+    /// Records the outcome of a verification of `id`'s bytes and updates its
+    /// trust state. (Hashing is the caller's; this only records.)
+    pub fn record_verification(&self, id: &str, outcome: Verification) -> Result<ModelEntry> {
+        self.record_verification_ctx(id, outcome, &OpContext::default())
+    }
+
+    /// A view of this handle whose mutations store `ctx` (correlation id,
+    /// actor) in their journal records.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, CatalogStore, EntrySpec, OpContext};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// let ctx = OpContext::new().correlation_id("req-7").actor("provisioner");
+    /// catalog.with_context(ctx).put(EntrySpec::new("m", "hf:o/r", "blobs/m"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_context(&self, ctx: OpContext) -> WithContext<'_> {
+        WithContext { catalog: self, ctx }
+    }
+
+    /// Counters of the commit path (records, batches, fsyncs) since open.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner
+            .writer
+            .as_ref()
+            .map(|w| w.committer.stats())
+            .unwrap_or_default()
+    }
+
+    /// Writes a snapshot of the current state (temp, fsync, rename, fsync
+    /// dir) so that the next open replays only what follows it, then applies
+    /// the retention options. Safe to call while other threads write.
+    pub fn compact(&self) -> Result<CompactionReport> {
+        let w = self.writer()?;
+        let guard = w
+            .compaction
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = &self.inner;
+        compact::run(
+            &inner.layout,
+            &inner.opts,
+            inner.identity.catalog_id,
+            &inner.view,
+            w,
+            guard,
+        )
+    }
+
+    /// Picks up records the writer appended since this read-only handle was
+    /// opened or last refreshed; returns how many were applied. A writer
+    /// handle is always current and returns 0.
+    pub fn refresh(&self) -> Result<u64> {
+        if self.inner.writer.is_some() {
+            return Ok(0);
+        }
+        refresh::refresh(
+            &self.inner.layout,
+            &self.inner.opts,
+            &self.inner.identity,
+            &self.inner.view,
+        )
+    }
+
+    /// Salvages a damaged catalog: keeps every record that passes its
+    /// checks, writes a gap record where records were lost, and moves the
+    /// original files to `catalog/quarantine/`. Takes the writer lock.
+    pub fn repair(root: impl AsRef<Path>, opts: Options) -> Result<RepairReport> {
+        let root = root.as_ref();
+        let layout = Layout::new(absolute(root)?);
+        let _lock = lock::acquire(&*opts.fs, &layout, opts.lock_wait)?;
+        repair::repair(&layout, &opts)
+    }
+
+    pub(crate) fn put_ctx(&self, spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
+        spec.validate()?;
+        ctx.validate()?;
+        let id = spec.id.clone();
+        let outcome = self.commit(&id, ctx, |_| Ok(Plan::Write(Op::Put(spec))))?;
+        expect_entry(outcome, &id)
+    }
+
+    pub(crate) fn set_state_ctx(
+        &self,
+        id: &str,
+        lifecycle: Lifecycle,
+        ctx: &OpContext,
+    ) -> Result<ModelEntry> {
+        check_id(id)?;
+        ctx.validate()?;
+        let outcome = self.commit(id, ctx, |current| match current {
+            Some(_) => Ok(Plan::Write(Op::SetLifecycle {
+                id: id.to_string(),
+                lifecycle,
+            })),
+            None => Err(Error::NotFound { id: id.to_string() }),
+        })?;
+        expect_entry(outcome, id)
+    }
+
+    pub(crate) fn delete_ctx(&self, id: &str, ctx: &OpContext) -> Result<bool> {
+        check_id(id)?;
+        ctx.validate()?;
+        let outcome = self.commit(id, ctx, |current| {
+            Ok(match current {
+                Some(_) => Plan::Write(Op::Delete { id: id.to_string() }),
+                None => Plan::Absent,
+            })
+        })?;
+        Ok(matches!(outcome, Outcome::Removed(true)))
+    }
+
+    pub(crate) fn record_verification_ctx(
+        &self,
+        id: &str,
+        outcome: Verification,
+        ctx: &OpContext,
+    ) -> Result<ModelEntry> {
+        check_id(id)?;
+        ctx.validate()?;
+        outcome.validate()?;
+        let done = self.commit(id, ctx, |current| match current {
+            Some(_) => Ok(Plan::Write(Op::Verify {
+                id: id.to_string(),
+                outcome,
+            })),
+            None => Err(Error::NotFound { id: id.to_string() }),
+        })?;
+        expect_entry(done, id)
+    }
+
+    fn commit(
+        &self,
+        id: &str,
+        ctx: &OpContext,
+        decide: impl FnOnce(Option<&ModelEntry>) -> Result<Plan>,
+    ) -> Result<Outcome> {
+        let w = self.writer()?;
+        let outcome = w.committer.commit(&self.inner.view, id, ctx, decide)?;
+        self.maybe_compact(w);
+        Ok(outcome)
+    }
+
+    /// Runs the automatic compaction policy after an acknowledged write. A
+    /// failure is logged, not returned: the caller's record is durable.
+    fn maybe_compact(&self, w: &Writer) {
+        let Some(policy) = self.inner.opts.auto_compact else {
+            return;
+        };
+        let since = w.committer.bytes_since_snapshot();
+        let snapshot = w.snapshot_bytes.load(Ordering::Relaxed);
+        if since < policy.min_journal_bytes || since < snapshot.saturating_mul(policy.ratio) {
+            return;
+        }
+        let Ok(guard) = w.compaction.try_lock() else {
+            return; // another thread is compacting
+        };
+        let inner = &self.inner;
+        if let Err(err) = compact::run(
+            &inner.layout,
+            &inner.opts,
+            inner.identity.catalog_id,
+            &inner.view,
+            w,
+            guard,
+        ) {
+            tracing::warn!(error = %err, "automatic compaction failed; the journal is intact");
+        }
+    }
+
+    fn writer(&self) -> Result<&Writer> {
+        self.inner.writer.as_ref().ok_or(Error::ReadOnly)
+    }
+
+    fn view(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        view::read(&self.inner.view)
+    }
+}
+
+/// The position of a handle in the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalHead {
+    /// Last applied sequence number (0 for an empty journal).
+    pub seq: u64,
+    /// Chain value after it, 64 hex digits: pin it elsewhere to detect any
+    /// later rewrite of the history up to `seq`.
+    pub chain: String,
+    /// Time of that record (Unix milliseconds).
+    pub time_ms: u64,
+}
+
+/// A catalog handle whose mutations carry an [`OpContext`]; see
+/// [`Catalog::with_context`].
+#[derive(Debug)]
+pub struct WithContext<'a> {
+    catalog: &'a Catalog,
+    ctx: OpContext,
+}
+
+impl CatalogStore for WithContext<'_> {
+    fn get(&self, id: &str) -> Result<ModelEntry> {
+        self.catalog.get(id)
+    }
+    fn exists(&self, id: &str) -> Result<bool> {
+        Ok(self.catalog.exists(id))
+    }
+    fn put(&self, spec: EntrySpec) -> Result<ModelEntry> {
+        self.catalog.put_ctx(spec, &self.ctx)
+    }
+    fn set_state(&self, id: &str, lifecycle: Lifecycle) -> Result<ModelEntry> {
+        self.catalog.set_state_ctx(id, lifecycle, &self.ctx)
+    }
+    fn list(&self) -> Result<Vec<ModelEntry>> {
+        Ok(self.catalog.list())
+    }
+    fn delete(&self, id: &str) -> Result<bool> {
+        self.catalog.delete_ctx(id, &self.ctx)
+    }
+}
+
+impl CatalogStore for Catalog {
+    fn get(&self, id: &str) -> Result<ModelEntry> {
+        Catalog::get(self, id)
+    }
+    fn exists(&self, id: &str) -> Result<bool> {
+        Ok(Catalog::exists(self, id))
+    }
+    fn put(&self, spec: EntrySpec) -> Result<ModelEntry> {
+        Catalog::put(self, spec)
+    }
+    fn set_state(&self, id: &str, lifecycle: Lifecycle) -> Result<ModelEntry> {
+        Catalog::set_state(self, id, lifecycle)
+    }
+    fn list(&self) -> Result<Vec<ModelEntry>> {
+        Ok(Catalog::list(self))
+    }
+    fn delete(&self, id: &str) -> Result<bool> {
+        Catalog::delete(self, id)
+    }
+}
+
+fn expect_entry(outcome: Outcome, id: &str) -> Result<ModelEntry> {
+    match outcome {
+        Outcome::Entry(entry) => Ok(*entry),
+        Outcome::Removed(_) => Err(Error::NotFound { id: id.to_string() }),
+    }
+}
+
+fn absolute(root: &Path) -> Result<std::path::PathBuf> {
+    std::path::absolute(root).map_err(|e| Error::io(root, e))
+}
+
+fn log_open(layout: &Layout, report: &RecoveryReport, read_only: bool) {
+    tracing::info!(
+        root = %layout.root().display(),
+        read_only,
+        created = report.created,
+        snapshot_seq = report.snapshot_seq,
+        records_replayed = report.records_replayed,
+        torn_tail = report.torn_tail.is_some(),
+        "catalog opened"
+    );
+}

@@ -1,0 +1,444 @@
+//! Opening a catalog: identity, choice of snapshot, replay of the journal
+//! after it, and the torn-tail cut. The rules are in `docs/FORMAT.md`
+//! ("Recovery").
+
+use super::create;
+use super::identity::Identity;
+use super::options::{Options, RecoveryMode};
+use super::torn_cut::{TornTail, cut_torn_tail};
+use super::view::View;
+use crate::error::{Error, Result};
+use crate::fs::{Fs, TEMP_SUFFIX};
+use crate::journal::reader::{self, Cursor, ScanEnd};
+use crate::journal::record;
+use crate::journal::segment::{self, SegmentHeader};
+use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, parse_numbered};
+use crate::snapshot::{self, SnapshotMeta};
+use crate::state::{State, change_for};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What opening found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryReport {
+    /// The catalog did not exist and was created.
+    pub created: bool,
+    /// Sequence number of the snapshot the state was loaded from.
+    pub snapshot_seq: Option<u64>,
+    /// Damaged snapshots passed over in favour of an older one.
+    pub skipped_snapshots: Vec<PathBuf>,
+    /// Journal records replayed after the snapshot.
+    pub records_replayed: u64,
+    /// The torn tail, if there was one.
+    pub torn_tail: Option<TornTail>,
+    /// Temp files of interrupted writes that were removed.
+    pub removed_temp_files: Vec<PathBuf>,
+}
+
+/// Everything an open handle starts from.
+#[derive(Debug)]
+pub(crate) struct Recovered {
+    pub identity: Identity,
+    pub view: View,
+    /// Journal bytes after the snapshot the state was loaded from.
+    pub bytes_since_snapshot: u64,
+    /// Size of that snapshot file (0 without one).
+    pub snapshot_bytes: u64,
+    pub report: RecoveryReport,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Numbers of the files `<20 digits><suffix>` in `dir`, ascending, and the
+/// paths of temp files (`*.tmp`) left there by interrupted writes.
+pub(crate) fn list_numbered(
+    fs: &dyn Fs,
+    dir: &Path,
+    suffix: &str,
+) -> Result<(Vec<u64>, Vec<PathBuf>)> {
+    let names = match fs.list(dir) {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut numbers = Vec::new();
+    let mut temps = Vec::new();
+    for name in names {
+        if let Some(n) = parse_numbered(&name, suffix) {
+            numbers.push(n);
+        } else if name.ends_with(TEMP_SUFFIX) {
+            temps.push(dir.join(&name));
+        }
+    }
+    numbers.sort_unstable();
+    Ok((numbers, temps))
+}
+
+/// Removes temp files left by interrupted writes in the catalog's
+/// directories (only a writer does this).
+fn remove_temp_files(fs: &dyn Fs, layout: &Layout, removed: &mut Vec<PathBuf>) -> Result<()> {
+    for dir in [
+        layout.meta_dir().to_path_buf(),
+        layout.journal_dir(),
+        layout.snapshot_dir(),
+        layout.recovered_dir(),
+    ] {
+        let (_, temps) = list_numbered(fs, &dir, SEGMENT_SUFFIX)?;
+        for path in temps {
+            tracing::info!(file = %path.display(), "removing temp file left by an interrupted write");
+            fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            removed.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Opens the catalog under `layout`, creating it if `writable` and absent.
+/// A writer cuts a torn tail (default mode); a reader changes nothing.
+pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result<Recovered> {
+    let fs = &*opts.fs;
+    let journal_dir = layout.journal_dir();
+    let snapshot_dir = layout.snapshot_dir();
+    let mut report = RecoveryReport::default();
+    if writable {
+        super::repair::finish_pending(fs, layout)?;
+    } else if super::repair::is_pending(fs, layout)? {
+        return Err(Error::RepairPending {
+            root: layout.root().to_path_buf(),
+        });
+    }
+    if writable {
+        for dir in [
+            layout.meta_dir().to_path_buf(),
+            journal_dir.clone(),
+            snapshot_dir.clone(),
+        ] {
+            fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+    }
+    if writable {
+        remove_temp_files(fs, layout, &mut report.removed_temp_files)?;
+    }
+    let (mut segments, _) = list_numbered(fs, &journal_dir, SEGMENT_SUFFIX)?;
+    let (snapshots, _) = list_numbered(fs, &snapshot_dir, SNAPSHOT_SUFFIX)?;
+
+    let id_path = layout.identity_file();
+    let identity = match fs.read(&id_path) {
+        Ok(bytes) => Identity::decode(&bytes, &id_path)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if !create::is_interrupted_creation(fs, layout, &segments, &snapshots)? {
+                return Err(Error::corrupt(
+                    &id_path,
+                    0,
+                    None,
+                    "identity file missing, but journal records or snapshots exist",
+                ));
+            }
+            if !writable {
+                return Err(Error::NoCatalog {
+                    root: layout.root().to_path_buf(),
+                });
+            }
+            report.created = true;
+            segments = vec![1];
+            create::create(fs, layout, now_ms())?
+        }
+        Err(e) => return Err(Error::io(&id_path, e)),
+    };
+    if segments.is_empty() {
+        return Err(Error::corrupt(
+            &journal_dir,
+            0,
+            None,
+            "the catalog has an identity but no journal segment (were files deleted?)",
+        ));
+    }
+    let headers = read_headers(fs, layout, &segments, &identity.catalog_id)?;
+    let base = choose_snapshot(fs, layout, opts, &identity, &snapshots, &mut report)?;
+    replay(fs, layout, opts, writable, identity, &headers, base, report)
+}
+
+/// A snapshot chosen as the base of replay.
+struct Base {
+    meta: SnapshotMeta,
+    state: State,
+    path: PathBuf,
+    file_len: u64,
+}
+
+/// The newest readable snapshot; damaged ones are passed over (and
+/// reported) unless the mode is strict.
+fn choose_snapshot(
+    fs: &dyn Fs,
+    layout: &Layout,
+    opts: &Options,
+    identity: &Identity,
+    snapshots: &[u64],
+    report: &mut RecoveryReport,
+) -> Result<Option<Base>> {
+    for &seq in snapshots.iter().rev() {
+        let path = layout.snapshot_file(seq);
+        match load_snapshot(fs, &path, identity) {
+            Ok(base) if base.meta.seq == seq => return Ok(Some(base)),
+            Ok(base) => {
+                return Err(Error::corrupt(
+                    &path,
+                    0,
+                    Some(base.meta.seq),
+                    format!(
+                        "snapshot says sequence {}, its name says {seq}",
+                        base.meta.seq
+                    ),
+                ));
+            }
+            Err(err @ Error::Corrupt { .. }) if opts.recovery != RecoveryMode::Strict => {
+                tracing::warn!(file = %path.display(), error = %err, "snapshot damaged; falling back to an older one");
+                report.skipped_snapshots.push(path);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay(
+    fs: &dyn Fs,
+    layout: &Layout,
+    opts: &Options,
+    writable: bool,
+    identity: Identity,
+    headers: &[SegmentHeader],
+    base: Option<Base>,
+    mut report: RecoveryReport,
+) -> Result<Recovered> {
+    let covered = base.as_ref().map_or(0, |b| b.meta.seq);
+    report.snapshot_seq = base.as_ref().map(|b| b.meta.seq);
+    // The segment holding record covered+1: the last one starting at or before it.
+    let Some(start) = headers.iter().rposition(|h| h.first_seq <= covered + 1) else {
+        let first = &headers[0];
+        return Err(Error::corrupt(
+            layout.segment_file(first.segment_no),
+            0,
+            Some(first.first_seq),
+            format!(
+                "journal starts at sequence {} but nothing covers sequences {}..{}",
+                first.first_seq,
+                covered + 1,
+                first.first_seq
+            ),
+        ));
+    };
+    let first = &headers[start];
+    if base.is_none() && first.first_seq != 1 {
+        return Err(Error::corrupt(
+            layout.segment_file(first.segment_no),
+            0,
+            Some(1),
+            format!(
+                "journal starts at sequence {} and no snapshot covers the records before it",
+                first.first_seq
+            ),
+        ));
+    }
+    if let Some(b) = &base
+        && first.first_seq == covered + 1
+        && first.prev_chain != b.meta.chain
+    {
+        return Err(Error::corrupt(
+            &b.path,
+            0,
+            Some(covered),
+            "snapshot chain value does not match the journal",
+        ));
+    }
+    let snap_chain = base.as_ref().map(|b| b.meta.chain);
+    let snapshot_bytes = base.as_ref().map_or(0, |b| b.file_len);
+    let (mut state, mut time_ms) = match base {
+        Some(b) => (b.state, b.meta.time_ms),
+        None => (State::default(), identity.created_ms),
+    };
+    let mut bytes_since_snapshot = 0u64;
+    let newest = headers.len() - 1;
+    let mut cursor = Cursor {
+        offset: segment::HEADER_LEN as u64,
+        next_seq: first.first_seq,
+        chain: first.prev_chain,
+    };
+    for (i, h) in headers.iter().enumerate().skip(start) {
+        let path = layout.segment_file(h.segment_no);
+        if i > start && (h.first_seq != cursor.next_seq || h.prev_chain != cursor.chain) {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                Some(h.first_seq),
+                format!(
+                    "segment does not continue the one before it (expected first sequence {})",
+                    cursor.next_seq
+                ),
+            ));
+        }
+        let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
+        let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
+        let from = Cursor {
+            offset: segment::HEADER_LEN as u64,
+            next_seq: h.first_seq,
+            chain: h.prev_chain,
+        };
+        let (end, scan_end) = reader::scan(body, from, &path, i == newest, |v| {
+            let seq = v.header.seq;
+            if seq <= covered {
+                if seq == covered && Some(v.header.chain) != snap_chain {
+                    return Err(Error::corrupt(
+                        &path,
+                        v.offset,
+                        Some(seq),
+                        "snapshot chain value does not match the journal",
+                    ));
+                }
+                return Ok(());
+            }
+            let current = v.payload.op.model_id().and_then(|id| state.entries.get(id));
+            let change = change_for(current, &v.payload.op, seq, v.header.time_ms)
+                .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
+            state.apply(change);
+            report.records_replayed += 1;
+            bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
+            time_ms = v.header.time_ms;
+            Ok(())
+        })?;
+        if let ScanEnd::Torn { reason } = scan_end {
+            let torn = cut_torn_tail(
+                fs,
+                layout,
+                opts,
+                writable,
+                h.segment_no,
+                &bytes,
+                end.offset,
+                end.next_seq,
+                reason,
+            )?;
+            report.torn_tail = Some(torn);
+        }
+        cursor = end;
+    }
+    if cursor.next_seq <= covered {
+        return Err(Error::corrupt(
+            layout.snapshot_file(covered),
+            0,
+            Some(covered),
+            format!(
+                "snapshot covers sequence {covered} but the journal ends at {}",
+                cursor.next_seq - 1
+            ),
+        ));
+    }
+    let view = View {
+        state,
+        seq: cursor.next_seq - 1,
+        chain: cursor.chain,
+        time_ms,
+        segment_no: headers[newest].segment_no,
+        cursor,
+    };
+    Ok(Recovered {
+        identity,
+        view,
+        bytes_since_snapshot,
+        snapshot_bytes,
+        report,
+    })
+}
+
+/// Reads and checks every segment header: same catalog, number as named,
+/// numbers without gaps, first sequence numbers never decreasing.
+pub(crate) fn read_headers(
+    fs: &dyn Fs,
+    layout: &Layout,
+    segments: &[u64],
+    catalog_id: &[u8; 16],
+) -> Result<Vec<SegmentHeader>> {
+    let mut headers: Vec<SegmentHeader> = Vec::with_capacity(segments.len());
+    for &n in segments {
+        let path = layout.segment_file(n);
+        if let Some(prev) = headers.last()
+            && n != prev.segment_no + 1
+        {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                None,
+                format!("segment {} is missing before this one", prev.segment_no + 1),
+            ));
+        }
+        let bytes = fs
+            .read_head(&path, segment::HEADER_LEN)
+            .map_err(|e| Error::io(&path, e))?;
+        let h = SegmentHeader::decode(&bytes, &path)?;
+        if h.catalog_id != *catalog_id {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                None,
+                "segment belongs to another catalog",
+            ));
+        }
+        if h.segment_no != n {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                None,
+                format!("header says segment {}, file name says {n}", h.segment_no),
+            ));
+        }
+        if let Some(prev) = headers.last()
+            && h.first_seq < prev.first_seq
+        {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                Some(h.first_seq),
+                "first sequence number goes backwards",
+            ));
+        }
+        headers.push(h);
+    }
+    Ok(headers)
+}
+
+fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> {
+    let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
+    let (meta, entries) = snapshot::decode(&bytes, path)?;
+    if meta.catalog_id != identity.catalog_id {
+        return Err(Error::corrupt(
+            path,
+            0,
+            Some(meta.seq),
+            "snapshot belongs to another catalog",
+        ));
+    }
+    let mut state = State::default();
+    for e in entries {
+        let id = e.id.clone();
+        if state.entries.insert(id.clone(), e).is_some() {
+            return Err(Error::corrupt(
+                path,
+                0,
+                Some(meta.seq),
+                format!("snapshot holds model `{id}` twice"),
+            ));
+        }
+    }
+    Ok(Base {
+        meta,
+        state,
+        path: path.to_path_buf(),
+        file_len: bytes.len() as u64,
+    })
+}

@@ -1,0 +1,110 @@
+//! Bringing a read-only handle up to date with the writer.
+//!
+//! The handle continues from its position (segment, offset, sequence,
+//! chain): it reads the rest of its segment, applies every complete valid
+//! record, and stops at the first incomplete one (the writer may be in the
+//! middle of a `write`). It moves to the next segment only if that segment
+//! existed *before* it read the current one, which proves the current one
+//! was sealed and complete. If its segment was deleted by retention, it
+//! reopens from the newest snapshot.
+
+use super::identity::Identity;
+use super::options::Options;
+use super::recovery;
+use super::view::{self, View};
+use crate::error::{Error, Result};
+use crate::journal::reader::{self, ScanEnd};
+use crate::journal::segment::{self, SegmentHeader};
+use crate::layout::Layout;
+use crate::state::change_for;
+use std::io;
+use std::sync::RwLock;
+
+/// Applies what the writer appended since the last refresh; returns the
+/// number of records applied.
+pub(crate) fn refresh(
+    layout: &Layout,
+    opts: &Options,
+    identity: &Identity,
+    view: &RwLock<View>,
+) -> Result<u64> {
+    let fs = &*opts.fs;
+    let mut applied = 0u64;
+    loop {
+        let (segment_no, from) = {
+            let v = view::read(view);
+            (v.segment_no, v.cursor)
+        };
+        let path = layout.segment_file(segment_no);
+        let next_path = layout.segment_file(segment_no + 1);
+        let sealed = fs
+            .len(&next_path)
+            .map_err(|e| Error::io(&next_path, e))?
+            .is_some();
+        let bytes = match fs.read_from(&path, from.offset) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return reload(layout, opts, view).map(|n| applied + n);
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mut v = view::write(view);
+        if v.segment_no != segment_no || v.cursor != from {
+            continue; // another thread refreshed meanwhile
+        }
+        let (_, end) = reader::scan(&bytes, from, &path, !sealed, |rec| {
+            let seq = rec.header.seq;
+            let current = rec
+                .payload
+                .op
+                .model_id()
+                .and_then(|id| v.state.entries.get(id));
+            let change = change_for(current, &rec.payload.op, seq, rec.header.time_ms)
+                .map_err(|reason| Error::corrupt(&path, rec.offset, Some(seq), reason))?;
+            v.state.apply(change);
+            v.seq = rec.next.next_seq - 1;
+            v.chain = rec.next.chain;
+            v.time_ms = rec.header.time_ms;
+            v.cursor = rec.next;
+            applied += 1;
+            Ok(())
+        })?;
+        if matches!(end, ScanEnd::Torn { .. }) || !sealed {
+            return Ok(applied);
+        }
+        let head = fs
+            .read_head(&next_path, segment::HEADER_LEN)
+            .map_err(|e| Error::io(&next_path, e))?;
+        let h = SegmentHeader::decode(&head, &next_path)?;
+        if h.catalog_id != identity.catalog_id
+            || h.segment_no != segment_no + 1
+            || h.first_seq != v.cursor.next_seq
+            || h.prev_chain != v.cursor.chain
+        {
+            return Err(Error::corrupt(
+                &next_path,
+                0,
+                Some(h.first_seq),
+                format!(
+                    "segment does not continue the one before it (expected first sequence {})",
+                    v.cursor.next_seq
+                ),
+            ));
+        }
+        v.segment_no = h.segment_no;
+        v.cursor = reader::Cursor {
+            offset: segment::HEADER_LEN as u64,
+            next_seq: h.first_seq,
+            chain: h.prev_chain,
+        };
+    }
+}
+
+/// Reopens from scratch when the handle's segment is gone.
+fn reload(layout: &Layout, opts: &Options, view: &RwLock<View>) -> Result<u64> {
+    let rec = recovery::recover(layout, opts, false)?;
+    let mut v = view::write(view);
+    let applied = rec.view.seq.saturating_sub(v.seq);
+    *v = rec.view;
+    Ok(applied)
+}

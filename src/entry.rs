@@ -1,0 +1,325 @@
+//! What the catalog records about one model.
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Longest model id accepted, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+/// Longest model reference or path accepted, in bytes.
+pub const MAX_PATH_LEN: usize = 4096;
+/// Most files one model's manifest may list.
+pub const MAX_MANIFEST_FILES: usize = 4096;
+/// Longest verification reason kept, in bytes.
+pub const MAX_REASON_LEN: usize = 1024;
+
+/// Whether a model may be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Lifecycle {
+    /// May be selected and loaded.
+    #[default]
+    Active,
+    /// Kept on disk and in history, but not to be selected.
+    Retired,
+}
+
+/// What the last verification of a model's bytes found. Independent of
+/// [`Lifecycle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum TrustState {
+    /// Never verified since it was (re-)registered.
+    #[default]
+    Unverified,
+    /// The bytes matched the expected digest.
+    Verified,
+    /// Hashed, but there was no expected digest to compare with.
+    Warned,
+    /// The bytes did not match, or could not be read. Never shown as merely
+    /// "unverified".
+    Failed,
+}
+
+/// Outcome class of one verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VerifyResult {
+    /// Digest matched.
+    Pass,
+    /// Nothing to compare with.
+    Warn,
+    /// Mismatch or unreadable.
+    Fail,
+}
+
+impl VerifyResult {
+    /// The trust state a verification with this result leaves behind.
+    pub fn trust(self) -> TrustState {
+        match self {
+            VerifyResult::Pass => TrustState::Verified,
+            VerifyResult::Warn => TrustState::Warned,
+            VerifyResult::Fail => TrustState::Failed,
+        }
+    }
+}
+
+/// One verification as recorded in the journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Pass, warn or fail.
+    pub result: VerifyResult,
+    /// Why (for example `digest mismatch`), at most [`MAX_REASON_LEN`] bytes.
+    pub reason: String,
+    /// The digest actually computed, if hashing completed.
+    pub actual: Option<Digest>,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Wall-clock duration of the hashing, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl Verification {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.reason.len() > MAX_REASON_LEN || self.reason.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "reason",
+                format!("at most {MAX_REASON_LEN} bytes, no control characters"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One file of a multi-file model (for example a safetensors shard).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// Path relative to the model's directory, `/`-separated.
+    pub path: String,
+    /// Content digest of the file.
+    pub digest: Digest,
+    /// Size in bytes.
+    pub size_bytes: u64,
+}
+
+/// What a caller supplies to register (or replace) a model with `put`.
+///
+/// ```
+/// use catalog_core::{EntrySpec, Digest};
+/// let spec = EntrySpec::new("llama-3-8b", "hf:meta-llama/Meta-Llama-3-8B", "blobs/sha256/ab")
+///     .digest(Digest::of_bytes(b"weights"))
+///     .size_bytes(7);
+/// assert_eq!(spec.id, "llama-3-8b");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrySpec {
+    /// Unique id of the model in this catalog.
+    pub id: String,
+    /// Where the model came from (`hf:org/repo`, `file:/…`, a URL).
+    pub model_ref: String,
+    /// Where its bytes are, relative to the catalog root.
+    pub local_path: String,
+    /// Active or retired.
+    pub lifecycle: Lifecycle,
+    /// Expected or computed digest of the whole model (single file), if known.
+    pub digest: Option<Digest>,
+    /// Total size in bytes.
+    pub size_bytes: u64,
+    /// The files of a multi-file model; empty for a single file.
+    pub files: Vec<ManifestFile>,
+}
+
+impl EntrySpec {
+    /// A spec with the three required fields; the rest default.
+    pub fn new(
+        id: impl Into<String>,
+        model_ref: impl Into<String>,
+        local_path: impl Into<String>,
+    ) -> Self {
+        EntrySpec {
+            id: id.into(),
+            model_ref: model_ref.into(),
+            local_path: local_path.into(),
+            lifecycle: Lifecycle::Active,
+            digest: None,
+            size_bytes: 0,
+            files: Vec::new(),
+        }
+    }
+    /// Sets the digest.
+    pub fn digest(mut self, digest: Digest) -> Self {
+        self.digest = Some(digest);
+        self
+    }
+    /// Sets the size.
+    pub fn size_bytes(mut self, size: u64) -> Self {
+        self.size_bytes = size;
+        self
+    }
+    /// Sets the lifecycle.
+    pub fn lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+    /// Sets the manifest of a multi-file model.
+    pub fn files(mut self, files: Vec<ManifestFile>) -> Self {
+        self.files = files;
+        self
+    }
+
+    /// Checks every field; nothing invalid ever reaches the journal.
+    pub(crate) fn validate(&self) -> Result<()> {
+        check_id(&self.id)?;
+        check_text("model_ref", &self.model_ref, MAX_PATH_LEN)?;
+        check_relative_path("local_path", &self.local_path)?;
+        if self.files.len() > MAX_MANIFEST_FILES {
+            return Err(Error::invalid(
+                "files",
+                format!("{} files, at most {MAX_MANIFEST_FILES}", self.files.len()),
+            ));
+        }
+        for file in &self.files {
+            check_relative_path("files.path", &file.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// A model as the catalog knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// Unique id.
+    pub id: String,
+    /// Where the model came from.
+    pub model_ref: String,
+    /// Where its bytes are, relative to the catalog root.
+    pub local_path: String,
+    /// Active or retired.
+    pub lifecycle: Lifecycle,
+    /// Outcome of the last verification.
+    pub trust: TrustState,
+    /// Digest of the whole model, if known.
+    pub digest: Option<Digest>,
+    /// Total size in bytes.
+    pub size_bytes: u64,
+    /// Files of a multi-file model.
+    pub files: Vec<ManifestFile>,
+    /// When the id was first registered (Unix milliseconds).
+    pub registered_at_ms: u64,
+    /// When the entry last changed (Unix milliseconds).
+    pub updated_at_ms: u64,
+    /// Journal sequence number of the entry's last change.
+    pub updated_seq: u64,
+    /// When it was last verified (Unix milliseconds).
+    pub last_verified_at_ms: Option<u64>,
+    /// The last verification's details.
+    pub last_verification: Option<Verification>,
+}
+
+/// Checks a model id.
+pub(crate) fn check_id(id: &str) -> Result<()> {
+    check_text("id", id, MAX_ID_LEN)?;
+    if id.trim() != id {
+        return Err(Error::invalid(
+            "id",
+            "leading or trailing white space is not allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a non-empty text field of bounded length with no control characters.
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if value.len() > max {
+        return Err(Error::invalid(
+            field,
+            format!("{} bytes, at most {max}", value.len()),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            format!("control character {c:?} is not allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a `/`-separated path that must stay under the root: relative, no
+/// empty, `.` or `..` components, no backslashes.
+pub(crate) fn check_relative_path(field: &'static str, path: &str) -> Result<()> {
+    check_text(field, path, MAX_PATH_LEN)?;
+    if path.starts_with('/') {
+        return Err(Error::invalid(
+            field,
+            "absolute paths are not allowed; give a path relative to the root",
+        ));
+    }
+    if path.contains('\\') {
+        return Err(Error::invalid(field, "backslashes are not allowed"));
+    }
+    for part in path.split('/') {
+        match part {
+            "" => {
+                return Err(Error::invalid(
+                    field,
+                    "empty path component (`//` or trailing `/`)",
+                ));
+            }
+            "." | ".." => {
+                return Err(Error::invalid(
+                    field,
+                    format!("`{part}` components are not allowed"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_must_stay_under_the_root() {
+        for ok in ["a", "blobs/sha256/ab", "a.b/c-d_e"] {
+            assert!(check_relative_path("p", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/",
+            "./a",
+            "a\\b",
+            "a\0b",
+        ] {
+            let err = check_relative_path("p", bad).expect_err(bad);
+            assert!(
+                matches!(err, Error::InvalidInput { field: "p", .. }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_bounded_and_trimmed() {
+        assert!(check_id("llama-3:Q4_K_M").is_ok());
+        assert!(check_id(&"x".repeat(MAX_ID_LEN)).is_ok());
+        for bad in [
+            String::new(),
+            " x".into(),
+            "x\n".into(),
+            "x".repeat(MAX_ID_LEN + 1),
+        ] {
+            assert!(
+                matches!(check_id(&bad), Err(Error::InvalidInput { field: "id", .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The crate's one error type.
+//!
+//! Every variant carries the fields a caller needs to act: which file, which
+//! byte offset, which sequence number, which version. The `Display` text says
+//! what to do next.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `catalog-core`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No entry with this id exists.
+    #[error("model `{id}` is not in the catalog; `list` shows the ids that are")]
+    NotFound {
+        /// The id that was looked up.
+        id: String,
+    },
+
+    /// Another process holds the writer lock on this root.
+    #[error(
+        "catalog at {} is busy: another process holds the writer lock ({}); \
+         wait for it to finish, or open read-only",
+        root.display(),
+        lock_file.display()
+    )]
+    Busy {
+        /// The catalog root.
+        root: PathBuf,
+        /// The lock file that is held.
+        lock_file: PathBuf,
+    },
+
+    /// Durable data failed a check. The catalog refuses to open rather than
+    /// guess; `Catalog::repair` salvages every valid record and reports the gap.
+    #[error(
+        "catalog data is corrupt in {} at byte {offset} (sequence {seq}): {reason}; \
+         the file is left untouched — run a repair to salvage every valid record",
+        file.display(),
+        seq = seq.map_or_else(|| "unknown".to_string(), |s| s.to_string())
+    )]
+    Corrupt {
+        /// The damaged file.
+        file: PathBuf,
+        /// Byte offset of the first bad byte range.
+        offset: u64,
+        /// Sequence number of the record involved, where known (the one
+        /// expected at `offset`).
+        seq: Option<u64>,
+        /// What check failed.
+        reason: String,
+    },
+
+    /// A file was written by a newer (or unknown) format version.
+    #[error(
+        "{} has format version {got}, this build reads version {expected}; \
+         upgrade catalog-core to open it",
+        file.display()
+    )]
+    UnsupportedVersion {
+        /// The file with the unknown version.
+        file: PathBuf,
+        /// The version this build writes and reads.
+        expected: u32,
+        /// The version found in the file.
+        got: u32,
+    },
+
+    /// An earlier write or fsync on this handle failed. Nothing more is
+    /// acknowledged through it: drop it and open the catalog again, and
+    /// recovery decides what is durable.
+    #[error("catalog handle is poisoned by an earlier I/O failure ({cause}); reopen the catalog")]
+    Poisoned {
+        /// The failure that poisoned the handle.
+        cause: String,
+    },
+
+    /// There is no catalog under this root (a read-only open does not
+    /// create one).
+    #[error("no catalog at {}; open it for writing once to create it", root.display())]
+    NoCatalog {
+        /// The root that was opened.
+        root: PathBuf,
+    },
+
+    /// A repair was interrupted while swapping in the repaired journal.
+    #[error(
+        "a repair of the catalog at {} was interrupted; open it for writing (or run the \
+         repair again) to finish it",
+        root.display()
+    )]
+    RepairPending {
+        /// The catalog root.
+        root: PathBuf,
+    },
+
+    /// The handle was opened read-only and cannot write.
+    #[error("catalog handle is read-only; open it with `Catalog::open` to write")]
+    ReadOnly,
+
+    /// The caller passed something the catalog cannot accept; nothing was written.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// Which argument or field was rejected.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// An operating-system I/O error on a named path.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The path the failing call touched.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Builds an [`Error::Io`] for `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Builds an [`Error::InvalidInput`].
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Builds an [`Error::Corrupt`].
+    pub(crate) fn corrupt(
+        file: impl Into<PathBuf>,
+        offset: u64,
+        seq: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Corrupt {
+            file: file.into(),
+            offset,
+            seq,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The append-only journal: framed, checksummed, chained records in numbered
+//! segments. See `docs/FORMAT.md` for the bytes and the crash analysis.
+
+pub mod chain;
+pub mod op;
+pub mod reader;
+pub mod record;
+pub mod salvage;
+pub mod segment;
+pub mod torn_tail;
+pub mod writer;

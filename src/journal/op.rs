@@ -1,0 +1,169 @@
+//! The operations the journal records, and their postcard payload encoding.
+//!
+//! Variants are only ever appended (postcard encodes the variant index), so
+//! older payloads stay readable. Changing a variant's fields is a format
+//! version change.
+
+use super::record::MAX_PAYLOAD_LEN;
+use crate::context::OpContext;
+use crate::entry::{EntrySpec, Lifecycle, Verification};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A state change, as written in one record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Register or replace a model.
+    Put(EntrySpec),
+    /// Change a model's lifecycle.
+    SetLifecycle {
+        /// The model.
+        id: String,
+        /// The new lifecycle.
+        lifecycle: Lifecycle,
+    },
+    /// Record the outcome of a verification.
+    Verify {
+        /// The model.
+        id: String,
+        /// What was found.
+        outcome: Verification,
+    },
+    /// Remove a model whose files were reclaimed.
+    Evict {
+        /// The model.
+        id: String,
+        /// Bytes reclaimed on disk.
+        bytes_reclaimed: u64,
+    },
+    /// Remove a model.
+    Delete {
+        /// The model.
+        id: String,
+    },
+    /// Written only by repair: records `seq ..= last_lost` were unreadable
+    /// and are gone. The next record has sequence `last_lost + 1`.
+    Gap {
+        /// Last lost sequence number.
+        last_lost: u64,
+        /// What repair found.
+        reason: String,
+    },
+}
+
+impl Op {
+    /// The model the operation concerns, if any.
+    pub fn model_id(&self) -> Option<&str> {
+        match self {
+            Op::Put(spec) => Some(&spec.id),
+            Op::SetLifecycle { id, .. }
+            | Op::Verify { id, .. }
+            | Op::Evict { id, .. }
+            | Op::Delete { id } => Some(id),
+            Op::Gap { .. } => None,
+        }
+    }
+
+    /// A short name for logs and history.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Put(_) => "put",
+            Op::SetLifecycle { .. } => "set_state",
+            Op::Verify { .. } => "verify",
+            Op::Evict { .. } => "evict",
+            Op::Delete { .. } => "delete",
+            Op::Gap { .. } => "gap",
+        }
+    }
+}
+
+/// The payload of one record: the operation and who asked for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// The change.
+    pub op: Op,
+    /// Correlation id and actor.
+    pub ctx: OpContext,
+}
+
+impl Payload {
+    /// Encodes the payload, refusing one over the record limit.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let bytes = postcard::to_allocvec(self)
+            .map_err(|e| Error::invalid("operation", format!("cannot encode: {e}")))?;
+        if bytes.len() > MAX_PAYLOAD_LEN {
+            return Err(Error::invalid(
+                "operation",
+                format!(
+                    "encodes to {} bytes, over the {MAX_PAYLOAD_LEN}-byte record limit",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Decodes a payload whose CRC already matched; trailing bytes are an error.
+    pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
+        match postcard::take_from_bytes::<Payload>(bytes) {
+            Ok((payload, [])) => Ok(payload),
+            Ok((_, rest)) => Err(format!("{} trailing bytes after the payload", rest.len())),
+            Err(e) => Err(format!("payload does not decode: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+    use crate::entry::VerifyResult;
+
+    #[test]
+    fn every_op_round_trips() {
+        let ops = [
+            Op::Put(EntrySpec::new("a", "hf:o/r", "blobs/x").digest(Digest::of_bytes(b"x"))),
+            Op::SetLifecycle {
+                id: "a".into(),
+                lifecycle: Lifecycle::Retired,
+            },
+            Op::Verify {
+                id: "a".into(),
+                outcome: Verification {
+                    result: VerifyResult::Fail,
+                    reason: "digest mismatch".into(),
+                    actual: Some(Digest::of_bytes(b"y")),
+                    bytes: 1,
+                    duration_ms: 2,
+                },
+            },
+            Op::Evict {
+                id: "a".into(),
+                bytes_reclaimed: 9,
+            },
+            Op::Delete { id: "a".into() },
+            Op::Gap {
+                last_lost: 4,
+                reason: "r".into(),
+            },
+        ];
+        for op in ops {
+            let p = Payload {
+                op,
+                ctx: OpContext::new().actor("t"),
+            };
+            assert_eq!(Payload::decode(&p.encode().unwrap()).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let p = Payload {
+            op: Op::Delete { id: "a".into() },
+            ctx: OpContext::new(),
+        };
+        let mut bytes = p.encode().unwrap();
+        bytes.push(0);
+        assert!(Payload::decode(&bytes).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! Reading a segment's records in order, with every check.
+
+use super::chain::{self, ChainValue};
+use super::op::{Op, Payload};
+use super::record::{self, Parsed, RecordHeader};
+use super::torn_tail::{self, TailVerdict};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Where reading of a segment continues: the next record's offset, its
+/// expected sequence number, and the chain value before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// File offset of the next record.
+    pub offset: u64,
+    /// Its expected sequence number.
+    pub next_seq: u64,
+    /// Chain value before it.
+    pub chain: ChainValue,
+}
+
+/// How a scan ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// Every byte was a valid record.
+    Clean,
+    /// A torn tail starts at the cursor's offset (only reported where torn
+    /// tails are allowed).
+    Torn {
+        /// Why the first bad record is bad.
+        reason: &'static str,
+    },
+}
+
+/// A decoded record handed to the visitor.
+#[derive(Debug)]
+pub struct Visited<'a> {
+    /// File offset of the record.
+    pub offset: u64,
+    /// Header fields.
+    pub header: RecordHeader,
+    /// The decoded payload.
+    pub payload: Payload,
+    /// The raw payload bytes.
+    pub raw_payload: &'a [u8],
+    /// Where reading continues after this record.
+    pub next: Cursor,
+}
+
+/// Reads records from `bytes` (the file's bytes from `cursor.offset` on),
+/// checking CRC, sequence, chain and payload of each, and hands each to
+/// `visit` in order. Returns the cursor after the last valid record.
+///
+/// A bad record is a torn tail only if `may_be_torn` (the newest segment)
+/// and the torn-tail rule says so; otherwise it is [`Error::Corrupt`].
+pub fn scan(
+    bytes: &[u8],
+    mut cursor: Cursor,
+    file: &Path,
+    may_be_torn: bool,
+    mut visit: impl FnMut(Visited<'_>) -> Result<()>,
+) -> Result<(Cursor, ScanEnd)> {
+    let base = cursor.offset;
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let offset = base + pos as u64;
+        let corrupt = |reason: String| Error::corrupt(file, offset, Some(cursor.next_seq), reason);
+        let rec = match record::parse(&bytes[pos..]) {
+            Parsed::Record(rec) => rec,
+            Parsed::Incomplete | Parsed::Invalid(_) if may_be_torn => {
+                let reason = match record::parse(&bytes[pos..]) {
+                    Parsed::Invalid(r) => r,
+                    _ => "incomplete record",
+                };
+                return match torn_tail::classify(bytes, base, pos, cursor.next_seq) {
+                    TailVerdict::Torn => Ok((cursor, ScanEnd::Torn { reason })),
+                    TailVerdict::Corrupt {
+                        evidence_offset,
+                        evidence_seq,
+                    } => Err(corrupt(format!(
+                        "{reason}, but record {evidence_seq} at byte {evidence_offset} was \
+                         written after these bytes were durable, so this is not a torn tail"
+                    ))),
+                };
+            }
+            Parsed::Incomplete => {
+                return Err(corrupt("incomplete record in a sealed segment".into()));
+            }
+            Parsed::Invalid(reason) => {
+                return Err(corrupt(format!("{reason} in a sealed segment")));
+            }
+        };
+        let h = rec.header;
+        if h.seq != cursor.next_seq {
+            return Err(corrupt(format!(
+                "sequence {} where {} was expected",
+                h.seq, cursor.next_seq
+            )));
+        }
+        if chain::next(&cursor.chain, h.seq, h.time_ms, rec.payload) != h.chain {
+            return Err(corrupt(
+                "chain value does not match the record (edited history?)".into(),
+            ));
+        }
+        let payload = Payload::decode(rec.payload).map_err(corrupt)?;
+        let next_seq = match &payload.op {
+            Op::Gap { last_lost, .. } if *last_lost >= h.seq => *last_lost + 1,
+            Op::Gap { .. } => return Err(corrupt("gap record ends before it starts".into())),
+            _ => h.seq + 1,
+        };
+        let next = Cursor {
+            offset: offset + rec.frame_len() as u64,
+            next_seq,
+            chain: h.chain,
+        };
+        visit(Visited {
+            offset,
+            header: h,
+            payload,
+            raw_payload: rec.payload,
+            next,
+        })?;
+        pos += rec.frame_len();
+        cursor = next;
+    }
+    Ok((cursor, ScanEnd::Clean))
+}

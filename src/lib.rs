@@ -1,0 +1,70 @@
+//! # catalog-core
+//!
+//! The model catalog of an LLM orchestrator: which model artifacts are on a
+//! node's disk, their SHA-256 digests, whether they are active or retired,
+//! whether they were verified, and the full history of every model.
+//!
+//! Every mutation is one CRC-framed, hash-chained record appended to a
+//! journal and `fdatasync`ed before the call returns; only then is the
+//! in-memory map updated. Opening replays the newest snapshot plus the
+//! journal after it, cuts a provably torn tail (keeping the cut bytes) and
+//! refuses any other damage with a typed error. The bytes on disk are
+//! specified in `docs/FORMAT.md`.
+//!
+//! ```
+//! # fn main() -> catalog_core::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! use catalog_core::{Catalog, Digest, EntrySpec, Lifecycle};
+//!
+//! let catalog = Catalog::open(dir.path())?;
+//! let spec = EntrySpec::new("qwen2-7b", "hf:Qwen/Qwen2-7B-Instruct", "blobs/sha256/ab")
+//!     .digest(Digest::of_bytes(b"weights"))
+//!     .size_bytes(7);
+//! catalog.put(spec)?; // durable when this returns
+//! catalog.set_state("qwen2-7b", Lifecycle::Retired)?;
+//!
+//! // A read-only handle takes no lock and sees a consistent prefix.
+//! let reader = Catalog::open_read_only(dir.path())?;
+//! assert_eq!(reader.get("qwen2-7b")?.lifecycle, Lifecycle::Retired);
+//! # Ok(()) }
+//! ```
+//!
+//! What it is not: a downloader (network fetchers belong to provisioners), a
+//! database for arbitrary data, or shared between hosts (the writer lock is
+//! an advisory lock on a local file system).
+
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+mod bytes;
+mod catalog;
+mod context;
+mod digest;
+mod entry;
+mod error;
+#[doc(hidden)]
+pub mod fs;
+#[doc(hidden)]
+pub mod journal;
+mod layout;
+mod lock;
+mod snapshot;
+mod state;
+mod store;
+
+pub use catalog::{
+    AutoCompact, Catalog, CommitStats, CompactionReport, JournalHead, Options, RecoveryMode,
+    RecoveryReport, RepairReport, SalvageGap, TornTail, WithContext,
+};
+pub use context::{MAX_CONTEXT_LEN, OpContext};
+pub use digest::{Digest, DigestAlgorithm};
+pub use entry::{
+    EntrySpec, Lifecycle, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
+};
+pub use error::{Error, Result};
+pub use store::CatalogStore;
+
+/// The README's examples, run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

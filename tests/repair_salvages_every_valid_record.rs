@@ -1,0 +1,98 @@
+//! The explicit repair path: keeps every record that passes its checks,
+//! reports the gap, quarantines the originals, and leaves a catalog that
+//! opens and takes writes.
+
+mod support;
+
+use catalog_core::{Catalog, Error, Options};
+use support::{segment, spec};
+
+fn opts() -> Options {
+    Options::default()
+        .auto_compact(None)
+        .max_segment_bytes(1024)
+}
+
+#[test]
+fn repair_of_a_healthy_catalog_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    catalog.put(spec(1)).unwrap();
+    drop(catalog);
+    let before = std::fs::read(segment(dir.path(), 1)).unwrap();
+    let report = Catalog::repair(dir.path(), opts()).unwrap();
+    assert!(!report.damage_found);
+    assert_eq!(report.quarantined_to, None);
+    assert_eq!(std::fs::read(segment(dir.path(), 1)).unwrap(), before);
+}
+
+#[test]
+fn repair_when_the_oldest_remaining_segment_header_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts().retain_history(false).keep_snapshots(1);
+    let catalog = Catalog::open_with(dir.path(), o.clone()).unwrap();
+    for i in 0..40 {
+        catalog.put(spec(i)).unwrap();
+    }
+    catalog.compact().unwrap();
+    for i in 40..60 {
+        catalog.put(spec(i)).unwrap();
+    }
+    let expected: Vec<String> = catalog.list().into_iter().map(|e| e.id).collect();
+    drop(catalog);
+    assert!(
+        !segment(dir.path(), 1).exists(),
+        "history before the snapshot was pruned"
+    );
+    let first = (1..).find(|&n| segment(dir.path(), n).exists()).unwrap();
+    let path = segment(dir.path(), first);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[20] ^= 0xff; // inside the header (catalog id), under its CRC
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        Catalog::open_with(dir.path(), o.clone()),
+        Err(Error::Corrupt { .. })
+    ));
+
+    let report = Catalog::repair(dir.path(), o.clone()).unwrap();
+    assert!(report.damage_found);
+    let catalog = Catalog::open_with(dir.path(), o).unwrap();
+    let ids: Vec<String> = catalog.list().into_iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids, expected,
+        "the snapshot and every later record are kept"
+    );
+    catalog.put(spec(100)).unwrap();
+}
+
+#[test]
+fn repair_of_an_edited_record_with_a_fixed_crc_drops_only_that_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let mut ends = Vec::new();
+    for i in 0..10 {
+        catalog.put(spec(i)).unwrap();
+        ends.push(std::fs::metadata(segment(dir.path(), 1)).unwrap().len() as usize);
+    }
+    drop(catalog);
+    // Edit a byte of record 5's payload (the size) and recompute its CRC.
+    let path = segment(dir.path(), 1);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (start, end) = (ends[3], ends[4]);
+    bytes[end - 1] ^= 0x01;
+    let crc = crc32fast::hash(&bytes[start + 4..end]);
+    bytes[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Catalog::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt { offset, seq: Some(5), reason, .. } if *offset == start as u64 && reason.contains("chain")),
+        "{err}"
+    );
+    let report = Catalog::repair(dir.path(), Options::default()).unwrap();
+    assert_eq!(report.records_kept, 9);
+    assert_eq!(report.gaps.len(), 1);
+    assert_eq!(report.gaps[0].lost_seqs, Some((5, 5)));
+    let catalog = Catalog::open(dir.path()).unwrap();
+    assert_eq!(catalog.len(), 9);
+    assert!(!catalog.exists(&spec(4).id));
+}

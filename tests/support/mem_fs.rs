@@ -1,0 +1,578 @@
+//! An in-memory file system that models a disk with a page cache, for
+//! crash and fault tests (RELIABILITY.md rows 4, 9, 11, 13).
+//!
+//! * File data: every inode has the bytes a reader sees now and the bytes
+//!   that are durable. `sync_data` makes the current bytes durable.
+//! * Directory entries: creations, renames and removals change the live
+//!   view at once and become durable only when their directory is synced.
+//! * `crash(mode)` replaces the state with what the disk would hold after a
+//!   power loss: durable data and entries, plus — depending on the mode —
+//!   some of the unsynced sectors (new, zeroed or garbage, independently
+//!   per 512-byte sector, i.e. persisted out of order) and some of the
+//!   unsynced directory operations (in order, each kept or lost).
+//! * Faults: the N-th call of a kind fails with an `io::Error`; a failed
+//!   write may leave part of its buffer in the page cache; a failed sync
+//!   makes nothing durable.
+//! * Directories themselves are durable once created (the engine creates
+//!   them before anything that depends on them is acknowledged).
+#![allow(dead_code)]
+
+use super::Rng;
+use catalog_core::fs::{Fs, FsFile, LockGuard};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+const SECTOR: usize = 512;
+
+/// The kinds of call a fault can target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    Write,
+    Sync,
+    Rename,
+    SyncDir,
+    Create,
+    Remove,
+    SetLen,
+}
+
+/// What survives a simulated power loss.
+#[derive(Clone, Copy, Debug)]
+pub enum CrashMode {
+    /// Only what was synced.
+    DropUnsynced,
+    /// Synced data plus a random choice, per unsynced sector, of: the new
+    /// bytes, the old bytes, zeros or garbage; and each unsynced directory
+    /// operation kept or lost, in order.
+    Scramble { seed: u64 },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Inode {
+    data: Vec<u8>,
+    durable: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+enum DirOp {
+    Link {
+        dir: PathBuf,
+        name: String,
+        ino: u64,
+    },
+    Unlink {
+        dir: PathBuf,
+        name: String,
+    },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    epoch: u64,
+    next_ino: u64,
+    inodes: HashMap<u64, Inode>,
+    /// Live directory entries.
+    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    /// Durable directory entries.
+    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    /// Directory operations not yet durable, in order.
+    pending: Vec<DirOp>,
+    locks: BTreeSet<PathBuf>,
+    calls: HashMap<Call, u64>,
+    faults: Vec<(Call, u64, io::ErrorKind)>,
+    sync_delay: Option<Duration>,
+    /// Counters for reports.
+    syncs: u64,
+}
+
+/// The in-memory file system; clones share the same disk.
+#[derive(Clone, Debug, Default)]
+pub struct MemFs {
+    state: Arc<Mutex<State>>,
+}
+
+fn err(kind: io::ErrorKind, what: &str) -> io::Error {
+    io::Error::new(kind, what.to_string())
+}
+
+fn split(path: &Path) -> io::Result<(PathBuf, String)> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| err(io::ErrorKind::InvalidInput, "no parent"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| err(io::ErrorKind::InvalidInput, "no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    Ok((dir.to_path_buf(), name))
+}
+
+impl State {
+    fn check_fault(&mut self, call: Call) -> io::Result<()> {
+        let n = self.calls.entry(call).or_default();
+        *n += 1;
+        let n = *n;
+        if let Some(i) = self
+            .faults
+            .iter()
+            .position(|&(c, at, _)| c == call && at == n)
+        {
+            let (_, _, kind) = self.faults.remove(i);
+            return Err(err(kind, &format!("injected fault on {call:?} #{n}")));
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, path: &Path) -> io::Result<u64> {
+        let (dir, name) = split(path)?;
+        self.dirs
+            .get(&dir)
+            .and_then(|d| d.get(&name))
+            .copied()
+            .ok_or_else(|| {
+                err(
+                    io::ErrorKind::NotFound,
+                    &format!("{} not found", path.display()),
+                )
+            })
+    }
+
+    fn link(&mut self, path: &Path, ino: u64) -> io::Result<()> {
+        let (dir, name) = split(path)?;
+        let entries = self.dirs.get_mut(&dir).ok_or_else(|| {
+            err(
+                io::ErrorKind::NotFound,
+                &format!("no directory {}", dir.display()),
+            )
+        })?;
+        entries.insert(name.clone(), ino);
+        self.pending.push(DirOp::Link { dir, name, ino });
+        Ok(())
+    }
+
+    fn unlink(&mut self, path: &Path) -> io::Result<()> {
+        let (dir, name) = split(path)?;
+        let entries = self
+            .dirs
+            .get_mut(&dir)
+            .ok_or_else(|| err(io::ErrorKind::NotFound, "no directory"))?;
+        entries.remove(&name).ok_or_else(|| {
+            err(
+                io::ErrorKind::NotFound,
+                &format!("{} not found", path.display()),
+            )
+        })?;
+        self.pending.push(DirOp::Unlink { dir, name });
+        Ok(())
+    }
+
+    fn apply_durably(&mut self, op: &DirOp) {
+        match op {
+            DirOp::Link { dir, name, ino } => {
+                if let Some(d) = self.durable_dirs.get_mut(dir) {
+                    d.insert(name.clone(), *ino);
+                }
+            }
+            DirOp::Unlink { dir, name } => {
+                if let Some(d) = self.durable_dirs.get_mut(dir) {
+                    d.remove(name);
+                }
+            }
+        }
+    }
+}
+
+impl MemFs {
+    pub fn new() -> Self {
+        let fs = MemFs::default();
+        fs.lock().dirs.insert(PathBuf::from("/"), BTreeMap::new());
+        fs.lock()
+            .durable_dirs
+            .insert(PathBuf::from("/"), BTreeMap::new());
+        fs
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes the `n`-th call (counted from now, starting at 1) of `call`
+    /// fail with `kind`.
+    pub fn fail_nth(&self, call: Call, n: u64, kind: io::ErrorKind) {
+        let mut s = self.lock();
+        let done = s.calls.get(&call).copied().unwrap_or(0);
+        s.faults.push((call, done + n, kind));
+    }
+
+    /// Clears pending faults.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Makes every `sync_data` sleep first (a slow disk), to widen races.
+    pub fn set_sync_delay(&self, delay: Option<Duration>) {
+        self.lock().sync_delay = delay;
+    }
+
+    /// Number of calls of `call` so far.
+    pub fn calls(&self, call: Call) -> u64 {
+        self.lock().calls.get(&call).copied().unwrap_or(0)
+    }
+
+    /// The durable bytes of the file at `path` (as a crash would leave them
+    /// if its directory entry survives).
+    pub fn durable_bytes(&self, path: &Path) -> Option<Vec<u8>> {
+        let s = self.lock();
+        let ino = s.lookup(path).ok()?;
+        Some(s.inodes[&ino].durable.clone())
+    }
+
+    /// The live bytes of the file at `path`.
+    pub fn bytes(&self, path: &Path) -> Option<Vec<u8>> {
+        let s = self.lock();
+        let ino = s.lookup(path).ok()?;
+        Some(s.inodes[&ino].data.clone())
+    }
+
+    /// Overwrites the live and durable bytes of an existing file (for
+    /// corruption tests).
+    pub fn set_bytes(&self, path: &Path, bytes: &[u8]) {
+        let mut s = self.lock();
+        let ino = s.lookup(path).unwrap();
+        let inode = s.inodes.get_mut(&ino).unwrap();
+        inode.data = bytes.to_vec();
+        inode.durable = bytes.to_vec();
+    }
+
+    /// Simulates a power loss: afterwards the disk holds what `mode` says
+    /// survives, every lock is free, and handles opened before the crash
+    /// fail on use.
+    pub fn crash(&self, mode: CrashMode) {
+        let mut s = self.lock();
+        let mut rng = match mode {
+            CrashMode::DropUnsynced => None,
+            CrashMode::Scramble { seed } => Some(Rng(seed | 1)),
+        };
+        // Directory operations: each unsynced one kept or lost, in order.
+        let pending = std::mem::take(&mut s.pending);
+        if let Some(rng) = rng.as_mut() {
+            for op in &pending {
+                if rng.below(2) == 0 {
+                    s.apply_durably(op);
+                }
+            }
+        }
+        // File data: durable bytes, plus per-sector choices for the rest.
+        let inos: Vec<u64> = s.inodes.keys().copied().collect();
+        for ino in inos {
+            let inode = s.inodes.get_mut(&ino).unwrap();
+            if let Some(rng) = rng.as_mut()
+                && inode.data != inode.durable
+            {
+                inode.durable = scramble(&inode.durable, &inode.data, rng);
+            }
+            inode.data = inode.durable.clone();
+        }
+        s.dirs = s.durable_dirs.clone();
+        s.locks.clear();
+        s.faults.clear();
+        s.epoch += 1;
+    }
+}
+
+/// Per sector, the unsynced bytes in it (those that differ from the durable
+/// ones) are all kept old, all new, zeroed or garbage — independently per
+/// sector, so sectors persist out of order. Durable bytes that the pending
+/// writes did not change stay as they are (the disk does not damage data
+/// next to a write: "powersafe overwrite", see docs/FORMAT.md). The length
+/// is that of old or new (a torn size update).
+fn scramble(old: &[u8], new: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let len = if rng.below(2) == 0 {
+        old.len()
+    } else {
+        new.len()
+    };
+    let mut out = vec![0u8; len];
+    for start in (0..len).step_by(SECTOR) {
+        let end = (start + SECTOR).min(len);
+        let choice = rng.below(4);
+        for (i, b) in out[start..end].iter_mut().enumerate() {
+            let at = start + i;
+            let (o, n) = (old.get(at).copied(), new.get(at).copied());
+            *b = match (o, n) {
+                (Some(o), Some(n)) if o == n => o,
+                _ => match choice {
+                    0 => o.or(n).unwrap_or(0),
+                    1 => n.or(o).unwrap_or(0),
+                    2 => 0,
+                    _ => rng.next() as u8,
+                },
+            };
+        }
+    }
+    out
+}
+
+#[derive(Debug)]
+struct MemFile {
+    fs: MemFs,
+    ino: u64,
+    epoch: u64,
+    pos: u64,
+}
+
+/// Locks the disk for a file handle opened in `epoch`; a handle from
+/// before a crash fails.
+fn guard(fs: &MemFs, epoch: u64) -> io::Result<MutexGuard<'_, State>> {
+    let s = fs.lock();
+    if s.epoch != epoch {
+        return Err(err(io::ErrorKind::Other, "file handle from before a crash"));
+    }
+    Ok(s)
+}
+
+impl FsFile for MemFile {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let fs = self.fs.clone();
+        let mut s = guard(&fs, self.epoch)?;
+        let fault = s.check_fault(Call::Write);
+        let n = if fault.is_err() {
+            buf.len() / 2
+        } else {
+            buf.len()
+        };
+        let inode = s.inodes.get_mut(&self.ino).unwrap();
+        let pos = self.pos as usize;
+        if inode.data.len() < pos + n {
+            inode.data.resize(pos + n, 0);
+        }
+        inode.data[pos..pos + n].copy_from_slice(&buf[..n]);
+        self.pos += n as u64;
+        fault
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        let delay = guard(&self.fs, self.epoch)?.sync_delay;
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
+        let mut s = guard(&self.fs, self.epoch)?;
+        s.check_fault(Call::Sync)?;
+        s.syncs += 1;
+        let inode = s.inodes.get_mut(&self.ino).unwrap();
+        inode.durable = inode.data.clone();
+        Ok(())
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let fs = self.fs.clone();
+        let mut s = guard(&fs, self.epoch)?;
+        s.check_fault(Call::SetLen)?;
+        let inode = s.inodes.get_mut(&self.ino).unwrap();
+        inode.data.resize(len as usize, 0);
+        self.pos = len;
+        Ok(())
+    }
+}
+
+impl Fs for MemFs {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        for anc in dir.ancestors().collect::<Vec<_>>().into_iter().rev() {
+            if s.dirs.contains_key(anc) {
+                continue;
+            }
+            s.dirs.insert(anc.to_path_buf(), BTreeMap::new());
+            s.durable_dirs.insert(anc.to_path_buf(), BTreeMap::new());
+        }
+        Ok(())
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        let s = self.lock();
+        let ino = s.lookup(path)?;
+        Ok(s.inodes[&ino]
+            .data
+            .get(offset as usize..)
+            .unwrap_or_default()
+            .to_vec())
+    }
+
+    fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
+        let s = self.lock();
+        let ino = s.lookup(path)?;
+        let data = &s.inodes[&ino].data;
+        Ok(data[..len.min(data.len())].to_vec())
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let s = self.lock();
+        let mut names: Vec<String> = s
+            .dirs
+            .get(dir)
+            .ok_or_else(|| err(io::ErrorKind::NotFound, "no such directory"))?
+            .keys()
+            .cloned()
+            .collect();
+        // Sub-directories are entries too.
+        for d in s.dirs.keys() {
+            if d.parent() == Some(dir) {
+                names.push(d.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let mut s = self.lock();
+        s.check_fault(Call::Create)?;
+        let ino = match s.lookup(path) {
+            Ok(ino) => {
+                s.inodes.get_mut(&ino).unwrap().data.clear();
+                ino
+            }
+            Err(_) => {
+                s.next_ino += 1;
+                let ino = s.next_ino;
+                s.inodes.insert(ino, Inode::default());
+                s.link(path, ino)?;
+                ino
+            }
+        };
+        Ok(Box::new(MemFile {
+            fs: self.clone(),
+            ino,
+            epoch: s.epoch,
+            pos: 0,
+        }))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let s = self.lock();
+        let ino = s.lookup(path)?;
+        let pos = s.inodes[&ino].data.len() as u64;
+        Ok(Box::new(MemFile {
+            fs: self.clone(),
+            ino,
+            epoch: s.epoch,
+            pos,
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.check_fault(Call::Rename)?;
+        if s.dirs.contains_key(from) {
+            // Directory rename (repair swaps whole directories): moved at
+            // once and durably, like the directories themselves.
+            let moved: Vec<(PathBuf, BTreeMap<String, u64>)> = s
+                .dirs
+                .iter()
+                .filter(|(p, _)| p.starts_with(from))
+                .map(|(p, e)| (p.clone(), e.clone()))
+                .collect();
+            for (p, entries) in moved {
+                s.dirs.remove(&p);
+                s.durable_dirs.remove(&p);
+                let np = to.join(p.strip_prefix(from).unwrap());
+                s.dirs.insert(np.clone(), entries.clone());
+                s.durable_dirs.insert(np, entries);
+            }
+            return Ok(());
+        }
+        let ino = s.lookup(from)?;
+        s.unlink(from)?;
+        s.link(to, ino)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.check_fault(Call::Remove)?;
+        s.unlink(path)
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        let gone: Vec<PathBuf> = s
+            .dirs
+            .keys()
+            .filter(|p| p.starts_with(path))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return Err(err(io::ErrorKind::NotFound, "no such directory"));
+        }
+        for p in gone {
+            s.dirs.remove(&p);
+            s.durable_dirs.remove(&p);
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.check_fault(Call::SyncDir)?;
+        if !s.dirs.contains_key(dir) {
+            return Err(err(io::ErrorKind::NotFound, "no such directory"));
+        }
+        let pending = std::mem::take(&mut s.pending);
+        let mut rest = Vec::new();
+        for op in pending {
+            let here = match &op {
+                DirOp::Link { dir: d, .. } | DirOp::Unlink { dir: d, .. } => d == dir,
+            };
+            if here {
+                s.apply_durably(&op);
+            } else {
+                rest.push(op);
+            }
+        }
+        s.pending = rest;
+        Ok(())
+    }
+
+    fn len(&self, path: &Path) -> io::Result<Option<u64>> {
+        let s = self.lock();
+        if s.dirs.contains_key(path) {
+            return Ok(Some(0));
+        }
+        Ok(s.lookup(path)
+            .ok()
+            .map(|ino| s.inodes[&ino].data.len() as u64))
+    }
+
+    fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
+        let mut s = self.lock();
+        if !s.dirs.contains_key(path.parent().unwrap()) {
+            return Err(err(io::ErrorKind::NotFound, "no such directory"));
+        }
+        if !s.locks.insert(path.to_path_buf()) {
+            return Ok(None);
+        }
+        Ok(Some(LockGuard(Box::new(MemLock {
+            fs: self.clone(),
+            path: path.to_path_buf(),
+            epoch: s.epoch,
+        }))))
+    }
+}
+
+struct MemLock {
+    fs: MemFs,
+    path: PathBuf,
+    epoch: u64,
+}
+
+impl Drop for MemLock {
+    fn drop(&mut self) {
+        let mut s = self.fs.lock();
+        if s.epoch == self.epoch {
+            s.locks.remove(&self.path);
+        }
+    }
+}

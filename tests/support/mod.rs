@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod mem_fs;
+
+use catalog_core::{Digest, EntrySpec, Lifecycle, ManifestFile, ModelEntry};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A deterministic spec for model number `i`, with every field set.
+pub fn spec(i: u64) -> EntrySpec {
+    let digest = Digest::of_bytes(format!("weights-{i}").as_bytes());
+    let mut s = EntrySpec::new(
+        format!("model-{i:04}"),
+        format!("hf:org-{}/repo-{i}", i % 7),
+        format!("blobs/sha256/{}", digest.hex()),
+    )
+    .digest(digest)
+    .size_bytes(1_000 + i);
+    if i.is_multiple_of(3) {
+        s = s.lifecycle(Lifecycle::Retired);
+    }
+    if i.is_multiple_of(4) {
+        s = s.files(vec![
+            ManifestFile {
+                path: "config.json".into(),
+                digest: Digest::of_bytes(b"config"),
+                size_bytes: 6,
+            },
+            ManifestFile {
+                path: format!("model-0000{i}-of-00002.safetensors"),
+                digest: Digest::of_bytes(format!("shard-{i}").as_bytes()),
+                size_bytes: 500 + i,
+            },
+        ]);
+    }
+    s
+}
+
+/// The path of journal segment `n` under `root`.
+pub fn segment(root: &Path, n: u64) -> PathBuf {
+    root.join("catalog/journal").join(format!("{n:020}.seg"))
+}
+
+/// The snapshot covering `seq` under `root`.
+pub fn snapshot(root: &Path, seq: u64) -> PathBuf {
+    root.join("catalog/snapshots")
+        .join(format!("{seq:020}.snap"))
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dst = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dst);
+        } else {
+            std::fs::copy(entry.path(), dst).unwrap();
+        }
+    }
+}
+
+/// The entries of a catalog as a map, for comparisons.
+pub fn as_map(entries: Vec<ModelEntry>) -> BTreeMap<String, ModelEntry> {
+    entries.into_iter().map(|e| (e.id.clone(), e)).collect()
+}
+
+/// A command that re-runs this test binary, executing only the ignored test
+/// `name` (a child-process body), with `envs` set.
+pub fn child(name: &str, envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A small deterministic pseudo-random generator (xorshift), so failures
+/// can be replayed from the printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A seed from the environment (`CATALOG_TEST_SEED`) or the clock; printed
+/// so that a failure can be replayed.
+pub fn seed() -> u64 {
+    let seed = std::env::var("CATALOG_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("seed: {seed} (set CATALOG_TEST_SEED={seed} to replay)");
+    seed
+}
