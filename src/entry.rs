@@ -74,15 +74,49 @@ pub struct Verification {
     pub bytes: u64,
     /// Wall-clock duration of the hashing, in milliseconds.
     pub duration_ms: u64,
+    /// What the hashed files looked like (size, modification time, inode),
+    /// so a later verification may skip unchanged files when asked to.
+    pub files: Vec<FileFingerprint>,
+}
+
+/// The identity of a stored file at the time it was hashed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFingerprint {
+    /// Path relative to the catalog root.
+    pub path: String,
+    /// Length in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u64,
+    /// Inode number.
+    pub inode: u64,
 }
 
 impl Verification {
+    /// A verification with no file fingerprints.
+    pub fn new(result: VerifyResult, reason: impl Into<String>) -> Self {
+        Verification {
+            result,
+            reason: reason.into(),
+            actual: None,
+            bytes: 0,
+            duration_ms: 0,
+            files: Vec::new(),
+        }
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self.reason.len() > MAX_REASON_LEN || self.reason.chars().any(char::is_control) {
             return Err(Error::invalid(
                 "reason",
                 format!("at most {MAX_REASON_LEN} bytes, no control characters"),
             ));
+        }
+        if self.files.len() > MAX_MANIFEST_FILES + 1 {
+            return Err(Error::invalid("files", "more fingerprints than files"));
+        }
+        for f in &self.files {
+            check_relative_path("files.path", &f.path)?;
         }
         Ok(())
     }

@@ -97,6 +97,32 @@ pub enum Error {
         root: PathBuf,
     },
 
+    /// A path would leave the catalog root, or passes through a symlink
+    /// inside it. Nothing was written or deleted.
+    #[error("refusing unsafe path {}: {reason}", path.display())]
+    UnsafePath {
+        /// The path that was refused.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// Bytes did not hash to the digest they were expected to have; nothing
+    /// was registered.
+    #[error(
+        "digest mismatch for {}: expected {expected}, got {actual}; the source is not the \
+         model you asked for (or is damaged)",
+        path.display()
+    )]
+    DigestMismatch {
+        /// The file that was hashed.
+        path: PathBuf,
+        /// The digest asked for.
+        expected: crate::Digest,
+        /// The digest of the bytes.
+        actual: crate::Digest,
+    },
+
     /// The handle was opened read-only and cannot write.
     #[error("catalog handle is read-only; open it with `Catalog::open` to write")]
     ReadOnly,

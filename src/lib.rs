@@ -42,27 +42,43 @@ mod context;
 mod digest;
 mod entry;
 mod error;
+mod fetch;
 #[doc(hidden)]
 pub mod fs;
+mod hashing;
 #[doc(hidden)]
 pub mod journal;
 mod layout;
 mod lock;
+mod metrics;
+mod model_ref;
 mod snapshot;
 mod state;
 mod store;
+mod store_trait;
 
 pub use catalog::{
-    AutoCompact, Catalog, CommitStats, CompactionReport, JournalHead, Options, RecoveryMode,
-    RecoveryReport, RepairReport, SalvageGap, TornTail, WithContext,
+    AutoCompact, Catalog, CheckReport, CommitStats, CompactionReport, Event, Events, EvictReport,
+    ImportOptions, ImportReport, JournalHead, Options, Problem, RecoveryMode, RecoveryReport,
+    RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};
 pub use entry::{
-    EntrySpec, Lifecycle, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
+    EntrySpec, FileFingerprint, Lifecycle, MAX_ID_LEN, MAX_MANIFEST_FILES, MAX_PATH_LEN,
+    MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
 };
 pub use error::{Error, Result};
-pub use store::CatalogStore;
+pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};
+pub use hashing::*;
+pub use journal::op::Op;
+#[cfg(feature = "metrics")]
+pub use metrics::MetricsFacade;
+pub use metrics::{CounterSnapshot, Counters, MetricsSink, VerifyReason, result_label};
+pub use model_ref::*;
+pub use store::gc::{GcOptions, GcReport};
+pub use store::ingest::LinkMode;
+pub use store_trait::CatalogStore;
 
 /// The README's examples, run as doctests so they stay true.
 #[cfg(doctest)]

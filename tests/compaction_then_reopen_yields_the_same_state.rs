@@ -216,6 +216,7 @@ fn an_entry_at_the_size_limit_survives_a_verification_and_a_snapshot() {
                 actual: Some(Digest::of_bytes(b"y")),
                 bytes: u64::MAX,
                 duration_ms: u64::MAX,
+                files: vec![],
             },
         )
         .unwrap();

@@ -32,6 +32,7 @@ fn every_field_survives_reopen_and_compaction() {
         actual: Some(Digest::of_bytes(b"other")),
         bytes: 4096,
         duration_ms: 3,
+        files: vec![],
     };
     let verified = catalog
         .record_verification("model-0002", outcome.clone())
@@ -86,6 +87,7 @@ fn replacing_an_entry_keeps_its_registration_time_and_resets_trust() {
                 actual: first.digest,
                 bytes: 1,
                 duration_ms: 0,
+                files: vec![],
             },
         )
         .unwrap();

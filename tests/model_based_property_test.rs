@@ -135,6 +135,7 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     actual: None,
                     bytes: 1,
                     duration_ms: 0,
+                    files: vec![],
                 };
                 let got = catalog.record_verification(&name(id), outcome);
                 match model.get_mut(&name(id)) {

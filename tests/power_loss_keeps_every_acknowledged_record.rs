@@ -26,7 +26,7 @@ fn spec(i: u64) -> EntrySpec {
     // Long references make records span several 512-byte sectors.
     EntrySpec::new(
         format!("m{i:05}"),
-        format!("hf:org/{}", "r".repeat((i % 5) as usize * 150 + 1)),
+        format!("hf:org/repo/{}", "part/".repeat((i % 5) as usize * 30 + 1)),
         "blobs/x",
     )
     .size_bytes(i)

@@ -26,6 +26,7 @@ fn reopen_after_each_record_kind_yields_the_same_state() {
                     actual: Some(Digest::of_bytes(b"w")),
                     bytes: 1,
                     duration_ms: 1,
+                    files: vec![],
                 },
             )
             .unwrap();

@@ -5,23 +5,37 @@
 //! clone of it lives; a read-only handle takes no lock and never blocks the
 //! writer.
 
+mod check;
 mod commit;
 mod compact;
 mod create;
+mod evict;
+mod gc;
+mod history;
 mod identity;
+mod import;
 mod options;
 mod recovery;
 mod refresh;
 mod repair;
+mod resolve;
 mod torn_cut;
+mod verify;
 mod view;
 
+pub use check::{CheckReport, Problem};
 pub use commit::CommitStats;
 pub use compact::CompactionReport;
+pub use evict::EvictReport;
+pub use history::{Event, Events};
+pub use import::{ImportOptions, ImportReport};
 pub use options::{AutoCompact, Options, RecoveryMode};
 pub use recovery::RecoveryReport;
 pub use repair::{RepairReport, SalvageGap};
 pub use torn_cut::TornTail;
+pub use verify::{VerifyOptions, VerifyReport};
+
+pub(crate) use recovery::now_ms;
 
 use crate::context::OpContext;
 use crate::entry::{EntrySpec, Lifecycle, ModelEntry, Verification, check_id};
@@ -29,11 +43,14 @@ use crate::error::{Error, Result};
 use crate::journal::op::Op;
 use crate::layout::Layout;
 use crate::lock::{self, WriterLock};
-use crate::store::CatalogStore;
+use crate::metrics::VerifyReason;
+use crate::store::Store;
+use crate::store_trait::CatalogStore;
 use commit::{Committer, Outcome, Plan};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 use view::View;
 
 /// A handle to the catalog under one root.
@@ -70,11 +87,16 @@ struct Inner {
     view: RwLock<View>,
     writer: Option<Writer>,
     report: RecoveryReport,
+    store: Store,
+    flights: import::Flights,
 }
 
 #[derive(Debug)]
 struct Writer {
     committer: Committer,
+    /// Imports hold it shared; gc and evictions exclusively, so a blob is
+    /// never deleted between an import's publishing and registering it.
+    store_lock: RwLock<()>,
     /// Serialises compactions.
     compaction: Mutex<()>,
     /// Size of the newest snapshot, for the automatic policy.
@@ -103,6 +125,14 @@ impl Catalog {
             .map_err(|e| Error::io(meta, e))?;
         let lock = lock::acquire(&*opts.fs, &layout, opts.lock_wait)?;
         let rec = recovery::recover(&layout, &opts, true)?;
+        if let Some(torn) = rec
+            .report
+            .torn_tail
+            .as_ref()
+            .filter(|t| t.saved_to.is_some())
+        {
+            opts.metrics.recovery_truncation(torn.dropped_bytes);
+        }
         let journal = crate::journal::writer::SegmentWriter::resume(
             opts.fs.clone(),
             layout.clone(),
@@ -114,14 +144,18 @@ impl Catalog {
         )?;
         let committer = Committer::new(journal, rec.view.time_ms);
         log_open(&layout, &rec.report, false);
+        let store = Store::new(opts.fs.clone(), layout.root());
         Ok(Catalog {
             inner: Arc::new(Inner {
                 layout,
                 opts,
                 identity: rec.identity,
                 view: RwLock::new(rec.view),
+                store,
+                flights: import::Flights::default(),
                 writer: Some(Writer {
                     committer,
+                    store_lock: RwLock::new(()),
                     compaction: Mutex::new(()),
                     snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
                     _lock: lock,
@@ -145,6 +179,7 @@ impl Catalog {
         let layout = Layout::new(absolute(root)?);
         let rec = recovery::recover(&layout, &opts, false)?;
         log_open(&layout, &rec.report, true);
+        let store = Store::new(opts.fs.clone(), layout.root());
         Ok(Catalog {
             inner: Arc::new(Inner {
                 layout,
@@ -153,6 +188,8 @@ impl Catalog {
                 view: RwLock::new(rec.view),
                 writer: None,
                 report: rec.report,
+                store,
+                flights: import::Flights::default(),
             }),
         })
     }
@@ -313,12 +350,29 @@ impl Catalog {
         repair::repair(&layout, &opts)
     }
 
-    pub(crate) fn put_ctx(&self, spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
+    /// Checks the catalog under `root` without changing anything: every
+    /// retained journal record's CRC and chain value, segment continuity,
+    /// every snapshot against the journal, and that every stored file an
+    /// entry uses exists. With `deep`, also replays the whole journal
+    /// against each snapshot's entries and hashes every blob. Runs beside a
+    /// writer, and on a catalog that refuses to open.
+    pub fn check(root: impl AsRef<Path>, opts: Options, deep: bool) -> Result<CheckReport> {
+        check::check(root.as_ref(), &opts, deep)
+    }
+
+    pub(crate) fn put_ctx(&self, mut spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
+        // Only the normalized, redacted form of a reference is ever stored:
+        // no credential reaches the journal or a log line.
+        spec.model_ref = crate::model_ref::ModelRef::parse(&spec.model_ref)?.canonical();
         spec.validate()?;
         ctx.validate()?;
+        let started = Instant::now();
         let id = spec.id.clone();
         let outcome = self.commit(&id, ctx, |_| Ok(Plan::Write(Op::Put(spec))))?;
-        expect_entry(outcome, &id)
+        let entry = expect_entry(outcome, &id)?;
+        self.inner.opts.metrics.put();
+        log_mutation("put", &entry, ctx, started);
+        Ok(entry)
     }
 
     pub(crate) fn set_state_ctx(
@@ -329,6 +383,7 @@ impl Catalog {
     ) -> Result<ModelEntry> {
         check_id(id)?;
         ctx.validate()?;
+        let started = Instant::now();
         let outcome = self.commit(id, ctx, |current| match current {
             Some(_) => Ok(Plan::Write(Op::SetLifecycle {
                 id: id.to_string(),
@@ -336,19 +391,55 @@ impl Catalog {
             })),
             None => Err(Error::NotFound { id: id.to_string() }),
         })?;
-        expect_entry(outcome, id)
+        let entry = expect_entry(outcome, id)?;
+        log_mutation("set_state", &entry, ctx, started);
+        Ok(entry)
     }
 
+    /// Removes the entry, then (best effort) the stored files no other
+    /// entry uses: a failure to remove a file is logged and leaves it for
+    /// gc; the entry is gone whatever happens to the files.
     pub(crate) fn delete_ctx(&self, id: &str, ctx: &OpContext) -> Result<bool> {
         check_id(id)?;
         ctx.validate()?;
+        let w = self.writer()?;
+        let _store = w
+            .store_lock
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let files = self.get(id).ok().map(|entry| {
+            let planned = evict::plan(&self.inner.store, &entry, &self.list());
+            (entry, planned)
+        });
         let outcome = self.commit(id, ctx, |current| {
             Ok(match current {
                 Some(_) => Plan::Write(Op::Delete { id: id.to_string() }),
                 None => Plan::Absent,
             })
         })?;
-        Ok(matches!(outcome, Outcome::Removed(true)))
+        let removed = matches!(outcome, Outcome::Removed(true));
+        if let (true, Some((entry, _))) = (removed, &files) {
+            tracing::info!(
+                model_id = id,
+                model_ref = %entry.model_ref,
+                correlation_id = ctx.correlation_id.as_deref(),
+                actor = ctx.actor.as_deref(),
+                "model deleted"
+            );
+        }
+        if let (true, Some((entry, planned))) = (removed, files) {
+            let mut report = EvictReport::default();
+            match planned {
+                Ok(plan) => evict::remove(&self.inner.store, &plan.remove, &mut report),
+                Err(e) => report
+                    .errors
+                    .push((self.root().join(&entry.local_path), e.to_string())),
+            }
+            for (path, error) in &report.errors {
+                tracing::warn!(model_id = id, path = %path.display(), error = %error, "delete: a file was left for gc");
+            }
+        }
+        Ok(removed)
     }
 
     pub(crate) fn record_verification_ctx(
@@ -357,9 +448,22 @@ impl Catalog {
         outcome: Verification,
         ctx: &OpContext,
     ) -> Result<ModelEntry> {
+        let reason = VerifyReason::from_result(outcome.result);
+        self.record_verification_with(id, outcome, ctx, reason)
+    }
+
+    /// Records a verification, counting it under `reason`.
+    pub(crate) fn record_verification_with(
+        &self,
+        id: &str,
+        outcome: Verification,
+        ctx: &OpContext,
+        reason: VerifyReason,
+    ) -> Result<ModelEntry> {
         check_id(id)?;
         ctx.validate()?;
         outcome.validate()?;
+        let result = outcome.result;
         let done = self.commit(id, ctx, |current| match current {
             Some(_) => Ok(Plan::Write(Op::Verify {
                 id: id.to_string(),
@@ -367,7 +471,9 @@ impl Catalog {
             })),
             None => Err(Error::NotFound { id: id.to_string() }),
         })?;
-        expect_entry(done, id)
+        let entry = expect_entry(done, id)?;
+        self.inner.opts.metrics.verification(result, reason);
+        Ok(entry)
     }
 
     fn commit(
@@ -438,6 +544,29 @@ pub struct WithContext<'a> {
     ctx: OpContext,
 }
 
+impl WithContext<'_> {
+    /// [`Catalog::put`] with this context.
+    pub fn put(&self, spec: EntrySpec) -> Result<ModelEntry> {
+        self.catalog.put_ctx(spec, &self.ctx)
+    }
+    /// [`Catalog::set_state`] with this context.
+    pub fn set_state(&self, id: &str, lifecycle: Lifecycle) -> Result<ModelEntry> {
+        self.catalog.set_state_ctx(id, lifecycle, &self.ctx)
+    }
+    /// [`Catalog::delete`] with this context.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.catalog.delete_ctx(id, &self.ctx)
+    }
+    /// [`Catalog::record_verification`] with this context.
+    pub fn record_verification(&self, id: &str, outcome: Verification) -> Result<ModelEntry> {
+        self.catalog.record_verification_ctx(id, outcome, &self.ctx)
+    }
+    /// [`Catalog::evict`] with this context.
+    pub fn evict(&self, id: &str, dry_run: bool) -> Result<EvictReport> {
+        self.catalog.evict_ctx(id, dry_run, &self.ctx)
+    }
+}
+
 impl CatalogStore for WithContext<'_> {
     fn get(&self, id: &str) -> Result<ModelEntry> {
         self.catalog.get(id)
@@ -446,16 +575,16 @@ impl CatalogStore for WithContext<'_> {
         Ok(self.catalog.exists(id))
     }
     fn put(&self, spec: EntrySpec) -> Result<ModelEntry> {
-        self.catalog.put_ctx(spec, &self.ctx)
+        WithContext::put(self, spec)
     }
     fn set_state(&self, id: &str, lifecycle: Lifecycle) -> Result<ModelEntry> {
-        self.catalog.set_state_ctx(id, lifecycle, &self.ctx)
+        WithContext::set_state(self, id, lifecycle)
     }
     fn list(&self) -> Result<Vec<ModelEntry>> {
         Ok(self.catalog.list())
     }
     fn delete(&self, id: &str) -> Result<bool> {
-        self.catalog.delete_ctx(id, &self.ctx)
+        WithContext::delete(self, id)
     }
 }
 
@@ -478,6 +607,22 @@ impl CatalogStore for Catalog {
     fn delete(&self, id: &str) -> Result<bool> {
         Catalog::delete(self, id)
     }
+}
+
+/// The log line of a mutation: the fields every operation carries.
+fn log_mutation(kind: &'static str, entry: &ModelEntry, ctx: &OpContext, started: Instant) {
+    tracing::info!(
+        op = kind,
+        model_id = %entry.id,
+        model_ref = %entry.model_ref,
+        digest = entry.digest.map(|d| d.to_string()).as_deref(),
+        bytes = entry.size_bytes,
+        seq = entry.updated_seq,
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        correlation_id = ctx.correlation_id.as_deref(),
+        actor = ctx.actor.as_deref(),
+        "catalog {kind}"
+    );
 }
 
 fn expect_entry(outcome: Outcome, id: &str) -> Result<ModelEntry> {

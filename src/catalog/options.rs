@@ -1,6 +1,7 @@
 //! How a catalog is opened.
 
 use crate::fs::{Fs, StdFs};
+use crate::metrics::{MetricsSink, NoMetrics};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub struct Options {
     pub retain_history: bool,
     /// The file system (tests substitute a fault-injecting one).
     pub fs: Arc<dyn Fs>,
+    /// Where metric events go (default: nowhere).
+    pub metrics: Arc<dyn MetricsSink>,
 }
 
 impl Default for Options {
@@ -75,6 +78,7 @@ impl Default for Options {
             keep_snapshots: 2,
             retain_history: true,
             fs: Arc::new(StdFs),
+            metrics: Arc::new(NoMetrics),
         }
     }
 }
@@ -108,6 +112,11 @@ impl Options {
     /// Whether sealed segments covered by every kept snapshot are kept.
     pub fn retain_history(mut self, retain: bool) -> Self {
         self.retain_history = retain;
+        self
+    }
+    /// Sends metric events to `sink` (for example [`crate::Counters`]).
+    pub fn metrics(mut self, sink: Arc<dyn MetricsSink>) -> Self {
+        self.metrics = sink;
         self
     }
     /// Uses another file system implementation.

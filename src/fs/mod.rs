@@ -57,10 +57,65 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Reads at most `len` bytes from the start of the file.
     fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>>;
 
+    /// Metadata of `path` (following a final symlink only if
+    /// `follow_symlinks`), or `None` if it does not exist.
+    fn metadata(&self, path: &Path, follow_symlinks: bool) -> io::Result<Option<Meta>>;
+    /// Opens `path` for streaming reads.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>>;
+    /// Creates `link` as another name of the file `original`.
+    fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()>;
+    /// Removes an empty directory.
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
+    /// Sets the file's modification time to now.
+    fn touch(&self, path: &Path) -> io::Result<()>;
+    /// Removes write permission from a file (content-addressed files never change).
+    fn set_readonly(&self, path: &Path) -> io::Result<()>;
+
     /// Takes an exclusive advisory lock on `path` (creating the file),
     /// without waiting: `Ok(None)` if someone else holds it. The lock lasts
     /// as long as the returned guard, and ends with the process.
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>>;
+}
+
+/// What a directory entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (only reported without following).
+    Symlink,
+    /// Anything else (socket, device, fifo).
+    Other,
+}
+
+/// The parts of a file's metadata the store uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// What it is.
+    pub kind: FileKind,
+    /// Length in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u64,
+    /// Inode number.
+    pub inode: u64,
+    /// Number of hard links.
+    pub nlink: u64,
+}
+
+/// Adapts an [`FsFile`] to [`io::Write`] (each `write` appends all of it).
+pub struct FsWriter<'a>(pub &'a mut dyn FsFile);
+
+impl io::Write for FsWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Holds a lock taken with [`Fs::try_lock`] until dropped.

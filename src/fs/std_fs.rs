@@ -1,6 +1,6 @@
 //! [`Fs`] on the operating system's file system.
 
-use super::{Fs, FsFile, LockGuard};
+use super::{FileKind, Fs, FsFile, LockGuard, Meta};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -82,6 +82,67 @@ impl Fs for StdFs {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
+    }
+
+    fn metadata(&self, path: &Path, follow_symlinks: bool) -> io::Result<Option<Meta>> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = if follow_symlinks {
+            fs::metadata(path)
+        } else {
+            fs::symlink_metadata(path)
+        };
+        let meta = match meta {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let ft = meta.file_type();
+        let kind = if ft.is_symlink() {
+            FileKind::Symlink
+        } else if ft.is_dir() {
+            FileKind::Dir
+        } else if ft.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        let modified_ns = u64::try_from(meta.mtime())
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(meta.mtime_nsec()).unwrap_or(0));
+        Ok(Some(Meta {
+            kind,
+            len: meta.len(),
+            modified_ns,
+            inode: meta.ino(),
+            nlink: meta.nlink(),
+        }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(path)?))
+    }
+
+    fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {
+        fs::hard_link(original, link)
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
+    }
+
+    fn touch(&self, path: &Path) -> io::Result<()> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .or_else(|_| File::open(path))?;
+        file.set_modified(std::time::SystemTime::now())
+    }
+
+    fn set_readonly(&self, path: &Path) -> io::Result<()> {
+        let mut perms = fs::metadata(path)?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(path, perms)
     }
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {

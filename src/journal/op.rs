@@ -10,8 +10,9 @@ use crate::entry::{EntrySpec, Lifecycle, Verification};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// A state change, as written in one record.
+/// A state change, as written in one record (and as shown in history).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Op {
     /// Register or replace a model.
     Put(EntrySpec),
@@ -135,6 +136,7 @@ mod tests {
                     actual: Some(Digest::of_bytes(b"y")),
                     bytes: 1,
                     duration_ms: 2,
+                    files: vec![],
                 },
             },
             Op::Evict {

@@ -18,7 +18,7 @@
 #![allow(dead_code)]
 
 use super::Rng;
-use catalog_core::fs::{Fs, FsFile, LockGuard};
+use catalog_core::fs::{FileKind, Fs, FsFile, LockGuard, Meta};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -54,6 +54,13 @@ pub enum CrashMode {
 struct Inode {
     data: Vec<u8>,
     durable: Vec<u8>,
+    modified_ns: u64,
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 #[derive(Clone, Debug)]
@@ -352,6 +359,7 @@ impl FsFile for MemFile {
             inode.data.resize(pos + n, 0);
         }
         inode.data[pos..pos + n].copy_from_slice(&buf[..n]);
+        inode.modified_ns = now_ns();
         self.pos += n as u64;
         fault
     }
@@ -439,7 +447,13 @@ impl Fs for MemFs {
             Err(_) => {
                 s.next_ino += 1;
                 let ino = s.next_ino;
-                s.inodes.insert(ino, Inode::default());
+                s.inodes.insert(
+                    ino,
+                    Inode {
+                        modified_ns: now_ns(),
+                        ..Inode::default()
+                    },
+                );
                 s.link(path, ino)?;
                 ino
             }
@@ -544,6 +558,77 @@ impl Fs for MemFs {
         Ok(s.lookup(path)
             .ok()
             .map(|ino| s.inodes[&ino].data.len() as u64))
+    }
+
+    fn metadata(&self, path: &Path, _follow: bool) -> io::Result<Option<Meta>> {
+        let s = self.lock();
+        if s.dirs.contains_key(path) {
+            return Ok(Some(Meta {
+                kind: FileKind::Dir,
+                len: 0,
+                modified_ns: 0,
+                inode: 0,
+                nlink: 1,
+            }));
+        }
+        let Ok(ino) = s.lookup(path) else {
+            return Ok(None);
+        };
+        let nlink = s
+            .dirs
+            .values()
+            .flat_map(|d| d.values())
+            .filter(|&&i| i == ino)
+            .count() as u64;
+        let inode = &s.inodes[&ino];
+        Ok(Some(Meta {
+            kind: FileKind::File,
+            len: inode.data.len() as u64,
+            modified_ns: inode.modified_ns,
+            inode: ino,
+            nlink,
+        }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>> {
+        let s = self.lock();
+        let ino = s.lookup(path)?;
+        Ok(Box::new(io::Cursor::new(s.inodes[&ino].data.clone())))
+    }
+
+    fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        let ino = s.lookup(original)?;
+        if s.lookup(link).is_ok() {
+            return Err(err(io::ErrorKind::AlreadyExists, "link exists"));
+        }
+        s.link(link, ino)
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        let empty = s.dirs.get(path).is_some_and(BTreeMap::is_empty)
+            && !s.dirs.keys().any(|d| d.parent() == Some(path));
+        if !empty {
+            return Err(err(
+                io::ErrorKind::DirectoryNotEmpty,
+                "directory not empty or missing",
+            ));
+        }
+        s.dirs.remove(path);
+        s.durable_dirs.remove(path);
+        Ok(())
+    }
+
+    fn touch(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        let ino = s.lookup(path)?;
+        s.inodes.get_mut(&ino).unwrap().modified_ns = now_ns();
+        Ok(())
+    }
+
+    fn set_readonly(&self, path: &Path) -> io::Result<()> {
+        self.lock().lookup(path).map(|_| ())
     }
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {

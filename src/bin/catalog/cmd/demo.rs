@@ -64,6 +64,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         actual: Some(digest),
         bytes: bytes.len() as u64,
         duration_ms: hash_ms,
+        files: vec![],
     };
     let verified = catalog.record_verification(SAMPLE_ID, outcome)?;
     catalog.set_state(SAMPLE_ID, Lifecycle::Retired)?;

@@ -1,0 +1,172 @@
+//! `evict` and the file side of `delete`: remove an entry and every store
+//! object no other entry uses, measuring the bytes actually reclaimed.
+//!
+//! Order: the journal record first (durable), then the files. A crash or an
+//! error in between leaves unreferenced files, which gc removes later; it
+//! can never leave an entry whose files are gone.
+
+use super::Catalog;
+use super::commit::{Outcome, Plan};
+use crate::context::OpContext;
+use crate::entry::{ModelEntry, check_id};
+use crate::error::{Error, Result};
+use crate::fs::FileKind;
+use crate::journal::op::Op;
+use crate::store::confine::{confined, remove_tree};
+use crate::store::usage::{objects_of, users};
+use crate::store::{Object, Store};
+use std::path::PathBuf;
+
+/// What an eviction did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EvictReport {
+    /// The model.
+    pub id: String,
+    /// Nothing was removed or written.
+    pub dry_run: bool,
+    /// Bytes freed on disk: sizes of the blobs whose last link was removed
+    /// (a blob still linked elsewhere, e.g. hard-linked from its source,
+    /// frees nothing and is not counted). Shared blobs count once, and only
+    /// if no other entry uses them.
+    pub bytes_reclaimed: u64,
+    /// Files removed (blobs and view links).
+    pub files_removed: u64,
+    /// Store objects kept because another entry uses them.
+    pub shared_kept: u64,
+    /// Files that could not be removed (left for gc), with the reason.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// The objects only `entry` uses, and what removing them would free.
+pub(crate) struct RemovalPlan {
+    pub remove: Vec<Object>,
+    pub shared: u64,
+    pub bytes: u64,
+}
+
+pub(crate) fn plan(store: &Store, entry: &ModelEntry, all: &[ModelEntry]) -> Result<RemovalPlan> {
+    let used = users(all.iter());
+    let mut remove = Vec::new();
+    let mut shared = 0;
+    for o in objects_of(entry) {
+        if used.get(&o).copied().unwrap_or(0) > 1 {
+            shared += 1;
+        } else {
+            // Refuse before anything is written if a path is unsafe.
+            confined(store, &o.rel())?;
+            remove.push(o);
+        }
+    }
+    // A blob is freed if every link to it goes: itself, plus its links in
+    // the views being removed.
+    let mut bytes = 0;
+    for o in &remove {
+        let Object::Blob(d) = o else { continue };
+        let path = store.path(*o);
+        let Some(meta) = store
+            .fs
+            .metadata(&path, false)
+            .map_err(|e| Error::io(&path, e))?
+        else {
+            continue;
+        };
+        let view_links = remove
+            .iter()
+            .filter(|v| matches!(v, Object::View(_)))
+            .map(|_| entry.files.iter().filter(|f| f.digest == *d).count() as u64)
+            .sum::<u64>();
+        if meta.kind == FileKind::File && meta.nlink <= 1 + view_links {
+            bytes += meta.len;
+        }
+    }
+    Ok(RemovalPlan {
+        remove,
+        shared,
+        bytes,
+    })
+}
+
+/// Removes the planned objects (views first: they link the blobs).
+pub(crate) fn remove(store: &Store, objects: &[Object], report: &mut EvictReport) {
+    let mut ordered: Vec<&Object> = objects.iter().collect();
+    ordered.sort_by_key(|o| matches!(o, Object::Blob(_)));
+    for o in ordered {
+        match remove_tree(store, &o.rel()) {
+            Ok(n) => report.files_removed += n,
+            Err(e) => report.errors.push((store.path(*o), e.to_string())),
+        }
+    }
+    for dir in [store.views_dir(), store.blobs_dir()] {
+        if let Err(e) = store.fs.sync_dir(&dir) {
+            report.errors.push((dir, e.to_string()));
+        }
+    }
+}
+
+impl Catalog {
+    /// Removes the model `id` and every stored file no other model uses;
+    /// returns the bytes actually reclaimed. With `dry_run`, reports without
+    /// writing or deleting anything.
+    pub fn evict(&self, id: &str, dry_run: bool) -> Result<EvictReport> {
+        self.evict_ctx(id, dry_run, &OpContext::default())
+    }
+
+    pub(crate) fn evict_ctx(
+        &self,
+        id: &str,
+        dry_run: bool,
+        ctx: &OpContext,
+    ) -> Result<EvictReport> {
+        check_id(id)?;
+        ctx.validate()?;
+        let w = self.writer()?;
+        let _store = w
+            .store_lock
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.evict_locked(id, dry_run, ctx)
+    }
+
+    /// `evict` with the store lock already held.
+    pub(crate) fn evict_locked(
+        &self,
+        id: &str,
+        dry_run: bool,
+        ctx: &OpContext,
+    ) -> Result<EvictReport> {
+        let entry = self.get(id)?;
+        let store = &self.inner.store;
+        let plan = plan(store, &entry, &self.list())?;
+        let mut report = EvictReport {
+            id: id.to_string(),
+            dry_run,
+            bytes_reclaimed: plan.bytes,
+            shared_kept: plan.shared,
+            ..EvictReport::default()
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        let bytes = plan.bytes;
+        let outcome = self.commit(id, ctx, |current| match current {
+            Some(_) => Ok(Plan::Write(Op::Evict {
+                id: id.to_string(),
+                bytes_reclaimed: bytes,
+            })),
+            None => Err(Error::NotFound { id: id.to_string() }),
+        })?;
+        debug_assert!(matches!(outcome, Outcome::Removed(true)));
+        remove(store, &plan.remove, &mut report);
+        self.inner.opts.metrics.eviction(report.bytes_reclaimed);
+        tracing::info!(
+            model_id = id,
+            model_ref = %entry.model_ref,
+            bytes = report.bytes_reclaimed,
+            files = report.files_removed,
+            correlation_id = ctx.correlation_id.as_deref(),
+            "model evicted"
+        );
+        Ok(report)
+    }
+}

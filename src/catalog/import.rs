@@ -1,0 +1,325 @@
+//! Import: fetch (locally), stage into the store, verify, register.
+//!
+//! Every file is hashed while it is copied (or right after it is linked or
+//! moved) and published under its digest before the entry is written, so
+//! an entry never names a blob that is not durable. Imports of the same id
+//! in one process are single-flight: the first does the work, the others
+//! wait and get its result. Across processes the writer lock decides.
+
+use super::{Catalog, Writer};
+use crate::context::OpContext;
+use crate::digest::Digest;
+use crate::entry::{EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id};
+use crate::error::{Error, Result};
+use crate::fetch::{FetchedModel, FileFetcher, ModelFetcher};
+use crate::hashing::verify_digest;
+use crate::metrics::VerifyReason;
+use crate::model_ref::ModelRef;
+use crate::store::ingest::{Ingested, LinkMode, Method, ingest};
+use crate::store::manifest::manifest_digest;
+use crate::store::{Object, view};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// How to import.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// The id to register under; default: [`ModelRef::default_id`].
+    pub id: Option<String>,
+    /// The digest the model must have (a single file's SHA-256, or a
+    /// directory's manifest digest); a mismatch is refused.
+    pub expected: Option<Digest>,
+    /// Copy (default), hard-link or move the source files.
+    pub link: LinkMode,
+    /// Correlation id and actor stored with the records.
+    pub context: OpContext,
+}
+
+impl ImportOptions {
+    /// Registers under `id`.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+    /// Requires this digest.
+    pub fn expected(mut self, digest: Digest) -> Self {
+        self.expected = Some(digest);
+        self
+    }
+    /// Sets how files get into the store.
+    pub fn link(mut self, mode: LinkMode) -> Self {
+        self.link = mode;
+        self
+    }
+    /// Stores `ctx` with the records.
+    pub fn context(mut self, ctx: OpContext) -> Self {
+        self.context = ctx;
+        self
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// The registered (and verified) entry.
+    pub entry: ModelEntry,
+    /// Number of files in the model.
+    pub files: u64,
+    /// Total size of the model.
+    pub bytes: u64,
+    /// Bytes newly stored (not already present as identical blobs).
+    pub bytes_stored: u64,
+    /// Bytes that were already stored (deduplicated).
+    pub bytes_deduplicated: u64,
+    /// Files hard-linked or moved instead of copied.
+    pub files_linked_or_moved: u64,
+    /// Wall-clock time, in milliseconds.
+    pub duration_ms: u64,
+    /// This call waited for a concurrent import of the same id and returns
+    /// its result.
+    pub joined: bool,
+}
+
+/// In-flight imports by id.
+#[derive(Debug, Default)]
+pub(crate) struct Flights {
+    inflight: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+#[derive(Debug, Default)]
+struct Flight {
+    done: Mutex<bool>,
+    finished: Condvar,
+}
+
+/// Removes the flight and wakes its waiters, even if the import panicked.
+struct Landing<'a> {
+    flights: &'a Flights,
+    id: String,
+    flight: Arc<Flight>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .flights
+            .inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(&self.id);
+        *self
+            .flight
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.flight.finished.notify_all();
+    }
+}
+
+impl Catalog {
+    /// Imports a local model (a `file:` reference or path) with the default
+    /// [`FileFetcher`].
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let src = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, ImportOptions, ModelRef, TrustState};
+    /// let file = src.path().join("tiny.gguf");
+    /// std::fs::write(&file, b"GGUF...").unwrap();
+    /// let catalog = Catalog::open(dir.path())?;
+    /// let source = ModelRef::parse(&format!("file:{}", file.display()))?;
+    /// let report = catalog.import(&source, ImportOptions::default().id("tiny"))?;
+    /// assert_eq!(report.entry.trust, TrustState::Warned, "no expected digest was given");
+    /// assert!(catalog.model_path("tiny")?.exists());
+    /// # Ok(()) }
+    /// ```
+    pub fn import(&self, source: &ModelRef, opts: ImportOptions) -> Result<ImportReport> {
+        let fetcher = FileFetcher::with_fs(self.inner.opts.fs.clone());
+        self.import_with(&fetcher, source, opts, &|_| {})
+    }
+
+    /// Imports with a caller's fetcher, reporting hashed bytes to `progress`.
+    pub fn import_with(
+        &self,
+        fetcher: &dyn ModelFetcher,
+        source: &ModelRef,
+        opts: ImportOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportReport> {
+        let w = self.writer()?;
+        let id = opts.id.clone().unwrap_or_else(|| source.default_id());
+        check_id(&id)?;
+        opts.context.validate()?;
+        loop {
+            let (flight, leader) = {
+                let mut map = self
+                    .inner
+                    .flights
+                    .inflight
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match map.get(&id) {
+                    Some(f) => (f.clone(), false),
+                    None => {
+                        let f = Arc::new(Flight::default());
+                        map.insert(id.clone(), f.clone());
+                        (f, true)
+                    }
+                }
+            };
+            if leader {
+                let _landing = Landing {
+                    flights: &self.inner.flights,
+                    id: id.clone(),
+                    flight,
+                };
+                return self.import_now(w, fetcher, source, &id, &opts, progress);
+            }
+            let mut done = flight
+                .done
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            while !*done {
+                done = flight
+                    .finished
+                    .wait(done)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            drop(done);
+            // The leader's result: the entry, if it registered this source.
+            if let Ok(entry) = self.get(&id)
+                && entry.model_ref == source.canonical()
+                && opts.expected.is_none_or(|d| entry.digest == Some(d))
+            {
+                return Ok(ImportReport {
+                    files: entry.files.len().max(1) as u64,
+                    bytes: entry.size_bytes,
+                    bytes_stored: 0,
+                    bytes_deduplicated: 0,
+                    files_linked_or_moved: 0,
+                    duration_ms: 0,
+                    joined: true,
+                    entry,
+                });
+            }
+            // The leader failed (or imported something else): try ourselves.
+        }
+    }
+
+    fn import_now(
+        &self,
+        w: &Writer,
+        fetcher: &dyn ModelFetcher,
+        source: &ModelRef,
+        id: &str,
+        opts: &ImportOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportReport> {
+        let started = Instant::now();
+        // Imports share the store; gc and evictions wait for them.
+        let _store = w
+            .store_lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fetched: FetchedModel = fetcher.fetch(source)?;
+        let store = &self.inner.store;
+        store.create_dirs()?;
+        let single = !fetched.is_directory && fetched.files.len() == 1;
+        let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(fetched.files.len());
+        for file in &fetched.files {
+            let expected = if single { opts.expected.as_ref() } else { None };
+            let got = ingest(store, &file.path, opts.link, expected, &mut |n| progress(n))?;
+            ingested.push((file.relative_path.clone(), got));
+        }
+        let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
+        let (spec, actual) = if single {
+            let d = ingested[0].1.digest;
+            let spec = EntrySpec::new(id, source.canonical(), Object::Blob(d.digest).rel())
+                .digest(d.digest)
+                .size_bytes(d.bytes);
+            (spec, d.digest)
+        } else {
+            let files: Vec<ManifestFile> = ingested
+                .iter()
+                .map(|(path, i)| ManifestFile {
+                    path: path.clone(),
+                    digest: i.digest.digest,
+                    size_bytes: i.digest.bytes,
+                })
+                .collect();
+            let manifest = manifest_digest(&files);
+            if let Some(expected) = opts.expected
+                && expected != manifest
+            {
+                return Err(Error::DigestMismatch {
+                    path: fetched
+                        .files
+                        .first()
+                        .map(|f| f.path.clone())
+                        .unwrap_or_default(),
+                    expected,
+                    actual: manifest,
+                });
+            }
+            let local = view::ensure(store, &files)?;
+            let spec = EntrySpec::new(id, source.canonical(), local)
+                .digest(manifest)
+                .size_bytes(bytes)
+                .files(files);
+            (spec, manifest)
+        };
+        let check = verify_digest(&actual, opts.expected.as_ref());
+        let fingerprints = ingested
+            .iter()
+            .map(|(_, i)| FileFingerprint {
+                path: Object::Blob(i.digest.digest).rel(),
+                len: i.meta.len,
+                modified_ns: i.meta.modified_ns,
+                inode: i.meta.inode,
+            })
+            .collect();
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.put_ctx(spec, &opts.context)?;
+        let outcome = Verification {
+            result: check.result(),
+            reason: check.reason().to_string(),
+            actual: Some(actual),
+            bytes,
+            duration_ms,
+            files: fingerprints,
+        };
+        let reason = VerifyReason::from_result(outcome.result);
+        let entry = self.record_verification_with(id, outcome, &opts.context, reason)?;
+        let stored: u64 = ingested
+            .iter()
+            .filter(|(_, i)| i.stored)
+            .map(|(_, i)| i.digest.bytes)
+            .sum();
+        tracing::info!(
+            model_id = id,
+            model_ref = %source,
+            digest = %actual,
+            bytes,
+            duration_ms,
+            correlation_id = opts.context.correlation_id.as_deref(),
+            "model imported"
+        );
+        Ok(ImportReport {
+            entry,
+            files: ingested.len() as u64,
+            bytes,
+            bytes_stored: stored,
+            bytes_deduplicated: bytes - stored,
+            files_linked_or_moved: ingested
+                .iter()
+                .filter(|(_, i)| i.method != Method::Copied)
+                .count() as u64,
+            duration_ms,
+            joined: false,
+        })
+    }
+}

@@ -1,0 +1,192 @@
+//! Making a model's files available locally before import.
+//!
+//! The catalog only imports files that are already on this machine. A
+//! [`ModelFetcher`] turns a [`ModelRef`] into local files; this crate ships
+//! only [`FileFetcher`] (local files and directories). Network fetchers
+//! (Hugging Face, HTTP, S3, OCI) belong to provisioners, which implement the
+//! trait and pass themselves to [`crate::Catalog::import_with`].
+
+use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
+use crate::error::{Error, Result};
+use crate::fs::{FileKind, Fs, StdFs};
+use crate::model_ref::ModelRef;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One local file of a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Its path within the model (`/`-separated); empty for a single-file model.
+    pub relative_path: String,
+    /// Where it is now.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A model whose files are on this machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedModel {
+    /// The model is a directory of files (a Hugging Face repository) rather
+    /// than one file (a GGUF).
+    pub is_directory: bool,
+    /// Its files; exactly one for a single-file model.
+    pub files: Vec<SourceFile>,
+}
+
+impl FetchedModel {
+    /// Total size in bytes.
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// Makes a model available locally.
+pub trait ModelFetcher: Send + Sync {
+    /// Ensures the model `source` is present on this machine and lists its
+    /// files. Called once per import; must not write into the catalog root.
+    fn fetch(&self, source: &ModelRef) -> Result<FetchedModel>;
+}
+
+/// Fetches `file:` references (and absolute or relative paths): a file is a
+/// single-file model, a directory a multi-file one. Directories are walked
+/// in full, following symlinks to files (a Hugging Face cache snapshot is
+/// made of them) but refusing symlinks to directories; `.git/` and
+/// `.cache/` at the top of the directory are left out.
+#[derive(Clone, Debug)]
+pub struct FileFetcher {
+    fs: Arc<dyn Fs>,
+}
+
+impl Default for FileFetcher {
+    fn default() -> Self {
+        FileFetcher {
+            fs: Arc::new(StdFs),
+        }
+    }
+}
+
+impl FileFetcher {
+    /// A fetcher reading through `fs`.
+    pub fn with_fs(fs: Arc<dyn Fs>) -> Self {
+        FileFetcher { fs }
+    }
+}
+
+/// Top-level directories of a downloaded repository that are not model files.
+const SKIPPED_DIRS: [&str; 2] = [".git", ".cache"];
+
+impl ModelFetcher for FileFetcher {
+    fn fetch(&self, source: &ModelRef) -> Result<FetchedModel> {
+        let ModelRef::File { path } = source else {
+            return Err(Error::invalid(
+                "model_ref",
+                format!(
+                    "`{source}` is not a local file; the catalog imports only local files — \
+                     fetch it first (network fetchers belong to provisioners) and import the path"
+                ),
+            ));
+        };
+        let meta = self
+            .fs
+            .metadata(path, true)
+            .map_err(|e| Error::io(path, e))?
+            .ok_or_else(|| {
+                Error::invalid("model_ref", format!("{} does not exist", path.display()))
+            })?;
+        match meta.kind {
+            FileKind::File => Ok(FetchedModel {
+                is_directory: false,
+                files: vec![SourceFile {
+                    relative_path: String::new(),
+                    path: path.clone(),
+                    size: meta.len,
+                }],
+            }),
+            FileKind::Dir => {
+                let mut files = Vec::new();
+                self.walk(path, "", &mut files)?;
+                if files.is_empty() {
+                    return Err(Error::invalid(
+                        "model_ref",
+                        format!("{} is an empty directory", path.display()),
+                    ));
+                }
+                files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+                Ok(FetchedModel {
+                    is_directory: true,
+                    files,
+                })
+            }
+            _ => Err(Error::invalid(
+                "model_ref",
+                format!("{} is neither a file nor a directory", path.display()),
+            )),
+        }
+    }
+}
+
+impl FileFetcher {
+    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<()> {
+        let mut names = self.fs.list(dir).map_err(|e| Error::io(dir, e))?;
+        names.sort();
+        for name in names {
+            if prefix.is_empty() && SKIPPED_DIRS.contains(&name.as_str()) {
+                continue;
+            }
+            let path = dir.join(&name);
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            check_relative_path("model file path", &rel)?;
+            let own = self
+                .fs
+                .metadata(&path, false)
+                .map_err(|e| Error::io(&path, e))?;
+            let target = self
+                .fs
+                .metadata(&path, true)
+                .map_err(|e| Error::io(&path, e))?;
+            match (own.map(|m| m.kind), target) {
+                (Some(FileKind::Dir), _) => self.walk(&path, &rel, out)?,
+                (Some(FileKind::File | FileKind::Symlink), Some(t)) if t.kind == FileKind::File => {
+                    if out.len() >= MAX_MANIFEST_FILES {
+                        return Err(Error::invalid(
+                            "model_ref",
+                            format!("more than {MAX_MANIFEST_FILES} files in {}", dir.display()),
+                        ));
+                    }
+                    out.push(SourceFile {
+                        relative_path: rel,
+                        path,
+                        size: t.len,
+                    });
+                }
+                (Some(FileKind::Symlink), Some(_)) => {
+                    return Err(Error::invalid(
+                        "model_ref",
+                        format!(
+                            "{} is a symlink to a directory; not followed",
+                            path.display()
+                        ),
+                    ));
+                }
+                (Some(FileKind::Symlink), None) => {
+                    return Err(Error::invalid(
+                        "model_ref",
+                        format!("{} is a dangling symlink", path.display()),
+                    ));
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "model_ref",
+                        format!("{} is not a regular file", path.display()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,496 @@
+//! Hashing files and streams at the speed of the hardware.
+//!
+//! Every function here is the same plain loop: one `read` into a reused
+//! buffer, one SHA-256 update over the bytes read, (for a copy) one
+//! `write_all` of the same bytes, one progress call. `sha2` picks the SHA-NI
+//! instructions at run time where the CPU has them, so a warm-cache file
+//! hashes at about the speed of SHA-256 itself (about 2 GB/s on one core of
+//! the reference machine, at or above `openssl dgst -sha256`).
+//!
+//! Reading and hashing are not overlapped on a second thread: on the
+//! reference machine the read is a page-cache copy (about 5 % of the time of
+//! hashing the same bytes, even with a cold cache, where the disk delivers
+//! ~3.8 GB/s), and a reader thread measured no better than the single loop
+//! while taking a core that [`hash_files`] can use for another file. See
+//! [`HASH_BUFFER_SIZE`] for the numbers.
+//!
+//! [`verify_digest`] turns a computed digest and an expected one into the
+//! pass / warn / fail outcome that a verification records.
+
+use crate::digest::Digest;
+use crate::entry::VerifyResult;
+use crate::error::{Error, Result};
+use sha2::Digest as _;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Size of the read buffer used when hashing (and copying) a file or stream.
+///
+/// Chosen by measurement: a 1 GiB file of random bytes, page cache warm,
+/// read in chunks of this size and hashed with `sha2` (SHA-NI) on an AMD EPYC
+/// with 2 cores, L2 1 MiB per core, in alternating runs (min of 9 / median of
+/// 9; the machine was shared, load average 2.5–3.5, so medians are noisy):
+///
+/// | buffer | min s | GB/s (min) | median s |
+/// |---|---|---|---|
+/// | in memory, no reads (`Sha256::digest`) | 0.523 | 2.05 | 0.571 |
+/// | 16 KiB  | 0.580 | 1.85 | 0.635 |
+/// | 32 KiB  | 0.560 | 1.92 | 0.672 |
+/// | 64 KiB  | 0.553 | 1.94 | 0.608 |
+/// | 128 KiB | 0.548 | 1.96 | 0.619 |
+/// | **256 KiB** | **0.547** | **1.96** | 0.627 |
+/// | 512 KiB | 0.549 | 1.96 | 0.620 |
+/// | 1 MiB   | 0.550 | 1.95 | 0.633 |
+/// | 4 MiB   | 0.551 | 1.95 | 0.625 |
+/// | 256 KiB, reader thread + hashing thread | 0.551 | 1.95 | 0.620 |
+/// | 1 MiB, reader thread + hashing thread | 0.526 | 2.04 | 0.639 |
+/// | `openssl dgst -sha256` (8 KiB reads) | 0.627 | 1.71 | 0.687 |
+///
+/// With the file's pages dropped first (`dd iflag=nocache`), 3 runs each:
+/// 64 KiB 0.562 s, 256 KiB 0.558 s, 1 MiB 0.567 s, 4 MiB 0.579 s;
+/// openssl 0.711 s. Everything from 64 KiB up is within noise; below it the
+/// per-`read` cost shows. 256 KiB stays well inside L2 next to the hash state
+/// (4 MiB does not) and keeps [`hash_files`]'s per-thread memory small.
+pub const HASH_BUFFER_SIZE: usize = 256 * 1024;
+
+/// The smallest buffer [`hash_file`] allocates for a small file.
+const MIN_BUFFER_SIZE: usize = 16 * 1024;
+
+/// Result of hashing one file or stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileDigest {
+    /// SHA-256 of every byte read.
+    pub digest: Digest,
+    /// How many bytes were read (and hashed).
+    pub bytes: u64,
+}
+
+/// Hashes a whole file with large buffered reads.
+///
+/// `progress` is called with the number of bytes processed since its
+/// previous call (a delta) after every read, that is at least every
+/// [`HASH_BUFFER_SIZE`] bytes, so callers can drive a progress bar; the
+/// deltas add up to [`FileDigest::bytes`]. It is not called for an empty
+/// file.
+///
+/// The file is read until end of file, whatever its size was when it was
+/// opened.
+///
+/// # Errors
+///
+/// [`Error::Io`] naming `path` if the file cannot be opened or read (a
+/// directory, for example, fails on the first read).
+///
+/// # Example
+///
+/// ```
+/// # fn main() -> catalog_core::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use catalog_core::{Digest, hash_file};
+///
+/// let path = dir.path().join("model.gguf");
+/// std::fs::write(&path, b"abc").unwrap();
+///
+/// let mut seen = 0;
+/// let hashed = hash_file(&path, &mut |delta| seen += delta)?;
+/// assert_eq!(hashed.digest, Digest::of_bytes(b"abc"));
+/// assert_eq!(
+///     hashed.digest.to_string(),
+///     "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// assert_eq!((hashed.bytes, seen), (3, 3));
+/// # Ok(()) }
+/// ```
+pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
+    let mut buf = Vec::new();
+    hash_path(path, None, &mut buf, progress)
+}
+
+/// Hashes everything `reader` yields, until it reports end of input.
+///
+/// `progress` gets a byte delta after every read that returned data.
+/// Reads interrupted by a signal (`ErrorKind::Interrupted`) are retried.
+///
+/// # Errors
+///
+/// The first other error `reader` returns, or an `InvalidData` error if it
+/// claims to have read more bytes than the buffer it was given.
+pub fn hash_reader(reader: &mut dyn Read, progress: &mut dyn FnMut(u64)) -> io::Result<FileDigest> {
+    let mut buf = vec![0u8; HASH_BUFFER_SIZE];
+    hash_loop(reader, &mut buf, None, progress)
+}
+
+/// Copies `src` to `dst` while hashing the bytes copied (one read, one hash
+/// update, one write per chunk), so a store can check the digest of what it
+/// wrote without reading the file twice.
+///
+/// The returned digest and byte count are those of the bytes written to
+/// `dst`. `dst` is flushed at the end (a no-op for a plain `File`); making
+/// the bytes durable (`sync_data`) is the caller's job. `progress` gets a
+/// byte delta after every chunk written.
+///
+/// # Errors
+///
+/// The first error from reading `src`, writing `dst` or flushing `dst`. On
+/// error, `dst` may hold a prefix of the input.
+pub fn copy_and_hash(
+    src: &mut dyn Read,
+    dst: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<FileDigest> {
+    let mut buf = vec![0u8; HASH_BUFFER_SIZE];
+    hash_loop(src, &mut buf, Some(dst), progress)
+}
+
+/// Hashes several files in parallel on up to `threads` threads
+/// (0 = [`std::thread::available_parallelism`]), largest files first so the
+/// cores stay busy; results in the order of `paths`.
+///
+/// The calling thread is one of the workers; never more threads than files
+/// are used. If the OS refuses to start a thread, the work is shared among
+/// those that did start (at least the calling one). `progress` gets byte
+/// deltas from all threads, so it is called concurrently.
+///
+/// Each file's outcome is independent: a file that cannot be read yields an
+/// [`Error::Io`] naming it at its position, and the others are still hashed.
+///
+/// # Panics
+///
+/// Only if `progress` panics (the panic is passed on once every thread has
+/// stopped).
+pub fn hash_files(
+    paths: &[PathBuf],
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<Result<FileDigest>> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        threads
+    }
+    .clamp(1, paths.len());
+
+    // Largest first; a file whose size cannot be read counts as empty (it
+    // will fail quickly when opened). Ties keep the caller's order.
+    let mut order: Vec<(usize, Option<u64>)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, std::fs::metadata(p).ok().map(|m| m.len())))
+        .collect();
+    order.sort_by(|a, b| b.1.unwrap_or(0).cmp(&a.1.unwrap_or(0)).then(a.0.cmp(&b.0)));
+
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut buf = Vec::new();
+        let mut done = Vec::new();
+        while let Some(&(i, size)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if let Some(path) = paths.get(i) {
+                done.push((i, hash_path(path, size, &mut buf, &mut |n| progress(n))));
+            }
+        }
+        done
+    };
+
+    let mut slots: Vec<Option<Result<FileDigest>>> = paths.iter().map(|_| None).collect();
+    let mut place = |done: Vec<(usize, Result<FileDigest>)>| {
+        for (i, result) in done {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads - 1);
+        for t in 1..threads {
+            match std::thread::Builder::new()
+                .name(format!("hash-files-{t}"))
+                .spawn_scoped(scope, worker)
+            {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    tracing::debug!(error = %e, started = t, "could not start a hashing thread; continuing with fewer");
+                    break;
+                }
+            }
+        }
+        place(worker());
+        for handle in handles {
+            match handle.join() {
+                Ok(done) => place(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+
+    slots
+        .into_iter()
+        .zip(paths)
+        .map(|(slot, path)| {
+            // Every index is claimed by some worker and the calling thread
+            // works until none is left, so a slot is never empty; if one
+            // were, say so instead of inventing a digest.
+            slot.unwrap_or_else(|| {
+                Err(Error::io(
+                    path,
+                    io::Error::other("file was not hashed (internal error)"),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What comparing a computed digest with an expected one found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DigestCheck {
+    /// The digests are equal.
+    Pass,
+    /// There was nothing to compare with.
+    Warn {
+        /// Why this is only a warning (`no expected digest`).
+        reason: String,
+    },
+    /// The digests differ.
+    Fail {
+        /// What differed (`digest mismatch: expected X, got Y`).
+        reason: String,
+    },
+}
+
+impl DigestCheck {
+    /// The outcome class, as recorded in a [`crate::Verification`].
+    pub fn result(&self) -> VerifyResult {
+        match self {
+            DigestCheck::Pass => VerifyResult::Pass,
+            DigestCheck::Warn { .. } => VerifyResult::Warn,
+            DigestCheck::Fail { .. } => VerifyResult::Fail,
+        }
+    }
+
+    /// Why, in words: `digest matches` for a pass, else the variant's reason.
+    pub fn reason(&self) -> &str {
+        match self {
+            DigestCheck::Pass => "digest matches",
+            DigestCheck::Warn { reason } | DigestCheck::Fail { reason } => reason,
+        }
+    }
+}
+
+/// Compares `actual` with `expected`: pass if equal; warn (`no expected
+/// digest`) if none is expected; fail (`digest mismatch: expected X, got Y`)
+/// otherwise.
+///
+/// ```
+/// use catalog_core::{Digest, DigestCheck, VerifyResult, verify_digest};
+///
+/// let actual = Digest::of_bytes(b"weights");
+/// assert_eq!(verify_digest(&actual, Some(&actual)), DigestCheck::Pass);
+///
+/// let check = verify_digest(&actual, None);
+/// assert_eq!(check.result(), VerifyResult::Warn);
+/// assert_eq!(check.reason(), "no expected digest");
+///
+/// let other = Digest::of_bytes(b"other weights");
+/// let check = verify_digest(&actual, Some(&other));
+/// assert_eq!(check.result(), VerifyResult::Fail);
+/// assert_eq!(check.reason(), format!("digest mismatch: expected {other}, got {actual}"));
+/// ```
+pub fn verify_digest(actual: &Digest, expected: Option<&Digest>) -> DigestCheck {
+    match expected {
+        Some(expected) if expected == actual => DigestCheck::Pass,
+        Some(expected) => DigestCheck::Fail {
+            reason: format!("digest mismatch: expected {expected}, got {actual}"),
+        },
+        None => DigestCheck::Warn {
+            reason: "no expected digest".to_string(),
+        },
+    }
+}
+
+/// Opens and hashes `path`, growing `buf` to the size the file needs (up to
+/// [`HASH_BUFFER_SIZE`]); `size` is the length if the caller already knows it.
+fn hash_path(
+    path: &Path,
+    size: Option<u64>,
+    buf: &mut Vec<u8>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<FileDigest> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = match size {
+        Some(size) => size,
+        None => file.metadata().map_err(|e| Error::io(path, e))?.len(),
+    };
+    // One byte more than the file, so a file that fits is read in one call
+    // and end of file is seen by the next.
+    let want = usize::try_from(size.saturating_add(1))
+        .unwrap_or(usize::MAX)
+        .clamp(MIN_BUFFER_SIZE, HASH_BUFFER_SIZE);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    hash_loop(&mut file, buf, None, progress).map_err(|e| Error::io(path, e))
+}
+
+/// The one loop: read, hash, (write), report, until end of input.
+fn hash_loop(
+    reader: &mut dyn Read,
+    buf: &mut [u8],
+    mut dst: Option<&mut dyn Write>,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<FileDigest> {
+    let mut hasher = sha2::Sha256::new();
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = buf.get(..n).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "reader claimed {n} bytes read into a {}-byte buffer",
+                    buf.len()
+                ),
+            )
+        })?;
+        hasher.update(chunk);
+        if let Some(dst) = dst.as_deref_mut() {
+            dst.write_all(chunk)?;
+        }
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        total = total.saturating_add(n);
+        progress(n);
+    }
+    if let Some(dst) = dst {
+        dst.flush()?;
+    }
+    Ok(FileDigest {
+        digest: Digest::sha256(hasher.finalize().into()),
+        bytes: total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that yields `data` in pieces of at most `step` bytes and is
+    /// interrupted before every piece.
+    struct Choppy<'a> {
+        data: &'a [u8],
+        step: usize,
+        interrupt_next: bool,
+    }
+
+    impl Read for Choppy<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if std::mem::replace(&mut self.interrupt_next, false) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.interrupt_next = true;
+            let n = self.step.min(buf.len()).min(self.data.len());
+            let (head, rest) = self.data.split_at(n);
+            buf[..n].copy_from_slice(head);
+            self.data = rest;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn interrupted_and_short_reads_still_hash_every_byte() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = Choppy {
+            data: &data,
+            step: 777,
+            interrupt_next: true,
+        };
+        let mut deltas = Vec::new();
+        let got = hash_reader(&mut reader, &mut |n| deltas.push(n)).expect("hashes");
+        assert_eq!(got.digest, Digest::of_bytes(&data), "digest of all bytes");
+        assert_eq!(got.bytes, 100_000, "byte count");
+        assert_eq!(deltas.iter().sum::<u64>(), 100_000, "progress adds up");
+        assert!(
+            deltas.iter().all(|&d| d > 0 && d <= 777),
+            "one progress delta per read, never zero: {deltas:?}"
+        );
+    }
+
+    /// A reader that lies about how much it read.
+    struct Liar;
+
+    impl Read for Liar {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            Ok(buf.len() + 1)
+        }
+    }
+
+    #[test]
+    fn a_reader_claiming_too_many_bytes_is_an_error_not_a_panic() {
+        let err = hash_reader(&mut Liar, &mut |_| {}).expect_err("must be refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    }
+
+    /// A writer that accepts `room` bytes, then fails.
+    struct Full {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            let n = buf.len().min(self.room);
+            self.written.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_write_fails_the_copy() {
+        let data = vec![7u8; HASH_BUFFER_SIZE * 2];
+        let mut dst = Full {
+            room: 1000,
+            written: Vec::new(),
+        };
+        let err = copy_and_hash(&mut &data[..], &mut dst, &mut |_| {}).expect_err("disk full");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert_eq!(dst.written.len(), 1000, "only what fitted was written");
+    }
+
+    #[test]
+    fn a_directory_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = hash_file(dir.path(), &mut |_| {}).expect_err("a directory has no bytes");
+        assert!(
+            matches!(&err, Error::Io { path, .. } if path == dir.path()),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn hash_files_of_nothing_is_nothing() {
+        assert!(
+            hash_files(&[], 0, &|_| {}).is_empty(),
+            "no paths, no results"
+        );
+    }
+
+    #[test]
+    fn pass_reason_is_stable() {
+        assert_eq!(DigestCheck::Pass.reason(), "digest matches");
+        assert_eq!(DigestCheck::Pass.result(), VerifyResult::Pass);
+    }
+}

@@ -1,0 +1,491 @@
+//! Model references: where a model came from.
+//!
+//! A [`ModelRef`] is parsed from one of these forms (the full grammar and
+//! every rule, with examples, is in `docs/MODEL_REF.md`):
+//!
+//! | form | variant |
+//! |---|---|
+//! | `hf:org/repo`, `hf:org/repo@revision`, `hf:org/repo[@revision]/path/in/repo` | [`ModelRef::HuggingFace`] |
+//! | `file:/abs/path`, `file:///abs/path`, `file://localhost/abs/path`, `/abs/path` | [`ModelRef::File`] |
+//! | `models/x.gguf`, `./x.gguf` (only with [`ModelRef::parse_with_base`]) | [`ModelRef::File`] |
+//! | `https://…`, `http://…`, `s3://bucket/key`, `oci://registry/repo:tag`, `oci://registry/repo@sha256:…` | [`ModelRef::Url`] |
+//!
+//! # Validation
+//!
+//! Every refusal is [`Error::InvalidInput`] with `field: "model_ref"` and a
+//! reason saying what is wrong and what is accepted; no input panics. Refused
+//! anywhere: an empty input, more than 4096 bytes, control characters
+//! (including NUL), Unicode bidirectional controls and line separators,
+//! white space at either end, and `..` path segments. An input that looks
+//! like `scheme:` with an unknown scheme is refused with the list of
+//! supported ones (write `./a:b` for a relative path with a colon).
+//!
+//! # Normalization
+//!
+//! - Scheme prefixes are case-insensitive and written lowercase.
+//! - Hugging Face org and repo names keep their case and compare exactly.
+//! - Paths (file paths, relative paths, paths inside a Hugging Face repo):
+//!   duplicate `/` collapsed, `.` segments removed, trailing `/` removed,
+//!   `..` refused rather than resolved, backslashes refused. Relative paths
+//!   are joined to the base directory, itself normalized the same way.
+//! - URLs: host lowercased, default ports (http 80, https 443) and leading
+//!   zeros dropped, trailing `/` removed; for http(s) and oci `.` segments
+//!   are removed but duplicate `/` kept; an `s3://` key is kept as given
+//!   minus its trailing `/`. No percent-decoding anywhere.
+//!
+//! # Redaction
+//!
+//! [`Display`](fmt::Display), [`Debug`](fmt::Debug),
+//! [`ModelRef::canonical`] and [`ModelRef::default_id`] never show secrets:
+//! URL user information becomes `***@`; the values of query or fragment
+//! parameters whose names look secret (`token`, `sig`, `X-Amz-Signature`,
+//! anything containing `key`, `secret`, …) become `REDACTED`; and anything
+//! shaped like a Hugging Face token (`hf_` and 20 or more letters or
+//! digits) becomes `hf_redacted`, wherever it appears. Error messages never
+//! quote user information, ports or hosts, and scrub token shapes from
+//! whatever they do quote. [`ModelUrl::expose_with_credentials`] is the one
+//! way to get the secrets back, for a fetcher.
+
+mod hf;
+mod path;
+mod redact;
+mod url;
+
+pub use url::ModelUrl;
+
+use crate::entry::{MAX_ID_LEN, MAX_PATH_LEN};
+use crate::error::{Error, Result};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Where a model came from: a Hugging Face repository, a local file or
+/// directory, or a URL.
+///
+/// Parse one with [`ModelRef::parse`] (or `str::parse`), or with
+/// [`ModelRef::parse_with_base`] to also accept relative paths. Its
+/// `Display` form is [`canonical`](ModelRef::canonical): normalized and
+/// redacted. Equality compares the parsed parts exactly, secrets included.
+///
+/// ```
+/// use catalog_core::{Error, ModelRef};
+/// use std::path::Path;
+///
+/// let hf: ModelRef = "HF:Qwen/Qwen2-7B-Instruct@main//q4/./model.gguf/".parse()?;
+/// assert_eq!(hf.kind(), "hf");
+/// assert_eq!(hf.canonical(), "hf:Qwen/Qwen2-7B-Instruct@main/q4/model.gguf");
+/// assert_eq!(hf.default_id(), "Qwen--Qwen2-7B-Instruct@main--q4--model.gguf");
+/// assert_eq!(ModelRef::parse(&hf.canonical())?, hf);
+///
+/// let local = ModelRef::parse_with_base("models/x.gguf", Path::new("/srv"))?;
+/// assert_eq!(local.to_string(), "file:/srv/models/x.gguf");
+///
+/// let url = ModelRef::parse("HTTPS://user:s3cret@Example.com:443/m.gguf?token=abc")?;
+/// assert_eq!(url.canonical(), "https://***@example.com/m.gguf?token=REDACTED");
+/// assert!(!format!("{url:?}").contains("s3cret"));
+/// if let ModelRef::Url(u) = &url {
+///     assert!(u.expose_with_credentials().contains("user:s3cret@"));
+/// }
+///
+/// let err = ModelRef::parse("hf:org/../x").unwrap_err();
+/// assert!(matches!(err, Error::InvalidInput { field: "model_ref", .. }));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ModelRef {
+    /// A Hugging Face Hub repository, or one file in it.
+    #[non_exhaustive]
+    HuggingFace {
+        /// The user or organization, case preserved.
+        org: String,
+        /// The repository name, case preserved.
+        repo: String,
+        /// The branch, tag or commit, if one was given.
+        revision: Option<String>,
+        /// A normalized `/`-separated path inside the repository (no
+        /// leading or trailing `/`), if one was given.
+        path: Option<String>,
+    },
+    /// A local file or directory.
+    #[non_exhaustive]
+    File {
+        /// Always absolute and normalized (see the module docs).
+        path: PathBuf,
+    },
+    /// An `http`, `https`, `s3` or `oci` URL.
+    Url(ModelUrl),
+}
+
+impl ModelRef {
+    /// Parses a model reference. Relative paths are refused: use
+    /// [`parse_with_base`](ModelRef::parse_with_base) for them.
+    pub fn parse(input: &str) -> Result<ModelRef> {
+        parse_inner(input, None)
+    }
+
+    /// Parses a model reference, resolving a relative path against `base`,
+    /// which must be absolute (and is normalized like any other path). The
+    /// other forms parse exactly as with [`parse`](ModelRef::parse).
+    pub fn parse_with_base(input: &str, base: &Path) -> Result<ModelRef> {
+        path::check_base(base)?;
+        parse_inner(input, Some(base))
+    }
+
+    /// `"hf"`, `"file"` or `"url"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelRef::HuggingFace { .. } => "hf",
+            ModelRef::File { .. } => "file",
+            ModelRef::Url(_) => "url",
+        }
+    }
+
+    /// The normalized, redacted string form, the same as `Display`: at most
+    /// 4096 bytes, no control characters. When [`has_secrets`] is false,
+    /// parsing it gives back an equal `ModelRef`.
+    ///
+    /// [`has_secrets`]: ModelRef::has_secrets
+    pub fn canonical(&self) -> String {
+        self.render(true)
+    }
+
+    /// Whether redaction hides anything (user information, a secret
+    /// parameter value or a token shape), so that [`canonical`] does not
+    /// parse back to an equal reference.
+    ///
+    /// [`canonical`]: ModelRef::canonical
+    pub fn has_secrets(&self) -> bool {
+        self.render(true) != self.render(false)
+    }
+
+    /// A suggested catalog id, valid for the catalog (1 to 256 bytes, no
+    /// control characters, no white space at either end) and redacted:
+    ///
+    /// - `hf:org/repo` → `org--repo`; a revision adds `@revision`; an
+    ///   in-repo path adds `--` and the path with each `/` as `--`
+    ///   (`hf:o/r@v1/q4/m.gguf` → `o--r@v1--q4--m.gguf`);
+    /// - a file → its file name;
+    /// - a URL → its last path segment, else its host.
+    ///
+    /// Longer ids are cut to 256 bytes (on a character boundary).
+    pub fn default_id(&self) -> String {
+        let raw = match self {
+            ModelRef::HuggingFace {
+                org,
+                repo,
+                revision,
+                path,
+            } => hf::default_id(org, repo, revision.as_deref(), path.as_deref()),
+            ModelRef::File { path } => path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ModelRef::Url(url) => url.id_hint().to_owned(),
+        };
+        let mut id = redact::scrub_tokens(&raw);
+        let mut end = id.len().min(MAX_ID_LEN);
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+        match id.trim() {
+            "" => "model".to_owned(),
+            trimmed => trimmed.to_owned(),
+        }
+    }
+
+    /// The string form, redacted unless `redact` is false.
+    fn render(&self, redact: bool) -> String {
+        let text = match self {
+            ModelRef::HuggingFace {
+                org,
+                repo,
+                revision,
+                path,
+            } => {
+                let mut text = format!("hf:{org}/{repo}");
+                if let Some(revision) = revision {
+                    text.push('@');
+                    text.push_str(revision);
+                }
+                if let Some(path) = path {
+                    text.push('/');
+                    text.push_str(path);
+                }
+                text
+            }
+            ModelRef::File { path } => format!("file:{}", path.display()),
+            ModelRef::Url(url) => return url.render(redact),
+        };
+        if redact {
+            redact::scrub_tokens(&text)
+        } else {
+            text
+        }
+    }
+}
+
+impl FromStr for ModelRef {
+    type Err = Error;
+
+    /// Same as [`ModelRef::parse`].
+    fn from_str(input: &str) -> Result<ModelRef> {
+        ModelRef::parse(input)
+    }
+}
+
+impl fmt::Display for ModelRef {
+    /// The [canonical](ModelRef::canonical), redacted form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
+impl fmt::Debug for ModelRef {
+    /// `ModelRef("hf:org/repo")`, redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ModelRef").field(&self.canonical()).finish()
+    }
+}
+
+/// `docs/MODEL_REF.md`'s example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/MODEL_REF.md")]
+struct ModelRefDocDoctests;
+
+/// The parser behind [`ModelRef::parse`] and [`ModelRef::parse_with_base`].
+fn parse_inner(input: &str, base: Option<&Path>) -> Result<ModelRef> {
+    check_input(input)?;
+    let parsed = match split_scheme(input) {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "hf" => hf::parse(rest)?,
+            "file" => parse_file(rest)?,
+            "http" => ModelRef::Url(url::parse("http", rest)?),
+            "https" => ModelRef::Url(url::parse("https", rest)?),
+            "s3" => ModelRef::Url(url::parse("s3", rest)?),
+            "oci" => ModelRef::Url(url::parse("oci", rest)?),
+            other => {
+                // Quote the scheme only when it is followed by `//`: before a
+                // lone `:` it may be a user name (`user:password@host`).
+                let named = if rest.starts_with("//") && other.len() <= 16 {
+                    format!(" `{other}:`")
+                } else {
+                    String::new()
+                };
+                return Err(invalid(format!(
+                    "unknown scheme{named}; supported are {SUPPORTED} (write `./a:b` \
+                     for a relative path that contains a colon)"
+                )));
+            }
+        },
+        None if input.starts_with('/') => ModelRef::File {
+            path: path::absolute("the file path", input)?,
+        },
+        None => match base {
+            Some(base) => ModelRef::File {
+                path: path::resolve(input, base)?,
+            },
+            None => {
+                return Err(invalid(
+                    "this is a relative path; use ModelRef::parse_with_base to resolve it \
+                     against a directory, or give an absolute path (`/…` or `file:/…`); \
+                     a Hugging Face repository is written hf:org/repo",
+                ));
+            }
+        },
+    };
+    let longest = parsed.render(false).len().max(parsed.render(true).len());
+    if longest > MAX_PATH_LEN {
+        return Err(invalid(format!(
+            "the normalized reference would be {longest} bytes long, at most {MAX_PATH_LEN}"
+        )));
+    }
+    Ok(parsed)
+}
+
+/// The forms accepted, for error messages.
+const SUPPORTED: &str = "hf:org/repo, file:/abs/path, an absolute path, a relative path \
+                         (with a base directory), http://, https://, s3:// and oci://";
+
+/// Checks that apply to every form, before anything else is looked at.
+fn check_input(input: &str) -> Result<()> {
+    if input.is_empty() {
+        return Err(invalid(format!(
+            "the reference is empty; give one of {SUPPORTED}"
+        )));
+    }
+    if input.len() > MAX_PATH_LEN {
+        return Err(invalid(format!(
+            "the reference is {} bytes long, at most {MAX_PATH_LEN}",
+            input.len()
+        )));
+    }
+    if let Some((at, c)) = input.char_indices().find(|&(_, c)| is_forbidden_char(c)) {
+        return Err(invalid(format!(
+            "control character U+{:04X} at byte {at} is not allowed",
+            u32::from(c)
+        )));
+    }
+    if input.trim() != input {
+        return Err(invalid("white space at either end is not allowed; trim it"));
+    }
+    Ok(())
+}
+
+/// Control characters (NUL included), bidirectional-text controls, the
+/// line and paragraph separators and the byte order mark: characters that
+/// would corrupt or disguise a log line or terminal output.
+fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+                | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
+        )
+}
+
+/// Splits `scheme:rest` when the text before the first `:` is a URI scheme
+/// (`[A-Za-z][A-Za-z0-9+.-]*`).
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = input.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let valid = first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some((scheme, rest))
+}
+
+/// Parses what follows `file:`.
+fn parse_file(rest: &str) -> Result<ModelRef> {
+    let what = "the file path";
+    let path = match rest.strip_prefix("//") {
+        Some(after) => {
+            let (host, path) = after.split_at(after.find('/').unwrap_or(after.len()));
+            if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+                return Err(invalid(
+                    "a file: URL may only name the local host: write file:///abs/path, \
+                     file://localhost/abs/path or file:/abs/path",
+                ));
+            }
+            path
+        }
+        None => rest,
+    };
+    if path.is_empty() {
+        return Err(invalid(
+            "file: needs an absolute path after it: file:/abs/path",
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(invalid(
+            "file: needs an absolute path (file:/abs/path); for a path relative to a \
+             directory, leave out `file:` and use ModelRef::parse_with_base",
+        ));
+    }
+    Ok(ModelRef::File {
+        path: path::absolute(what, path)?,
+    })
+}
+
+/// The crate's error for a refused model reference. Any token shape in the
+/// reason is scrubbed.
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::invalid("model_ref", redact::scrub_tokens(&reason.into()))
+}
+
+/// Quotes part of the input for an error message: token shapes scrubbed,
+/// cut to 64 characters. Only called after [`check_input`] passed, so the
+/// text has no control characters.
+fn quote(text: &str) -> String {
+    const MAX_QUOTED_CHARS: usize = 64;
+    let scrubbed = redact::scrub_tokens(text);
+    let mut quoted: String = scrubbed.chars().take(MAX_QUOTED_CHARS).collect();
+    if scrubbed.chars().nth(MAX_QUOTED_CHARS).is_some() {
+        quoted.push('…');
+    }
+    format!("`{quoted}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::check_id;
+
+    #[test]
+    fn schemes_are_split_only_when_they_look_like_schemes() {
+        assert_eq!(split_scheme("HF:o/r"), Some(("HF", "o/r")));
+        assert_eq!(split_scheme("s3://b"), Some(("s3", "//b")));
+        assert_eq!(split_scheme("git+ssh://x"), Some(("git+ssh", "//x")));
+        for none in ["/a:b", "./a:b", ":x", "1a:b", "a_b:c", "no-colon"] {
+            assert_eq!(split_scheme(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn forbidden_characters_include_controls_and_bidi_overrides() {
+        for c in [
+            '\0', '\n', '\u{7f}', '\u{85}', '\u{202E}', '\u{2066}', '\u{2028}', '\u{FEFF}',
+        ] {
+            assert!(is_forbidden_char(c), "{c:?}");
+        }
+        for c in ['a', ' ', 'é', '\u{00A0}', '/'] {
+            assert!(!is_forbidden_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn quoting_scrubs_tokens_and_cuts_long_text() {
+        assert_eq!(quote("org"), "`org`");
+        assert_eq!(quote("hf_abcdefghijklmnopqrstuvwxyz"), "`hf_redacted`");
+        let long = quote(&"é".repeat(100));
+        assert_eq!(long.chars().count(), 64 + 3, "{long}");
+    }
+
+    #[test]
+    fn default_ids_always_pass_the_catalog_id_check() {
+        let long_name = format!("/m/{}", "é".repeat(300));
+        let inputs = [
+            "hf:o/r",
+            "hf:o/r@v/a/b.gguf",
+            "/models/x.gguf",
+            "/x/ a",
+            "https://h",
+            "https://h/a/b/",
+            "s3://bucket",
+            "oci://r/repo:tag",
+            long_name.as_str(),
+        ];
+        for input in inputs {
+            let r = ModelRef::parse(input).expect(input);
+            let id = r.default_id();
+            assert!(check_id(&id).is_ok(), "{input} -> {id:?}");
+        }
+        let r = ModelRef::parse(&long_name).expect("valid");
+        assert_eq!(r.default_id().len(), MAX_ID_LEN - MAX_ID_LEN % 2);
+        assert_eq!(ModelRef::parse("/x/ a").expect("valid").default_id(), "a");
+        assert!(
+            ModelRef::parse("/x/ /.").is_err(),
+            "the file name would end in a space"
+        );
+    }
+
+    #[test]
+    fn the_normalized_form_is_bounded_too() {
+        let base = format!("/{}", "b".repeat(MAX_PATH_LEN - 2));
+        let err = ModelRef::parse_with_base("xy", Path::new(&base)).expect_err("too long");
+        assert!(matches!(
+            err,
+            Error::InvalidInput {
+                field: "model_ref",
+                ..
+            }
+        ));
+        let query = format!("https://h/?{}", "sig=a&".repeat(600));
+        assert!(query.len() <= MAX_PATH_LEN);
+        assert!(
+            ModelRef::parse(&query).is_err(),
+            "redaction would pass 4096 bytes"
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Bringing one file into the store: stage it under `blobs/tmp/`, hash it
+//! (while copying, so it is read once), check the digest, make it durable,
+//! then publish it under its digest — or drop it if an identical blob is
+//! already there.
+//!
+//! Order: write temp → fsync temp → rename to `blobs/sha256/<hex>` → fsync
+//! `blobs/sha256/`. A crash leaves a temp file (removed by gc after its
+//! grace period) or a complete blob; never a partial blob under a digest
+//! name. Nothing is registered until the blob is durable.
+
+use super::{Object, Store};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::fs::{FileKind, FsWriter, Meta};
+use crate::hashing::{FileDigest, copy_and_hash, hash_reader};
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How an import brings a source file into the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkMode {
+    /// Copy the bytes (the default; the source is untouched).
+    #[default]
+    Copy,
+    /// Hard-link the source into the store when it is on the same file
+    /// system (no copy; the blob and the source are then one file, so a
+    /// later change to the source shows up as a failed verification), else
+    /// copy.
+    HardLink,
+    /// Move the source into the store when it is on the same file system
+    /// (the source path disappears), else copy.
+    Move,
+}
+
+/// How a file actually got into the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Copied,
+    Linked,
+    Moved,
+}
+
+/// One file brought into the store.
+#[derive(Clone, Debug)]
+pub(crate) struct Ingested {
+    pub digest: FileDigest,
+    /// `false` if an identical blob was already stored (deduplicated).
+    pub stored: bool,
+    pub method: Method,
+    /// The blob's metadata after publishing.
+    pub meta: Meta,
+}
+
+static STAGED: AtomicU64 = AtomicU64::new(0);
+
+fn staging_name() -> String {
+    let n = STAGED.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{}-{n}-{}.tmp",
+        std::process::id(),
+        crate::catalog::now_ms()
+    )
+}
+
+/// Brings `source` into the store. With `expected`, a mismatch is refused
+/// (`DigestMismatch`) and nothing is published; a moved source is put back.
+pub(crate) fn ingest(
+    store: &Store,
+    source: &Path,
+    mode: LinkMode,
+    expected: Option<&Digest>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Ingested> {
+    let fs = &store.fs;
+    let tmp = store.staging_dir().join(staging_name());
+    let (method, copied) = stage(store, source, &tmp, mode, progress)?;
+    let digest = match copied {
+        Some(digest) => digest,
+        None => hash_staged(store, &tmp, progress)?,
+    };
+    if let Some(expected) = expected
+        && digest.digest != *expected
+    {
+        discard(store, &tmp, source, method);
+        return Err(Error::DigestMismatch {
+            path: source.to_path_buf(),
+            expected: *expected,
+            actual: digest.digest,
+        });
+    }
+    let blob = store.path(Object::Blob(digest.digest));
+    let existing = fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?;
+    let stored = match existing {
+        Some(m) if m.kind == FileKind::File && m.len == digest.bytes => {
+            fs.remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            false
+        }
+        other => {
+            if other.is_some() {
+                tracing::warn!(blob = %blob.display(), "replacing a damaged blob with a fresh copy");
+            }
+            fs.rename(&tmp, &blob).map_err(|e| Error::io(&blob, e))?;
+            let dir = store.blobs_dir();
+            fs.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+            if method == Method::Copied {
+                fs.set_readonly(&blob).map_err(|e| Error::io(&blob, e))?;
+            }
+            true
+        }
+    };
+    let meta = fs
+        .metadata(&blob, false)
+        .map_err(|e| Error::io(&blob, e))?
+        .ok_or_else(|| Error::io(&blob, io::Error::from(io::ErrorKind::NotFound)))?;
+    Ok(Ingested {
+        digest,
+        stored,
+        method,
+        meta,
+    })
+}
+
+/// Puts the source's bytes at `tmp` (durably), by the cheapest allowed way;
+/// a copy also yields the digest, computed on the way.
+fn stage(
+    store: &Store,
+    source: &Path,
+    tmp: &Path,
+    mode: LinkMode,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Method, Option<FileDigest>)> {
+    let fs = &store.fs;
+    let attempt = match mode {
+        LinkMode::Copy => None,
+        LinkMode::HardLink => Some((fs.hard_link(source, tmp), Method::Linked)),
+        LinkMode::Move => Some((fs.rename(source, tmp), Method::Moved)),
+    };
+    match attempt {
+        Some((Ok(()), method)) => {
+            // The source's bytes may never have been synced.
+            let mut file = fs.open_append(tmp).map_err(|e| Error::io(tmp, e))?;
+            file.sync_data().map_err(|e| Error::io(tmp, e))?;
+            return Ok((method, None));
+        }
+        Some((Err(e), _)) if e.kind() == io::ErrorKind::CrossesDevices => {
+            tracing::debug!(source = %source.display(), "different file system; copying instead");
+        }
+        Some((Err(e), _)) => return Err(Error::io(source, e)),
+        None => {}
+    }
+    let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
+    let mut file = fs.create(tmp).map_err(|e| Error::io(tmp, e))?;
+    let digest = copy_and_hash(&mut reader, &mut FsWriter(&mut *file), progress).map_err(|e| {
+        let _ = fs.remove_file(tmp);
+        Error::io(source, e)
+    })?;
+    file.sync_data().map_err(|e| Error::io(tmp, e))?;
+    Ok((Method::Copied, Some(digest)))
+}
+
+fn hash_staged(store: &Store, tmp: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
+    let mut reader = store.fs.open_read(tmp).map_err(|e| Error::io(tmp, e))?;
+    hash_reader(&mut reader, progress).map_err(|e| Error::io(tmp, e))
+}
+
+/// Undoes a staging after a refused digest: a moved source goes back.
+fn discard(store: &Store, tmp: &Path, source: &Path, method: Method) {
+    let fs = &store.fs;
+    let undone = match method {
+        Method::Moved => fs.rename(tmp, source),
+        Method::Copied | Method::Linked => fs.remove_file(tmp),
+    };
+    if let Err(e) = undone {
+        tracing::warn!(staged = %tmp.display(), error = %e, "could not clean up a refused import");
+    }
+}

@@ -1,0 +1,32 @@
+//! Which store objects the catalog's entries use.
+
+use super::Object;
+use super::manifest::manifest_digest;
+use crate::entry::ModelEntry;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The objects one entry uses: its blob or view, and the blobs of its files.
+pub(crate) fn objects_of(entry: &ModelEntry) -> BTreeSet<Object> {
+    let mut out = BTreeSet::new();
+    if let Some(o) = Object::from_rel(&entry.local_path) {
+        out.insert(o);
+    }
+    if !entry.files.is_empty() {
+        out.insert(Object::View(manifest_digest(&entry.files)));
+    }
+    for f in &entry.files {
+        out.insert(Object::Blob(f.digest));
+    }
+    out
+}
+
+/// How many entries use each object.
+pub(crate) fn users<'a>(entries: impl Iterator<Item = &'a ModelEntry>) -> BTreeMap<Object, usize> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        for o in objects_of(e) {
+            *out.entry(o).or_insert(0) += 1;
+        }
+    }
+    out
+}

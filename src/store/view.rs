@@ -1,0 +1,69 @@
+//! Views: a multi-file model as one directory an engine can load, made of
+//! hard links to the model's blobs (`views/<manifest hex>/<path>`).
+//!
+//! A view is derived data: it can always be rebuilt from the blobs and the
+//! manifest, so it is built in a temp directory, renamed into place and the
+//! `views/` directory fsynced; if a crash loses part of it, the next
+//! [`ensure`] finds it incomplete and builds it again.
+
+use super::confine::{confined, remove_tree};
+use super::manifest::manifest_digest;
+use super::{Object, Store};
+use crate::entry::ManifestFile;
+use crate::error::{Error, Result};
+use crate::fs::FileKind;
+
+/// Makes sure the view of `files` exists and is complete; returns its
+/// catalog-relative path.
+pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
+    let object = Object::View(manifest_digest(files));
+    let rel = object.rel();
+    if is_complete(store, &rel, files)? {
+        return Ok(rel);
+    }
+    let fs = &store.fs;
+    let staging_rel = format!(
+        "{rel}.{}-{}.tmp",
+        std::process::id(),
+        crate::catalog::now_ms()
+    );
+    let staging = confined(store, &staging_rel)?;
+    remove_tree(store, &staging_rel)?;
+    for f in files {
+        let blob = store.path(Object::Blob(f.digest));
+        let link = confined(store, &format!("{staging_rel}/{}", f.path))?;
+        if let Some(parent) = link.parent() {
+            fs.create_dir_all(parent)
+                .map_err(|e| Error::io(parent, e))?;
+        }
+        fs.hard_link(&blob, &link)
+            .map_err(|e| Error::io(&link, e))?;
+    }
+    // An incomplete old view (after a crash) is replaced.
+    remove_tree(store, &rel)?;
+    let target = store.path(object);
+    fs.rename(&staging, &target)
+        .map_err(|e| Error::io(&target, e))?;
+    let views = store.views_dir();
+    fs.sync_dir(&views).map_err(|e| Error::io(&views, e))?;
+    Ok(rel)
+}
+
+/// Whether the view at `rel` has every file, each the very blob (same inode).
+pub(crate) fn is_complete(store: &Store, rel: &str, files: &[ManifestFile]) -> Result<bool> {
+    let fs = &store.fs;
+    for f in files {
+        let path = confined(store, &format!("{rel}/{}", f.path))?;
+        let blob = store.path(Object::Blob(f.digest));
+        let (Some(link), Some(blob)) = (
+            fs.metadata(&path, false).map_err(|e| Error::io(&path, e))?,
+            fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?,
+        ) else {
+            return Ok(false);
+        };
+        if link.kind != FileKind::File || link.inode != blob.inode {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
