@@ -9,6 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sha2::Digest as _;
 use std::hint::black_box;
 use std::io::Write;
+use std::time::Duration;
 
 const FILE_SIZE: usize = 64 * 1024 * 1024;
 
@@ -40,6 +41,7 @@ fn hashing(c: &mut Criterion) {
     let mut group = c.benchmark_group("hashing");
     group.throughput(Throughput::Bytes(FILE_SIZE as u64));
     group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
 
     group.bench_function("hash_file_64MiB", |b| {
         b.iter(|| hash_file(black_box(&path), &mut |_| {}).unwrap())

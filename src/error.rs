@@ -80,7 +80,10 @@ pub enum Error {
 
     /// There is no catalog under this root (a read-only open does not
     /// create one).
-    #[error("no catalog at {}; open it for writing once to create it", root.display())]
+    #[error(
+        "no catalog at {}; a writer open creates one (for example `catalog add <model>`)",
+        root.display()
+    )]
     NoCatalog {
         /// The root that was opened.
         root: PathBuf,

@@ -7,12 +7,13 @@
 //! hashes at about the speed of SHA-256 itself (about 2 GB/s on one core of
 //! the reference machine, at or above `openssl dgst -sha256`).
 //!
-//! Reading and hashing are not overlapped on a second thread: on the
-//! reference machine the read is a page-cache copy (about 5 % of the time of
-//! hashing the same bytes, even with a cold cache, where the disk delivers
-//! ~3.8 GB/s), and a reader thread measured no better than the single loop
-//! while taking a core that [`hash_files`] can use for another file. See
-//! [`HASH_BUFFER_SIZE`] for the numbers.
+//! Reading and hashing are not overlapped on a second thread. On the
+//! reference machine the disk delivers ~3.8 GB/s and a warm `read` is a
+//! page-cache copy, so reading costs 5–10 % of the time of hashing the same
+//! bytes. A reader thread hid that (5 % warm, 9 % cold, in minimum time) but
+//! needs a second core to do it, came out slower in median when the machine
+//! was busy, and [`hash_files`] already puts every core to work on its own
+//! file. See [`HASH_BUFFER_SIZE`] for the numbers.
 //!
 //! [`verify_digest`] turns a computed digest and an expected one into the
 //! pass / warn / fail outcome that a verification records.
@@ -28,31 +29,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Size of the read buffer used when hashing (and copying) a file or stream.
 ///
-/// Chosen by measurement: a 1 GiB file of random bytes, page cache warm,
-/// read in chunks of this size and hashed with `sha2` (SHA-NI) on an AMD EPYC
-/// with 2 cores, L2 1 MiB per core, in alternating runs (min of 9 / median of
-/// 9; the machine was shared, load average 2.5–3.5, so medians are noisy):
+/// Chosen by measurement: a 1 GiB file of random bytes, read in chunks of
+/// this size and hashed with `sha2` (SHA-NI), on an AMD EPYC with 2 cores
+/// (L2 1 MiB per core), every variant run in turn in each round. The machine
+/// was shared with other builds (load average 2–3), so minimums are the
+/// cleaner signal. Page cache warm, 7 rounds:
 ///
-/// | buffer | min s | GB/s (min) | median s |
+/// | variant | median s | min s | GB/s (median) |
 /// |---|---|---|---|
-/// | in memory, no reads (`Sha256::digest`) | 0.523 | 2.05 | 0.571 |
-/// | 16 KiB  | 0.580 | 1.85 | 0.635 |
-/// | 32 KiB  | 0.560 | 1.92 | 0.672 |
-/// | 64 KiB  | 0.553 | 1.94 | 0.608 |
-/// | 128 KiB | 0.548 | 1.96 | 0.619 |
-/// | **256 KiB** | **0.547** | **1.96** | 0.627 |
-/// | 512 KiB | 0.549 | 1.96 | 0.620 |
-/// | 1 MiB   | 0.550 | 1.95 | 0.633 |
-/// | 4 MiB   | 0.551 | 1.95 | 0.625 |
-/// | 256 KiB, reader thread + hashing thread | 0.551 | 1.95 | 0.620 |
-/// | 1 MiB, reader thread + hashing thread | 0.526 | 2.04 | 0.639 |
-/// | `openssl dgst -sha256` (8 KiB reads) | 0.627 | 1.71 | 0.687 |
+/// | in memory, no reads (`Sha256::digest`) | 0.526 | 0.517 | 2.04 |
+/// | 16 KiB reads  | 0.584 | 0.582 | 1.84 |
+/// | 64 KiB reads  | 0.562 | 0.558 | 1.91 |
+/// | 128 KiB reads | 0.561 | 0.556 | 1.91 |
+/// | **256 KiB reads** | **0.557** | **0.553** | **1.93** |
+/// | 512 KiB reads | 0.558 | 0.551 | 1.92 |
+/// | 1 MiB reads   | 0.561 | 0.552 | 1.91 |
+/// | 4 MiB reads   | 0.564 | 0.557 | 1.91 |
+/// | 256 KiB, reader thread + hashing thread | 0.553 | 0.545 | 1.94 |
+/// | 1 MiB, reader thread + hashing thread   | 0.528 | 0.521 | 2.03 |
+/// | `openssl dgst -sha256` (process, 8 KiB reads) | 0.638 | 0.631 | 1.68 |
 ///
-/// With the file's pages dropped first (`dd iflag=nocache`), 3 runs each:
-/// 64 KiB 0.562 s, 256 KiB 0.558 s, 1 MiB 0.567 s, 4 MiB 0.579 s;
-/// openssl 0.711 s. Everything from 64 KiB up is within noise; below it the
-/// per-`read` cost shows. 256 KiB stays well inside L2 next to the hash state
-/// (4 MiB does not) and keeps [`hash_files`]'s per-thread memory small.
+/// File evicted from the page cache before each run (`dd iflag=nocache`),
+/// 3 rounds, min s: 64 KiB 0.584, 256 KiB 0.583, 1 MiB 0.581, 4 MiB 0.570,
+/// 1 MiB with a reader thread 0.529, openssl 0.665.
+///
+/// Everything from 64 KiB up is within noise of each other; below that the
+/// per-`read` cost shows. 256 KiB stays inside L2 next to the hash state and
+/// keeps [`hash_files`]'s per-thread memory small. A reader thread (1–4 MiB
+/// buffers) gained 5 % (warm) to 9 % (cold) in minimum time, but in a
+/// busier 9-round run its median was *worse* than the single loop (0.639 s
+/// vs 0.590 s at 1 MiB) because it needs the second core; it is not used.
 pub const HASH_BUFFER_SIZE: usize = 256 * 1024;
 
 /// The smallest buffer [`hash_file`] allocates for a small file.
@@ -105,7 +111,7 @@ pub struct FileDigest {
 /// ```
 pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
     let mut buf = Vec::new();
-    hash_path(path, None, &mut buf, progress)
+    hash_path(&StdOpener, path, None, &mut buf, progress)
 }
 
 /// Hashes everything `reader` yields, until it reports end of input.
@@ -165,6 +171,49 @@ pub fn hash_files(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Result<FileDigest>> {
+    hash_files_via(&StdOpener, paths, threads, progress)
+}
+
+/// Where the hashing functions get their bytes: the real file system, or
+/// the catalog's [`crate::fs::Fs`] (so verification goes through the same
+/// layer as everything else, and tests can inject faults).
+pub(crate) trait Opener: Sync {
+    /// Opens `path` for reading.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>>;
+    /// The size of `path`, if known.
+    fn size(&self, path: &Path) -> Option<u64>;
+}
+
+struct StdOpener;
+
+impl Opener for StdOpener {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(path)?))
+    }
+    fn size(&self, path: &Path) -> Option<u64> {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+}
+
+/// Reads through the catalog's file-system layer.
+pub(crate) struct FsOpener<'a>(pub &'a dyn crate::fs::Fs);
+
+impl Opener for FsOpener<'_> {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        self.0.open_read(path)
+    }
+    fn size(&self, path: &Path) -> Option<u64> {
+        self.0.metadata(path, true).ok().flatten().map(|m| m.len)
+    }
+}
+
+/// [`hash_files`] reading through `opener`.
+pub(crate) fn hash_files_via(
+    opener: &(dyn Opener + '_),
+    paths: &[PathBuf],
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<Result<FileDigest>> {
     if paths.is_empty() {
         return Vec::new();
     }
@@ -180,7 +229,7 @@ pub fn hash_files(
     let mut order: Vec<(usize, Option<u64>)> = paths
         .iter()
         .enumerate()
-        .map(|(i, p)| (i, std::fs::metadata(p).ok().map(|m| m.len())))
+        .map(|(i, p)| (i, opener.size(p)))
         .collect();
     order.sort_by(|a, b| b.1.unwrap_or(0).cmp(&a.1.unwrap_or(0)).then(a.0.cmp(&b.0)));
 
@@ -190,7 +239,10 @@ pub fn hash_files(
         let mut done = Vec::new();
         while let Some(&(i, size)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             if let Some(path) = paths.get(i) {
-                done.push((i, hash_path(path, size, &mut buf, &mut |n| progress(n))));
+                done.push((
+                    i,
+                    hash_path(opener, path, size, &mut buf, &mut |n| progress(n)),
+                ));
             }
         }
         done
@@ -213,7 +265,7 @@ pub fn hash_files(
             {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
-                    tracing::debug!(error = %e, started = t, "could not start a hashing thread; continuing with fewer");
+                    tracing::warn!(error = %e, threads = t, "cannot start more hashing threads");
                     break;
                 }
             }
@@ -314,16 +366,14 @@ pub fn verify_digest(actual: &Digest, expected: Option<&Digest>) -> DigestCheck 
 /// Opens and hashes `path`, growing `buf` to the size the file needs (up to
 /// [`HASH_BUFFER_SIZE`]); `size` is the length if the caller already knows it.
 fn hash_path(
+    opener: &(dyn Opener + '_),
     path: &Path,
     size: Option<u64>,
     buf: &mut Vec<u8>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<FileDigest> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let size = match size {
-        Some(size) => size,
-        None => file.metadata().map_err(|e| Error::io(path, e))?.len(),
-    };
+    let mut file = opener.open(path).map_err(|e| Error::io(path, e))?;
+    let size = size.or_else(|| opener.size(path)).unwrap_or(0);
     // One byte more than the file, so a file that fits is read in one call
     // and end of file is seen by the next.
     let want = usize::try_from(size.saturating_add(1))

@@ -59,8 +59,8 @@ mod store_trait;
 
 pub use catalog::{
     AutoCompact, Catalog, CheckReport, CommitStats, CompactionReport, Event, Events, EvictReport,
-    ImportOptions, ImportReport, JournalHead, Options, Problem, RecoveryMode, RecoveryReport,
-    RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport, WithContext,
+    ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind, RecoveryMode,
+    RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

@@ -4,8 +4,9 @@
 //! equals a replay of a prefix of the issued operations, and takes new
 //! writes. Segments rotate and compactions run while the kills happen.
 //!
-//! The long run: `CATALOG_KILL_ROUNDS=5000 cargo test --release --test
-//! sigkill_mid_stream_loses_no_acknowledged_record`.
+//! The long run: `cargo test --release --test
+//! sigkill_mid_stream_loses_no_acknowledged_record -- --ignored long_run`
+//! (5,000 kills), or `CATALOG_KILL_ROUNDS=N` for N rounds of each test.
 
 mod support;
 
@@ -196,11 +197,23 @@ fn run_and_kill(name: &str, root: &std::path::Path, retain: bool, rng: &mut Rng)
 
 #[test]
 fn sequential_writer_killed_repeatedly_loses_nothing_acknowledged() {
+    kill_sequential_writer(rounds());
+}
+
+/// The long run (matrix row 1): 5,000 kills of the sequential writer.
+/// `cargo test --release --test sigkill_mid_stream_loses_no_acknowledged_record -- --ignored long_run`
+#[test]
+#[ignore = "long run: 5,000 kills (about 5 minutes in release mode)"]
+fn long_run_5000_kills_of_the_sequential_writer() {
+    kill_sequential_writer(5_000);
+}
+
+fn kill_sequential_writer(rounds: u64) {
     let mut rng = Rng(support::seed());
     let dir = tempfile::tempdir().unwrap();
     let mut total_acked = 0;
     let mut torn_tails = 0;
-    for round in 0..rounds() {
+    for round in 0..rounds {
         let retain = round % 4 != 3;
         let before = Catalog::open_with(dir.path(), opts(retain))
             .unwrap_or_else(|e| panic!("round {round}: open before the child failed: {e}"))
@@ -233,7 +246,7 @@ fn sequential_writer_killed_repeatedly_loses_nothing_acknowledged() {
     // P4 is exercised by every next round appending after the recovery.
     eprintln!(
         "{} rounds, {total_acked} acknowledged operations, {torn_tails} torn tails cut, 0 lost",
-        rounds()
+        rounds
     );
 }
 

@@ -11,7 +11,7 @@ use super::options::Options;
 use super::recovery::list_numbered;
 use crate::error::{Error, Result};
 use crate::fs::FileKind;
-use crate::hashing::hash_file;
+use crate::hashing::{FsOpener, hash_files_via};
 use crate::journal::chain::{self, ChainValue};
 use crate::journal::reader::{self, Cursor, ScanEnd};
 use crate::journal::segment::{self, SegmentHeader};
@@ -24,10 +24,25 @@ use crate::store::{BLOBS_DIR, Object, Store, view};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Which part of the catalog a problem is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// A journal segment (a record, its chain, the segment sequence).
+    Journal,
+    /// A snapshot.
+    Snapshot,
+    /// A stored file (blob or view) an entry uses.
+    Store,
+}
+
 /// One thing the check found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Problem {
+    /// Where: journal, snapshot or store (only the first two can be
+    /// repaired by `Catalog::repair`).
+    pub kind: ProblemKind,
     /// The file.
     pub file: PathBuf,
     /// Byte offset, where it applies.
@@ -72,12 +87,14 @@ impl CheckReport {
 
 fn problem(
     report: &mut CheckReport,
+    kind: ProblemKind,
     file: &Path,
     offset: u64,
     seq: Option<u64>,
     what: impl Into<String>,
 ) {
     report.problems.push(Problem {
+        kind,
         file: file.to_path_buf(),
         offset,
         seq,
@@ -116,13 +133,21 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
         let h = match SegmentHeader::decode(&bytes, &path) {
             Ok(h) => h,
             Err(e) => {
-                problem(&mut report, &path, 0, None, e.to_string());
+                problem(
+                    &mut report,
+                    ProblemKind::Journal,
+                    &path,
+                    0,
+                    None,
+                    e.to_string(),
+                );
                 return Ok(report);
             }
         };
         if h.catalog_id != identity.catalog_id || h.segment_no != n {
             problem(
                 &mut report,
+                ProblemKind::Journal,
                 &path,
                 0,
                 None,
@@ -135,6 +160,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
         {
             problem(
                 &mut report,
+                ProblemKind::Journal,
                 &path,
                 0,
                 None,
@@ -146,6 +172,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
             None if h.first_seq == 1 && h.prev_chain != chain::genesis(&identity.catalog_id) => {
                 problem(
                     &mut report,
+                    ProblemKind::Journal,
                     &path,
                     0,
                     Some(1),
@@ -166,6 +193,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
             Some(p) if p.next_seq != h.first_seq || p.chain != h.prev_chain => {
                 problem(
                     &mut report,
+                    ProblemKind::Journal,
                     &path,
                     0,
                     Some(h.first_seq),
@@ -222,6 +250,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
                 reason,
             }) => {
                 report.problems.push(Problem {
+                    kind: ProblemKind::Journal,
                     file,
                     offset,
                     seq,
@@ -283,7 +312,14 @@ fn check_snapshots(
         let (meta, entries) = match snapshot::decode(&bytes, &path) {
             Ok(x) => x,
             Err(Error::Corrupt { offset, reason, .. }) => {
-                problem(report, &path, offset, Some(seq), reason);
+                problem(
+                    report,
+                    ProblemKind::Snapshot,
+                    &path,
+                    offset,
+                    Some(seq),
+                    reason,
+                );
                 continue;
             }
             Err(e) => return Err(e),
@@ -291,6 +327,7 @@ fn check_snapshots(
         if meta.catalog_id != identity.catalog_id || meta.seq != seq {
             problem(
                 report,
+                ProblemKind::Snapshot,
                 &path,
                 0,
                 Some(seq),
@@ -302,6 +339,7 @@ fn check_snapshots(
             Some(c) if *c != meta.chain => {
                 problem(
                     report,
+                    ProblemKind::Snapshot,
                     &path,
                     0,
                     Some(seq),
@@ -312,6 +350,7 @@ fn check_snapshots(
             None if seq > report.last_seq => {
                 problem(
                     report,
+                    ProblemKind::Snapshot,
                     &path,
                     0,
                     Some(seq),
@@ -334,6 +373,7 @@ fn check_snapshots(
             if snap != *state {
                 problem(
                     report,
+                    ProblemKind::Snapshot,
                     &path,
                     0,
                     Some(seq),
@@ -368,6 +408,7 @@ fn check_store(
             if !ok {
                 problem(
                     report,
+                    ProblemKind::Store,
                     &store.path(object),
                     0,
                     Some(entry.updated_seq),
@@ -393,19 +434,22 @@ fn check_store(
             continue;
         };
         let path = dir.join(&name);
-        match hash_file(&path, &mut |_| {}) {
+        let fs = FsOpener(&*opts.fs);
+        let hashed = hash_files_via(&fs, std::slice::from_ref(&path), 1, &|_| {}).pop();
+        match hashed.unwrap_or_else(|| Err(Error::io(&path, std::io::Error::other("not hashed")))) {
             Ok(got) if got.digest == d => report.blobs_hashed += 1,
             Ok(got) => {
                 report.blobs_hashed += 1;
                 problem(
                     report,
+                    ProblemKind::Store,
                     &path,
                     0,
                     None,
                     format!("blob content hashes to {}, not its name", got.digest),
                 );
             }
-            Err(e) => problem(report, &path, 0, None, e.to_string()),
+            Err(e) => problem(report, ProblemKind::Store, &path, 0, None, e.to_string()),
         }
     }
     Ok(())

@@ -2,7 +2,6 @@
 //! unreferenced store files.
 
 use super::Catalog;
-use crate::context::OpContext;
 use crate::entry::Lifecycle;
 use crate::error::{Error, Result};
 use crate::store::gc::{GcOptions, GcReport, sweep};
@@ -80,7 +79,10 @@ impl Catalog {
             .filter(|e| e.lifecycle == Lifecycle::Retired)
             .collect();
         retired.sort_by_key(|e| (e.updated_at_ms, e.updated_seq));
-        let ctx = OpContext::new().actor("catalog gc (size budget)");
+        let mut ctx = opts.context.clone();
+        if ctx.actor.is_none() {
+            ctx.actor = Some("catalog gc (size budget)".into());
+        }
         for e in retired {
             if used_bytes <= budget {
                 break;

@@ -23,7 +23,7 @@ mod torn_cut;
 mod verify;
 mod view;
 
-pub use check::{CheckReport, Problem};
+pub use check::{CheckReport, Problem, ProblemKind};
 pub use commit::CommitStats;
 pub use compact::CompactionReport;
 pub use evict::EvictReport;

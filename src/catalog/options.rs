@@ -66,6 +66,9 @@ pub struct Options {
     pub fs: Arc<dyn Fs>,
     /// Where metric events go (default: nowhere).
     pub metrics: Arc<dyn MetricsSink>,
+    /// Whether a writer open creates the catalog if there is none (default
+    /// `true`); `false` makes it fail with `Error::NoCatalog` instead.
+    pub create_if_missing: bool,
 }
 
 impl Default for Options {
@@ -79,6 +82,7 @@ impl Default for Options {
             retain_history: true,
             fs: Arc::new(StdFs),
             metrics: Arc::new(NoMetrics),
+            create_if_missing: true,
         }
     }
 }
@@ -117,6 +121,11 @@ impl Options {
     /// Sends metric events to `sink` (for example [`crate::Counters`]).
     pub fn metrics(mut self, sink: Arc<dyn MetricsSink>) -> Self {
         self.metrics = sink;
+        self
+    }
+    /// Whether a writer open may create a new catalog.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
         self
     }
     /// Uses another file system implementation.

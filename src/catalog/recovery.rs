@@ -139,7 +139,7 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
                     "identity file missing, but journal records or snapshots exist",
                 ));
             }
-            if !writable {
+            if !writable || !opts.create_if_missing {
                 return Err(Error::NoCatalog {
                     root: layout.root().to_path_buf(),
                 });

@@ -81,8 +81,19 @@ pub struct SalvageGap {
 pub(crate) fn repair(layout: &Layout, opts: &Options) -> Result<RepairReport> {
     let fs = &*opts.fs;
     finish_pending(fs, layout)?;
+    // Nothing to do if the catalog opens and a check of every retained
+    // record (including sealed segments a snapshot covers) finds nothing.
     match recovery::recover(layout, opts, false) {
-        Ok(_) => return Ok(RepairReport::default()),
+        Ok(_) => {
+            let check = super::check::check(layout.root(), opts, false)?;
+            let journal_damage = check
+                .problems
+                .iter()
+                .any(|p| p.kind != super::check::ProblemKind::Store);
+            if !journal_damage {
+                return Ok(RepairReport::default());
+            }
+        }
         Err(Error::Corrupt { .. }) => {}
         Err(err) => return Err(err),
     }

@@ -5,7 +5,7 @@ use crate::context::OpContext;
 use crate::digest::Digest;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
-use crate::hashing::{DigestCheck, hash_files, verify_digest};
+use crate::hashing::{DigestCheck, FsOpener, hash_files_via, verify_digest};
 use crate::metrics::VerifyReason;
 use crate::store::Object;
 use crate::store::confine::confined;
@@ -19,6 +19,12 @@ use std::time::Instant;
 pub struct VerifyOptions {
     /// The digest the model must have; default: the one it was registered
     /// with (a directory's files are always checked against their manifest).
+    ///
+    /// Note what `Verified` then proves: that the bytes are the ones
+    /// registered. If the import was given an expected digest, that is the
+    /// publisher's digest; if not, it is the digest computed at import (and
+    /// the import itself was recorded as warned), so a pass proves only that
+    /// the bytes did not change since.
     pub expected: Option<Digest>,
     /// Skip hashing if every file still has the size, modification time and
     /// inode recorded by the last passing verification. Off by default: a
@@ -99,7 +105,8 @@ impl Catalog {
             });
         }
         let paths: Vec<PathBuf> = targets.iter().map(|t| t.path.clone()).collect();
-        let results = hash_files(&paths, opts.threads, progress);
+        let fs = FsOpener(&*self.inner.opts.fs);
+        let results = hash_files_via(&fs, &paths, opts.threads, progress);
         let mut bytes = 0;
         let mut failure: Option<(String, VerifyReason)> = None;
         let mut digests = Vec::with_capacity(targets.len());

@@ -24,6 +24,9 @@ pub struct GcOptions {
     pub max_bytes: Option<u64>,
     /// Report what would be removed, remove nothing.
     pub dry_run: bool,
+    /// Correlation id and actor stored with the evictions a size budget
+    /// causes.
+    pub context: crate::context::OpContext,
 }
 
 impl Default for GcOptions {
@@ -33,6 +36,7 @@ impl Default for GcOptions {
             max_time: None,
             max_bytes: None,
             dry_run: false,
+            context: crate::context::OpContext::default(),
         }
     }
 }
@@ -56,6 +60,11 @@ impl GcOptions {
     /// Only report.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+    /// Stores `ctx` with the evictions a size budget causes.
+    pub fn context(mut self, ctx: crate::context::OpContext) -> Self {
+        self.context = ctx;
         self
     }
 }

@@ -152,9 +152,13 @@ fn stage(
     }
     let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
     let mut file = fs.create(tmp).map_err(|e| Error::io(tmp, e))?;
-    let digest = copy_and_hash(&mut reader, &mut FsWriter(&mut *file), progress).map_err(|e| {
+    let mut writer = FsWriter(&mut *file);
+    let mut failed_write = WriteErrorSide::default();
+    let copied = copy_and_hash(&mut reader, &mut failed_write.watch(&mut writer), progress);
+    let digest = copied.map_err(|e| {
         let _ = fs.remove_file(tmp);
-        Error::io(source, e)
+        // A write failure (a full disk) is the store's, not the source's.
+        Error::io(if failed_write.hit { tmp } else { source }, e)
     })?;
     file.sync_data().map_err(|e| Error::io(tmp, e))?;
     Ok((Method::Copied, Some(digest)))
@@ -163,6 +167,32 @@ fn stage(
 fn hash_staged(store: &Store, tmp: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
     let mut reader = store.fs.open_read(tmp).map_err(|e| Error::io(tmp, e))?;
     hash_reader(&mut reader, progress).map_err(|e| Error::io(tmp, e))
+}
+
+/// Remembers whether a write (rather than a read) failed during a copy.
+#[derive(Default)]
+struct WriteErrorSide {
+    hit: bool,
+}
+
+struct Watched<'a, 'w> {
+    side: &'a mut WriteErrorSide,
+    inner: &'a mut (dyn io::Write + 'w),
+}
+
+impl WriteErrorSide {
+    fn watch<'a, 'w>(&'a mut self, inner: &'a mut (dyn io::Write + 'w)) -> Watched<'a, 'w> {
+        Watched { side: self, inner }
+    }
+}
+
+impl io::Write for Watched<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| self.side.hit = true)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.side.hit = true)
+    }
 }
 
 /// Undoes a staging after a refused digest: a moved source goes back.

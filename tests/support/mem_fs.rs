@@ -93,6 +93,13 @@ struct State {
     sync_delay: Option<Duration>,
     /// Counters for reports.
     syncs: u64,
+    /// Mutating calls so far, and what each was.
+    mut_ops: u64,
+    op_log: Vec<String>,
+    /// Simulate a crash (power loss, process gone) just before this mutating call.
+    armed: Option<(u64, CrashMode)>,
+    /// After an armed crash: every call fails, as for a dead process.
+    dead: bool,
 }
 
 /// The in-memory file system; clones share the same disk.
@@ -118,6 +125,62 @@ fn split(path: &Path) -> io::Result<(PathBuf, String)> {
 }
 
 impl State {
+    /// Counts a mutating call; performs an armed crash before it.
+    fn tick(&mut self, call: Call, path: &Path) -> io::Result<()> {
+        if self.dead {
+            return Err(err(io::ErrorKind::Other, "the process crashed"));
+        }
+        self.mut_ops += 1;
+        self.op_log.push(format!("{call:?} {}", path.display()));
+        if let Some((at, mode)) = self.armed
+            && at == self.mut_ops
+        {
+            self.crash_in_place(mode);
+            self.dead = true;
+            return Err(err(io::ErrorKind::Other, "the process crashed"));
+        }
+        Ok(())
+    }
+
+    fn alive(&self) -> io::Result<()> {
+        if self.dead {
+            return Err(err(io::ErrorKind::Other, "the process crashed"));
+        }
+        Ok(())
+    }
+
+    fn crash_in_place(&mut self, mode: CrashMode) {
+        let s = self;
+        let mut rng = match mode {
+            CrashMode::DropUnsynced => None,
+            CrashMode::Scramble { seed } => Some(Rng(seed | 1)),
+        };
+        // Directory operations: each unsynced one kept or lost, in order.
+        let pending = std::mem::take(&mut s.pending);
+        if let Some(rng) = rng.as_mut() {
+            for op in &pending {
+                if rng.below(2) == 0 {
+                    s.apply_durably(op);
+                }
+            }
+        }
+        // File data: durable bytes, plus per-sector choices for the rest.
+        let inos: Vec<u64> = s.inodes.keys().copied().collect();
+        for ino in inos {
+            let inode = s.inodes.get_mut(&ino).unwrap();
+            if let Some(rng) = rng.as_mut()
+                && inode.data != inode.durable
+            {
+                inode.durable = scramble(&inode.durable, &inode.data, rng);
+            }
+            inode.data = inode.durable.clone();
+        }
+        s.dirs = s.durable_dirs.clone();
+        s.locks.clear();
+        s.faults.clear();
+        s.epoch += 1;
+    }
+
     fn check_fault(&mut self, call: Call) -> io::Result<()> {
         let n = self.calls.entry(call).or_default();
         *n += 1;
@@ -260,35 +323,53 @@ impl MemFs {
     /// survives, every lock is free, and handles opened before the crash
     /// fail on use.
     pub fn crash(&self, mode: CrashMode) {
+        self.lock().crash_in_place(mode);
+    }
+
+    /// Arms a crash just before mutating call number `n` (counted from the
+    /// creation of this file system, starting at 1): the disk becomes what
+    /// `mode` says survives, and every later call fails as if the process
+    /// had died, until [`MemFs::revive`].
+    pub fn crash_before_op(&self, n: u64, mode: CrashMode) {
+        self.lock().armed = Some((n, mode));
+    }
+
+    /// Whether an armed crash happened.
+    pub fn crashed(&self) -> bool {
+        self.lock().dead
+    }
+
+    /// A new process starts on the crashed disk.
+    pub fn revive(&self) {
         let mut s = self.lock();
-        let mut rng = match mode {
-            CrashMode::DropUnsynced => None,
-            CrashMode::Scramble { seed } => Some(Rng(seed | 1)),
-        };
-        // Directory operations: each unsynced one kept or lost, in order.
-        let pending = std::mem::take(&mut s.pending);
-        if let Some(rng) = rng.as_mut() {
-            for op in &pending {
-                if rng.below(2) == 0 {
-                    s.apply_durably(op);
-                }
+        s.dead = false;
+        s.armed = None;
+    }
+
+    /// Mutating calls so far.
+    pub fn mutating_ops(&self) -> u64 {
+        self.lock().mut_ops
+    }
+
+    /// What mutating call number `n` (1-based) was.
+    pub fn op_name(&self, n: u64) -> String {
+        let s = self.lock();
+        s.op_log
+            .get((n as usize).wrapping_sub(1))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every file path (live view) under `dir`.
+    pub fn files_under(&self, dir: &Path) -> Vec<PathBuf> {
+        let s = self.lock();
+        let mut out = Vec::new();
+        for (d, entries) in &s.dirs {
+            if d.starts_with(dir) {
+                out.extend(entries.keys().map(|n| d.join(n)));
             }
         }
-        // File data: durable bytes, plus per-sector choices for the rest.
-        let inos: Vec<u64> = s.inodes.keys().copied().collect();
-        for ino in inos {
-            let inode = s.inodes.get_mut(&ino).unwrap();
-            if let Some(rng) = rng.as_mut()
-                && inode.data != inode.durable
-            {
-                inode.durable = scramble(&inode.durable, &inode.data, rng);
-            }
-            inode.data = inode.durable.clone();
-        }
-        s.dirs = s.durable_dirs.clone();
-        s.locks.clear();
-        s.faults.clear();
-        s.epoch += 1;
+        out
     }
 }
 
@@ -337,6 +418,7 @@ struct MemFile {
 /// before a crash fails.
 fn guard(fs: &MemFs, epoch: u64) -> io::Result<MutexGuard<'_, State>> {
     let s = fs.lock();
+    s.alive()?;
     if s.epoch != epoch {
         return Err(err(io::ErrorKind::Other, "file handle from before a crash"));
     }
@@ -347,6 +429,7 @@ impl FsFile for MemFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let fs = self.fs.clone();
         let mut s = guard(&fs, self.epoch)?;
+        s.tick(Call::Write, Path::new("<file>"))?;
         let fault = s.check_fault(Call::Write);
         let n = if fault.is_err() {
             buf.len() / 2
@@ -370,6 +453,7 @@ impl FsFile for MemFile {
             std::thread::sleep(d);
         }
         let mut s = guard(&self.fs, self.epoch)?;
+        s.tick(Call::Sync, Path::new("<file>"))?;
         s.check_fault(Call::Sync)?;
         s.syncs += 1;
         let inode = s.inodes.get_mut(&self.ino).unwrap();
@@ -380,6 +464,7 @@ impl FsFile for MemFile {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let fs = self.fs.clone();
         let mut s = guard(&fs, self.epoch)?;
+        s.tick(Call::SetLen, Path::new("<file>"))?;
         s.check_fault(Call::SetLen)?;
         let inode = s.inodes.get_mut(&self.ino).unwrap();
         inode.data.resize(len as usize, 0);
@@ -391,6 +476,7 @@ impl FsFile for MemFile {
 impl Fs for MemFs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Create, dir)?;
         for anc in dir.ancestors().collect::<Vec<_>>().into_iter().rev() {
             if s.dirs.contains_key(anc) {
                 continue;
@@ -403,6 +489,7 @@ impl Fs for MemFs {
 
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
         let s = self.lock();
+        s.alive()?;
         let ino = s.lookup(path)?;
         Ok(s.inodes[&ino]
             .data
@@ -413,6 +500,7 @@ impl Fs for MemFs {
 
     fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
         let s = self.lock();
+        s.alive()?;
         let ino = s.lookup(path)?;
         let data = &s.inodes[&ino].data;
         Ok(data[..len.min(data.len())].to_vec())
@@ -420,6 +508,7 @@ impl Fs for MemFs {
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let s = self.lock();
+        s.alive()?;
         let mut names: Vec<String> = s
             .dirs
             .get(dir)
@@ -438,6 +527,7 @@ impl Fs for MemFs {
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         let mut s = self.lock();
+        s.tick(Call::Create, path)?;
         s.check_fault(Call::Create)?;
         let ino = match s.lookup(path) {
             Ok(ino) => {
@@ -468,6 +558,7 @@ impl Fs for MemFs {
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         let s = self.lock();
+        s.alive()?;
         let ino = s.lookup(path)?;
         let pos = s.inodes[&ino].data.len() as u64;
         Ok(Box::new(MemFile {
@@ -480,6 +571,7 @@ impl Fs for MemFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Rename, to)?;
         s.check_fault(Call::Rename)?;
         if s.dirs.contains_key(from) {
             // Directory rename (repair swaps whole directories): moved at
@@ -506,12 +598,14 @@ impl Fs for MemFs {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Remove, path)?;
         s.check_fault(Call::Remove)?;
         s.unlink(path)
     }
 
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Remove, path)?;
         let gone: Vec<PathBuf> = s
             .dirs
             .keys()
@@ -530,6 +624,7 @@ impl Fs for MemFs {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::SyncDir, dir)?;
         s.check_fault(Call::SyncDir)?;
         if !s.dirs.contains_key(dir) {
             return Err(err(io::ErrorKind::NotFound, "no such directory"));
@@ -552,6 +647,7 @@ impl Fs for MemFs {
 
     fn len(&self, path: &Path) -> io::Result<Option<u64>> {
         let s = self.lock();
+        s.alive()?;
         if s.dirs.contains_key(path) {
             return Ok(Some(0));
         }
@@ -562,6 +658,7 @@ impl Fs for MemFs {
 
     fn metadata(&self, path: &Path, _follow: bool) -> io::Result<Option<Meta>> {
         let s = self.lock();
+        s.alive()?;
         if s.dirs.contains_key(path) {
             return Ok(Some(Meta {
                 kind: FileKind::Dir,
@@ -592,12 +689,14 @@ impl Fs for MemFs {
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>> {
         let s = self.lock();
+        s.alive()?;
         let ino = s.lookup(path)?;
         Ok(Box::new(io::Cursor::new(s.inodes[&ino].data.clone())))
     }
 
     fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Create, link)?;
         let ino = s.lookup(original)?;
         if s.lookup(link).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists, "link exists"));
@@ -607,6 +706,7 @@ impl Fs for MemFs {
 
     fn remove_dir(&self, path: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Remove, path)?;
         let empty = s.dirs.get(path).is_some_and(BTreeMap::is_empty)
             && !s.dirs.keys().any(|d| d.parent() == Some(path));
         if !empty {
@@ -622,6 +722,7 @@ impl Fs for MemFs {
 
     fn touch(&self, path: &Path) -> io::Result<()> {
         let mut s = self.lock();
+        s.tick(Call::Write, path)?;
         let ino = s.lookup(path)?;
         s.inodes.get_mut(&ino).unwrap().modified_ns = now_ns();
         Ok(())
@@ -633,6 +734,7 @@ impl Fs for MemFs {
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
         let mut s = self.lock();
+        s.alive()?;
         if !s.dirs.contains_key(path.parent().unwrap()) {
             return Err(err(io::ErrorKind::NotFound, "no such directory"));
         }

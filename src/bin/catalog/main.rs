@@ -6,15 +6,19 @@
 mod cmd;
 mod output;
 
-use catalog_core::Error;
+use catalog_core::{Error, Lifecycle};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The model catalog of this node: which model files are on disk, their
 /// digests, lifecycle and trust, and the history of every change.
+///
+/// Exit codes: 0 success; 1 a verification failed, `check` found a problem,
+/// or an operation failed; 2 bad usage or input (nothing written); 3 another
+/// process holds the writer lock.
 #[derive(Parser, Debug)]
-#[command(name = "catalog", version, about, long_about = None)]
+#[command(name = "catalog", version, about, long_about)]
 pub struct Cli {
     /// Catalog root [default: $CATALOG_ROOT, else ~/.cache/models].
     #[arg(long, global = true, value_name = "DIR")]
@@ -22,6 +26,9 @@ pub struct Cli {
     /// Machine-readable output (JSON; events as JSON lines).
     #[arg(long, global = true)]
     json: bool,
+    /// Correlation id stored with the records this command writes.
+    #[arg(long, global = true, value_name = "ID")]
+    correlation_id: Option<String>,
     /// Log more (-v: what the catalog does; -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -34,20 +41,40 @@ enum Command {
     /// Run the main job end to end on the embedded sample model: register,
     /// verify, list, compact, reopen.
     Demo,
+    /// Import a local model file or directory: copy (or link, or move) it
+    /// into the store, hash it, register and verify it.
+    Add(cmd::add::Args),
     /// List the models.
     List(cmd::list::Args),
     /// Show one model.
     Show(cmd::show::Args),
+    /// Every change to one model, oldest first (across compactions).
+    History(cmd::history::Args),
+    /// Re-hash models' stored files and record the outcome; exits 1 if any
+    /// verification failed.
+    Verify(cmd::verify::Args),
     /// Mark a model retired (kept, not to be selected).
     Retire(cmd::lifecycle::Args),
     /// Mark a model active again.
     Activate(cmd::lifecycle::Args),
+    /// Remove a model and the stored files no other model uses.
+    Evict(cmd::evict::Args),
     /// Remove a model from the catalog.
     Delete(cmd::delete::Args),
+    /// Remove unreferenced store files; with --max-bytes, evict retired
+    /// models until the store fits.
+    Gc(cmd::gc::Args),
     /// Write a snapshot so that opening replays only what follows it.
     Compact,
-    /// Print the journal head (sequence number and chain value) to pin elsewhere.
+    /// Print the journal head (sequence number, chain value and time) to pin
+    /// elsewhere.
     Head,
+    /// Check every record's CRC and chain, every snapshot and the store,
+    /// changing nothing; exits 1 if anything is wrong.
+    Check(cmd::check::Args),
+    /// Print the journal's events (JSON lines with --json); --follow keeps
+    /// printing new ones.
+    Events(cmd::events::Args),
     /// Salvage a damaged catalog: keep every valid record, report the gaps.
     Repair,
 }
@@ -61,13 +88,20 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Demo => cmd::demo::run(&ctx),
+        Command::Add(args) => cmd::add::run(&ctx, args),
         Command::List(args) => cmd::list::run(&ctx, args),
         Command::Show(args) => cmd::show::run(&ctx, args),
-        Command::Retire(args) => cmd::lifecycle::run(&ctx, args, catalog_core::Lifecycle::Retired),
-        Command::Activate(args) => cmd::lifecycle::run(&ctx, args, catalog_core::Lifecycle::Active),
+        Command::History(args) => cmd::history::run(&ctx, args),
+        Command::Verify(args) => cmd::verify::run(&ctx, args),
+        Command::Retire(args) => cmd::lifecycle::run(&ctx, args, Lifecycle::Retired),
+        Command::Activate(args) => cmd::lifecycle::run(&ctx, args, Lifecycle::Active),
+        Command::Evict(args) => cmd::evict::run(&ctx, args),
         Command::Delete(args) => cmd::delete::run(&ctx, args),
+        Command::Gc(args) => cmd::gc::run(&ctx, args),
         Command::Compact => cmd::compact::run(&ctx),
         Command::Head => cmd::head::run(&ctx),
+        Command::Check(args) => cmd::check::run(&ctx, args),
+        Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Repair => cmd::repair::run(&ctx),
     };
     match result {
@@ -82,21 +116,26 @@ fn init_logging(verbose: u8) {
         1 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(output::color_enabled())
         .with_target(false)
         .init();
 }
 
-/// The exit code for an error: 2 bad input, 3 busy, 1 anything else.
+/// The exit code for an error: 2 bad usage or input (nothing was written),
+/// 3 busy, 1 anything else.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
+        // The caller asked for something that cannot be: an invalid
+        // argument, an unknown id, a root with no catalog.
         Error::InvalidInput { .. } | Error::NotFound { .. } | Error::NoCatalog { .. } => 2,
         Error::Busy { .. } => 3,
+        // "The bytes are not what you said" is a failed verification, and a
+        // stored path that escapes the root is damage, not a typo: both 1,
+        // like corruption, I/O failures and the rest.
+        Error::DigestMismatch { .. } | Error::UnsafePath { .. } => 1,
         _ => 1,
     }
 }

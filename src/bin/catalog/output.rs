@@ -1,7 +1,11 @@
-//! Output shared by the commands: JSON objects, aligned tables, human sizes.
+//! Output shared by the commands: JSON objects, aligned tables, human sizes,
+//! UTC times, and how one journal event is shown.
 
-use catalog_core::{Error, Lifecycle, ModelEntry, TrustState};
-use serde_json::{Value, json};
+use catalog_core::{
+    Digest, Error, Event, Lifecycle, ModelEntry, Op, OpContext, TrustState, VerifyResult,
+};
+use serde_json::{Map, Value, json};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Prints `err` (as JSON with `--json`) and returns its exit code.
@@ -12,6 +16,13 @@ pub fn fail(err: &Error, json: bool) -> ExitCode {
     }
     eprintln!("error: {err}");
     ExitCode::from(code)
+}
+
+/// Whether stderr may carry colour: it is a terminal and `NO_COLOR` is unset
+/// (or empty), as <https://no-color.org> asks.
+pub fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
 pub fn lifecycle(l: Lifecycle) -> &'static str {
@@ -27,6 +38,14 @@ pub fn trust(t: TrustState) -> &'static str {
         TrustState::Warned => "warned",
         TrustState::Unverified => "unverified",
         TrustState::Failed => "failed",
+    }
+}
+
+pub fn result(r: VerifyResult) -> &'static str {
+    match r {
+        VerifyResult::Pass => "pass",
+        VerifyResult::Warn => "warn",
+        VerifyResult::Fail => "fail",
     }
 }
 
@@ -48,13 +67,118 @@ pub fn entry_json(e: &ModelEntry) -> Value {
         "updated_seq": e.updated_seq,
         "last_verified_at_ms": e.last_verified_at_ms,
         "last_verification": e.last_verification.as_ref().map(|v| json!({
-            "result": format!("{:?}", v.result).to_lowercase(),
+            "result": result(v.result),
             "reason": v.reason,
             "actual": v.actual.map(|d| d.to_string()),
             "bytes": v.bytes,
             "duration_ms": v.duration_ms,
         })),
     })
+}
+
+/// The JSON form of a journal event: `seq`, `time`, `time_ms`, `kind`, `id`
+/// (null for a gap), `correlation_id`, `actor`, `chain`, then the fields the
+/// operation set.
+pub fn event_json(e: &Event) -> Value {
+    let mut obj = Map::new();
+    obj.insert("seq".into(), json!(e.seq));
+    obj.insert("time".into(), json!(iso_time(e.time_ms)));
+    obj.insert("time_ms".into(), json!(e.time_ms));
+    obj.insert("kind".into(), json!(e.kind()));
+    obj.insert("id".into(), json!(e.model_id()));
+    obj.insert("correlation_id".into(), json!(e.context.correlation_id));
+    obj.insert("actor".into(), json!(e.context.actor));
+    obj.insert("chain".into(), json!(e.chain));
+    if let Value::Object(fields) = op_json(&e.op) {
+        obj.extend(fields);
+    }
+    Value::Object(obj)
+}
+
+/// The fields an operation sets, as JSON.
+fn op_json(op: &Op) -> Value {
+    match op {
+        Op::Put(spec) => json!({
+            "ref": spec.model_ref,
+            "path": spec.local_path,
+            "lifecycle": lifecycle(spec.lifecycle),
+            "digest": spec.digest.map(|d| d.to_string()),
+            "size_bytes": spec.size_bytes,
+            "files": spec.files.len(),
+        }),
+        Op::SetLifecycle { lifecycle: l, .. } => json!({ "lifecycle": lifecycle(*l) }),
+        Op::Verify { outcome, .. } => json!({
+            "result": result(outcome.result),
+            "reason": outcome.reason,
+            "actual": outcome.actual.map(|d| d.to_string()),
+            "bytes": outcome.bytes,
+            "duration_ms": outcome.duration_ms,
+        }),
+        Op::Evict {
+            bytes_reclaimed, ..
+        } => json!({ "bytes_reclaimed": bytes_reclaimed }),
+        Op::Delete { .. } => json!({}),
+        Op::Gap { last_lost, reason } => json!({ "last_lost": last_lost, "reason": reason }),
+        // A newer operation this build cannot describe field by field.
+        _ => json!({}),
+    }
+}
+
+/// What an operation changed, in one line for a table.
+pub fn op_summary(op: &Op) -> String {
+    match op {
+        Op::Put(spec) => {
+            let mut s = format!(
+                "{} {} {}",
+                lifecycle(spec.lifecycle),
+                human_size(spec.size_bytes),
+                spec.digest.as_ref().map_or("-".into(), short_digest)
+            );
+            if !spec.files.is_empty() {
+                s.push_str(&format!(" ({} files)", spec.files.len()));
+            }
+            s.push_str(&format!(" from {}", spec.model_ref));
+            s
+        }
+        Op::SetLifecycle { lifecycle: l, .. } => format!("lifecycle -> {}", lifecycle(*l)),
+        Op::Verify { outcome, .. } => format!(
+            "{}: {} ({} in {} ms)",
+            result(outcome.result),
+            outcome.reason,
+            human_size(outcome.bytes),
+            outcome.duration_ms
+        ),
+        Op::Evict {
+            bytes_reclaimed, ..
+        } => format!("evicted, {} reclaimed", human_size(*bytes_reclaimed)),
+        Op::Delete { .. } => "deleted".into(),
+        Op::Gap { last_lost, reason } => {
+            format!("records up to {last_lost} lost: {reason}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// `corr=… actor=…`, or `-` when the record carries no context.
+pub fn context_summary(ctx: &OpContext) -> String {
+    let parts: Vec<String> = [
+        ctx.correlation_id.as_ref().map(|c| format!("corr={c}")),
+        ctx.actor.as_ref().map(|a| format!("actor={a}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// `sha256:` and the first 12 hex digits.
+pub fn short_digest(d: &Digest) -> String {
+    let full = d.to_string();
+    full.chars().take("sha256:".len() + 12).collect()
 }
 
 /// `1536` → `1.5 KiB`.
@@ -71,6 +195,36 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Unix milliseconds as UTC ISO-8601: `2024-05-01T12:34:56.789Z`.
+pub fn iso_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`, for non-negative day counts).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
 }
 
 /// Prints rows as a table whose columns are padded to their widest cell.
@@ -95,6 +249,21 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// Writes one line to stdout and flushes it (for output read while the
+/// command still runs). `Ok(false)` if the reader went away (a closed pipe):
+/// the caller stops quietly.
+pub fn emit_line(line: &str) -> catalog_core::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +274,15 @@ mod tests {
         assert_eq!(human_size(1023), "1023 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(5 << 30), "5.0 GiB");
+    }
+
+    #[test]
+    fn times_are_utc_iso_8601() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (a leap day in a century leap year) 12:34:56.789.
+        assert_eq!(iso_time(951_827_696_789), "2000-02-29T12:34:56.789Z");
+        assert_eq!(iso_time(1_709_251_199_999), "2024-02-29T23:59:59.999Z");
+        assert_eq!(iso_time(1_709_251_200_000), "2024-03-01T00:00:00.000Z");
+        assert_eq!(iso_time(4_102_444_800_000), "2100-01-01T00:00:00.000Z");
     }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
-    let report = ctx.writer()?.compact()?;
+    let report = ctx.existing_writer()?.compact()?;
     if ctx.json {
         println!(
             "{}",

@@ -12,7 +12,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
-    let removed = ctx.writer()?.delete(&args.id)?;
+    let catalog = ctx.existing_writer()?;
+    let removed = catalog
+        .with_context(ctx.op_context("delete"))
+        .delete(&args.id)?;
     if ctx.json {
         println!("{}", json!({ "id": args.id, "deleted": removed }));
     } else if removed {

@@ -1,6 +1,7 @@
 //! `catalog head`
 
 use super::Context;
+use crate::output::iso_time;
 use catalog_core::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -11,12 +12,23 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     if ctx.json {
         println!(
             "{}",
-            json!({ "catalog_id": catalog.catalog_id(), "seq": head.seq, "chain": head.chain, "time_ms": head.time_ms })
+            json!({
+                "catalog_id": catalog.catalog_id(),
+                "seq": head.seq,
+                "chain": head.chain,
+                "time_ms": head.time_ms,
+                "time": (head.seq > 0).then(|| iso_time(head.time_ms)),
+            })
         );
     } else {
         println!("catalog {}", catalog.catalog_id());
         println!("seq     {}", head.seq);
         println!("chain   {}", head.chain);
+        if head.seq > 0 {
+            println!("time    {}", iso_time(head.time_ms));
+        } else {
+            println!("time    - (empty journal)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

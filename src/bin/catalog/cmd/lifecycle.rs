@@ -12,7 +12,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: &Args, to: Lifecycle) -> Result<ExitCode> {
-    let e = ctx.writer()?.set_state(&args.id, to)?;
+    let command = match to {
+        Lifecycle::Active => "activate",
+        Lifecycle::Retired => "retire",
+    };
+    let catalog = ctx.existing_writer()?;
+    let e = catalog
+        .with_context(ctx.op_context(command))
+        .set_state(&args.id, to)?;
     if ctx.json {
         println!("{}", entry_json(&e));
     } else {

@@ -1,21 +1,31 @@
 //! One module per command.
 
+pub mod add;
+pub mod check;
 pub mod compact;
 pub mod delete;
 pub mod demo;
+pub mod events;
+pub mod evict;
+pub mod gc;
 pub mod head;
+pub mod history;
 pub mod lifecycle;
 pub mod list;
+pub mod progress;
 pub mod repair;
 pub mod show;
+pub mod verify;
 
-use catalog_core::{Catalog, Error, Options, Result};
+use catalog_core::{Catalog, Error, OpContext, Options, Result};
 use std::path::PathBuf;
 
-/// What every command needs: where the catalog is and how to print.
+/// What every command needs: where the catalog is, how to print, and what
+/// to store as the context of the records it writes.
 pub struct Context {
     pub root: PathBuf,
     pub json: bool,
+    correlation_id: Option<String>,
 }
 
 impl Context {
@@ -28,17 +38,46 @@ impl Context {
         Ok(Context {
             root,
             json: cli.json,
+            correlation_id: cli.correlation_id.clone(),
         })
     }
 
-    /// Opens the catalog for writing (creating it if needed).
+    /// Opens the catalog for writing, creating it if needed (`add`, `demo`).
     pub fn writer(&self) -> Result<Catalog> {
+        Catalog::open(&self.root)
+    }
+
+    /// Opens an existing catalog for writing: a command that changes a model
+    /// must not create an empty catalog as a side effect of a typo in
+    /// `--root`.
+    pub fn existing_writer(&self) -> Result<Catalog> {
+        // A catalog exists once its IDENTITY file does (docs/FORMAT.md); the
+        // library has no "open, but do not create" option.
+        if !self.root.join("catalog").join("IDENTITY").exists() {
+            return Err(Error::NoCatalog {
+                root: std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone()),
+            });
+        }
         Catalog::open(&self.root)
     }
 
     /// Opens the catalog read-only (it must exist).
     pub fn reader(&self) -> Result<Catalog> {
         Catalog::open_read_only_with(&self.root, Options::default())
+    }
+
+    /// The context stored with the records `command` writes: the
+    /// `--correlation-id`, and `catalog <command>` (with `$USER`) as actor.
+    pub fn op_context(&self, command: &str) -> OpContext {
+        let actor = match std::env::var("USER") {
+            Ok(user) if !user.is_empty() => format!("{user} via catalog {command}"),
+            _ => format!("catalog {command}"),
+        };
+        let ctx = OpContext::new().actor(actor);
+        match &self.correlation_id {
+            Some(id) => ctx.correlation_id(id.clone()),
+            None => ctx,
+        }
     }
 }
 

@@ -1,11 +1,17 @@
 //! `catalog repair`
 
 use super::Context;
-use catalog_core::{Catalog, Options, Result};
+use catalog_core::{Catalog, Error, Options, Result};
 use serde_json::json;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
+    // A root without a catalog directory is a wrong `--root`, not damage.
+    if !ctx.root.join("catalog").is_dir() {
+        return Err(Error::NoCatalog {
+            root: std::path::absolute(&ctx.root).unwrap_or_else(|_| ctx.root.clone()),
+        });
+    }
     let report = Catalog::repair(&ctx.root, Options::default())?;
     if ctx.json {
         let gaps: Vec<_> = report

@@ -1,8 +1,9 @@
 //! `catalog show <id>`
 
 use super::Context;
-use crate::output::{entry_json, human_size, lifecycle, trust};
+use crate::output::{entry_json, human_size, iso_time, lifecycle, result, trust};
 use catalog_core::Result;
+use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -12,14 +13,24 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
-    let e = ctx.reader()?.get(&args.id)?;
+    let catalog = ctx.reader()?;
+    let e = catalog.get(&args.id)?;
+    // The path an engine loads, if it is there (a read-only handle reports
+    // an incomplete directory view instead of rebuilding it).
+    let model_path = catalog.model_path(&args.id).ok().filter(|p| p.exists());
     if ctx.json {
-        println!("{}", entry_json(&e));
+        let mut out = entry_json(&e);
+        out["model_path"] = json!(model_path);
+        println!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
     println!("id          {}", e.id);
     println!("ref         {}", e.model_ref);
     println!("path        {}", e.local_path);
+    match &model_path {
+        Some(p) => println!("model path  {}", p.display()),
+        None => println!("model path  - (missing; `catalog check` says more)"),
+    }
     println!("lifecycle   {}", lifecycle(e.lifecycle));
     println!("trust       {}", trust(e.trust));
     println!(
@@ -31,12 +42,20 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         human_size(e.size_bytes),
         e.size_bytes
     );
-    println!("registered  {} ms", e.registered_at_ms);
-    println!("updated     {} ms (seq {})", e.updated_at_ms, e.updated_seq);
+    println!("registered  {}", iso_time(e.registered_at_ms));
+    println!(
+        "updated     {} (seq {})",
+        iso_time(e.updated_at_ms),
+        e.updated_seq
+    );
     if let Some(v) = &e.last_verification {
         println!(
-            "verified    {:?}: {} ({} bytes in {} ms)",
-            v.result, v.reason, v.bytes, v.duration_ms
+            "verified    {} {}: {} ({} in {} ms)",
+            e.last_verified_at_ms.map_or("-".into(), iso_time),
+            result(v.result),
+            v.reason,
+            human_size(v.bytes),
+            v.duration_ms
         );
     }
     for f in &e.files {

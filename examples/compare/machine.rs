@@ -1,0 +1,94 @@
+//! What the numbers were measured on.
+
+use std::path::Path;
+
+fn cpuinfo_field(name: &str) -> Option<String> {
+    std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    })
+}
+
+pub fn cpu_model() -> String {
+    cpuinfo_field("model name").unwrap_or_else(|| "unknown".into())
+}
+
+pub fn has_cpu_flag(flag: &str) -> bool {
+    cpuinfo_field("flags").is_some_and(|f| f.split_whitespace().any(|w| w == flag))
+}
+
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+pub fn mem_total_gib() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / (1024.0 * 1024.0))
+}
+
+pub fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Device, file system type and mount options of the mount holding `dir`.
+pub fn filesystem(dir: &Path) -> String {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let best = mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4 && dir.starts_with(f[1])).then(|| (f[1].len(), f[0], f[2], f[3]))
+        })
+        .max_by_key(|m| m.0);
+    match best {
+        Some((_, dev, fs, opts)) => {
+            let name = dev.rsplit('/').next().unwrap_or(dev);
+            let rotational = std::fs::read_to_string(format!("/sys/block/{name}/queue/rotational"))
+                .map(|s| {
+                    if s.trim() == "0" {
+                        ", non-rotational"
+                    } else {
+                        ", rotational"
+                    }
+                })
+                .unwrap_or("");
+            format!("{fs} on {dev}{rotational} ({opts})")
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// The processes using the most CPU right now (`ps`), to say what else ran.
+pub fn busy_processes() -> String {
+    let out = std::process::Command::new("ps")
+        .args(["-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .take(4)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.starts_with("0.0"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => "unknown".into(),
+    }
+}

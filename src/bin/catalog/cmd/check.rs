@@ -1,0 +1,89 @@
+//! `catalog check [--deep]`: tamper evidence and health, without changing
+//! anything or taking the writer lock.
+
+use super::Context;
+use catalog_core::{Catalog, Options, Result};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Also replay the whole journal against every snapshot and hash every
+    /// stored file.
+    #[arg(long)]
+    deep: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    let r = Catalog::check(&ctx.root, Options::default(), args.deep)?;
+    let code = if r.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if ctx.json {
+        let problems: Vec<_> = r
+            .problems
+            .iter()
+            .map(|p| json!({ "file": p.file, "offset": p.offset, "seq": p.seq, "what": p.what }))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "ok": r.is_ok(),
+                "deep": args.deep,
+                "segments": r.segments,
+                "records": r.records,
+                "first_seq": r.first_seq,
+                "last_seq": r.last_seq,
+                "head_chain": r.head_chain,
+                "snapshots": r.snapshots,
+                "blobs_hashed": r.blobs_hashed,
+                "problems": problems,
+                "notes": r.notes,
+            })
+        );
+        return Ok(code);
+    }
+    println!(
+        "{} segment{}, {} record{} (sequences {}..={}), {} snapshot{}{}",
+        r.segments,
+        if r.segments == 1 { "" } else { "s" },
+        r.records,
+        if r.records == 1 { "" } else { "s" },
+        r.first_seq,
+        r.last_seq,
+        r.snapshots,
+        if r.snapshots == 1 { "" } else { "s" },
+        if args.deep {
+            format!(", {} stored files hashed", r.blobs_hashed)
+        } else {
+            String::new()
+        }
+    );
+    if !r.head_chain.is_empty() {
+        println!("head chain {}", r.head_chain);
+    }
+    for note in &r.notes {
+        println!("note: {note}");
+    }
+    for p in &r.problems {
+        println!(
+            "problem: {} at byte {} (sequence {}): {}",
+            p.file.display(),
+            p.offset,
+            p.seq.map_or("unknown".into(), |s| s.to_string()),
+            p.what
+        );
+    }
+    if r.is_ok() {
+        println!("ok");
+    } else {
+        eprintln!(
+            "error: {} problem{} found; `catalog repair` salvages every valid record",
+            r.problems.len(),
+            if r.problems.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(code)
+}

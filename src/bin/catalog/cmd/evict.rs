@@ -1,0 +1,71 @@
+//! `catalog evict <id> [--dry-run]`: remove a model and the stored files no
+//! other model uses.
+
+use super::Context;
+use crate::output::human_size;
+use catalog_core::Result;
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The model id.
+    id: String,
+    /// Say what would be reclaimed; write and remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    let catalog = ctx.existing_writer()?;
+    let r = catalog
+        .with_context(ctx.op_context("evict"))
+        .evict(&args.id, args.dry_run)?;
+    if ctx.json {
+        let errors: Vec<_> = r
+            .errors
+            .iter()
+            .map(|(path, error)| json!({ "path": path, "error": error }))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "id": r.id,
+                "dry_run": r.dry_run,
+                "bytes_reclaimed": r.bytes_reclaimed,
+                "files_removed": r.files_removed,
+                "shared_kept": r.shared_kept,
+                "errors": errors,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if r.dry_run {
+        println!(
+            "would evict {}: {} reclaimed ({} bytes), {} shared object{} kept; nothing changed",
+            r.id,
+            human_size(r.bytes_reclaimed),
+            r.bytes_reclaimed,
+            r.shared_kept,
+            if r.shared_kept == 1 { "" } else { "s" }
+        );
+    } else {
+        println!(
+            "evicted {}: {} reclaimed ({} bytes), {} file{} removed, {} shared object{} kept",
+            r.id,
+            human_size(r.bytes_reclaimed),
+            r.bytes_reclaimed,
+            r.files_removed,
+            if r.files_removed == 1 { "" } else { "s" },
+            r.shared_kept,
+            if r.shared_kept == 1 { "" } else { "s" }
+        );
+    }
+    for (path, error) in &r.errors {
+        eprintln!(
+            "warning: {} was not removed ({error}); gc will retry",
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

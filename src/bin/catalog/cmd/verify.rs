@@ -1,0 +1,126 @@
+//! `catalog verify [<id>...|--all] [--expect sha256:HEX] [--fast]`
+
+use super::Context;
+use super::add::parse_digest;
+use super::progress::Progress;
+use crate::output::{entry_json, human_size, result, table, trust};
+use catalog_core::{Digest, Error, Result, VerifyOptions, VerifyResult};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The models to verify.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    ids: Vec<String>,
+    /// Verify every model in the catalog.
+    #[arg(long)]
+    all: bool,
+    /// The digest the model must have [default: the one it was registered
+    /// with]; only with a single id.
+    #[arg(long, value_name = "sha256:HEX", value_parser = parse_digest, conflicts_with = "all")]
+    expect: Option<Digest>,
+    /// Skip hashing a file whose size, modification time and inode are
+    /// unchanged since the last passing verification (not a proof: without
+    /// it, every byte is re-hashed).
+    #[arg(long)]
+    fast: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    if args.expect.is_some() && args.ids.len() != 1 {
+        return Err(Error::InvalidInput {
+            field: "--expect",
+            reason: "give exactly one model id with --expect".into(),
+        });
+    }
+    let catalog = ctx.existing_writer()?;
+    // Resolve every id before hashing anything: an unknown id is bad input
+    // and nothing is recorded.
+    let entries = if args.all {
+        catalog.list()
+    } else {
+        args.ids
+            .iter()
+            .map(|id| catalog.get(id))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let total: u64 = entries.iter().map(|e| e.size_bytes).sum();
+    let bar = Progress::bytes(total, "verifying");
+    let mut reports = Vec::with_capacity(entries.len());
+    // A model that cannot be verified at all (for example an unsafe stored
+    // path) is reported and counted as a failure; the others still run.
+    let mut errors = Vec::new();
+    for e in &entries {
+        bar.set_label(&format!("verifying {}", e.id));
+        let mut opts = VerifyOptions::default()
+            .fast_path(args.fast)
+            .context(ctx.op_context("verify"));
+        if let Some(d) = args.expect {
+            opts = opts.expected(d);
+        }
+        match catalog.verify(&e.id, opts, &|n| bar.inc(n)) {
+            Ok(r) => reports.push(r),
+            Err(err) => errors.push((e.id.clone(), err)),
+        }
+    }
+    bar.finish();
+    let failed = reports
+        .iter()
+        .filter(|r| r.outcome.result == VerifyResult::Fail)
+        .count()
+        + errors.len();
+    if ctx.json {
+        let items: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                let mut v = entry_json(&r.entry);
+                v["fast_path_used"] = json!(r.fast_path_used);
+                v
+            })
+            .chain(errors.iter().map(|(id, err)| {
+                json!({ "id": id, "error": err.to_string(), "exit_code": crate::exit_code(err) })
+            }))
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+    } else if entries.is_empty() {
+        println!("the catalog is empty; nothing to verify");
+    } else {
+        let rows: Vec<Vec<String>> = reports
+            .iter()
+            .map(|r| {
+                vec![
+                    r.entry.id.clone(),
+                    result(r.outcome.result).to_string(),
+                    trust(r.entry.trust).to_string(),
+                    if r.fast_path_used {
+                        "unchanged".into()
+                    } else {
+                        human_size(r.outcome.bytes)
+                    },
+                    format!("{} ms", r.outcome.duration_ms),
+                    r.outcome.reason.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &["ID", "RESULT", "TRUST", "HASHED", "TIME", "REASON"],
+            &rows,
+        );
+        for (id, err) in &errors {
+            eprintln!("error: {id}: {err}");
+        }
+        if failed > 0 {
+            eprintln!(
+                "error: {failed} of {} verification{} failed",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
