@@ -52,6 +52,7 @@ mod layout;
 mod lock;
 mod metrics;
 mod model_ref;
+mod preamble;
 mod snapshot;
 mod state;
 mod store;

@@ -22,6 +22,7 @@ use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::journal::chain::ChainValue;
 use crate::journal::record::MAX_PAYLOAD_LEN;
+use crate::preamble;
 use std::path::Path;
 
 /// First bytes of a snapshot.
@@ -31,7 +32,7 @@ pub const END_MAGIC: [u8; 8] = *b"CCSNPEND";
 /// The snapshot format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-const VERSION_OFFSET: usize = 8;
+const VERSION_OFFSET: usize = preamble::VERSION_OFFSET;
 const FLAGS_OFFSET: usize = VERSION_OFFSET + 4;
 const CATALOG_ID_OFFSET: usize = FLAGS_OFFSET + 4;
 const SEQ_OFFSET: usize = CATALOG_ID_OFFSET + 16;
@@ -70,8 +71,7 @@ pub fn encode<'a>(
     entries: impl Iterator<Item = &'a ModelEntry>,
 ) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(HEADER_LEN + count * 128);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&preamble::encode(&MAGIC, FORMAT_VERSION));
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&meta.catalog_id);
     out.extend_from_slice(&meta.seq.to_le_bytes());
@@ -113,18 +113,7 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64)> {
     let corrupt = |offset: usize, reason: &str| {
         Error::corrupt(file, offset as u64, None, format!("snapshot: {reason}"))
     };
-    if bytes.get(..VERSION_OFFSET) != Some(&MAGIC[..]) {
-        return Err(corrupt(0, "bad magic (not a catalog snapshot)"));
-    }
-    let version =
-        u32_at(bytes, VERSION_OFFSET).ok_or_else(|| corrupt(VERSION_OFFSET, "truncated"))?;
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            file: file.to_path_buf(),
-            expected: FORMAT_VERSION,
-            got: version,
-        });
-    }
+    preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "snapshot")?;
     let header = bytes
         .get(..HEADER_LEN)
         .ok_or_else(|| corrupt(bytes.len(), "truncated header"))?;

@@ -187,7 +187,7 @@ impl Committer {
             Plan::Absent => {
                 // The absence may come from a queued delete: answer only
                 // once that is durable.
-                self.wait_durable(q, basis_seq)?;
+                self.wait_durable_leading(q, view, basis_seq)?;
                 return Ok(Outcome::Removed(false));
             }
         };
@@ -224,24 +224,6 @@ impl Committer {
         });
         self.wait_durable_leading(q, view, seq)?;
         Ok(outcome)
-    }
-
-    /// Waits until `seq` is durable, without leading (nothing of ours is queued).
-    fn wait_durable<'a>(&'a self, mut q: MutexGuard<'a, Queue>, seq: u64) -> Result<()> {
-        loop {
-            if q.durable_seq >= seq {
-                return Ok(());
-            }
-            if let Some(cause) = &q.poisoned {
-                return Err(Error::Poisoned {
-                    cause: cause.clone(),
-                });
-            }
-            q = self
-                .flushed
-                .wait(q)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
     }
 
     /// Waits until `seq` is durable, flushing the queue if no one else is.

@@ -15,6 +15,7 @@
 
 use crate::bytes::{array_at, u32_at, u64_at};
 use crate::error::{Error, Result};
+use crate::preamble;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
@@ -22,7 +23,7 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"\x89CCIDNT\n";
 /// The identity format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-const VERSION_OFFSET: usize = 8;
+const VERSION_OFFSET: usize = preamble::VERSION_OFFSET;
 const FLAGS_OFFSET: usize = VERSION_OFFSET + 4;
 const ID_OFFSET: usize = FLAGS_OFFSET + 4;
 const CREATED_OFFSET: usize = ID_OFFSET + 16;
@@ -60,8 +61,7 @@ impl Identity {
     /// The file's bytes.
     pub fn encode(&self) -> [u8; LEN] {
         let mut out = [0u8; LEN];
-        out[..VERSION_OFFSET].copy_from_slice(&MAGIC);
-        out[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[..FLAGS_OFFSET].copy_from_slice(&preamble::encode(&MAGIC, FORMAT_VERSION));
         out[ID_OFFSET..CREATED_OFFSET].copy_from_slice(&self.catalog_id);
         out[CREATED_OFFSET..CRC_OFFSET].copy_from_slice(&self.created_ms.to_le_bytes());
         let crc = crc32fast::hash(&out[..CRC_OFFSET]);
@@ -79,18 +79,7 @@ impl Identity {
                 format!("identity file: {reason}"),
             )
         };
-        if bytes.get(..VERSION_OFFSET) != Some(&MAGIC[..]) {
-            return Err(corrupt(0, "bad magic"));
-        }
-        let version =
-            u32_at(bytes, VERSION_OFFSET).ok_or_else(|| corrupt(VERSION_OFFSET, "truncated"))?;
-        if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                file: file.to_path_buf(),
-                expected: FORMAT_VERSION,
-                got: version,
-            });
-        }
+        preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "identity file")?;
         if bytes.len() != LEN {
             return Err(corrupt(bytes.len().min(LEN), "wrong length"));
         }

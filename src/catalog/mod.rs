@@ -396,52 +396,6 @@ impl Catalog {
         Ok(entry)
     }
 
-    /// Removes the entry, then (best effort) the stored files no other
-    /// entry uses: a failure to remove a file is logged and leaves it for
-    /// gc; the entry is gone whatever happens to the files.
-    pub(crate) fn delete_ctx(&self, id: &str, ctx: &OpContext) -> Result<bool> {
-        check_id(id)?;
-        ctx.validate()?;
-        let w = self.writer()?;
-        let _store = w
-            .store_lock
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let files = self.get(id).ok().map(|entry| {
-            let planned = evict::plan(&self.inner.store, &entry, &self.list());
-            (entry, planned)
-        });
-        let outcome = self.commit(id, ctx, |current| {
-            Ok(match current {
-                Some(_) => Plan::Write(Op::Delete { id: id.to_string() }),
-                None => Plan::Absent,
-            })
-        })?;
-        let removed = matches!(outcome, Outcome::Removed(true));
-        if let (true, Some((entry, _))) = (removed, &files) {
-            tracing::info!(
-                model_id = id,
-                model_ref = %entry.model_ref,
-                correlation_id = ctx.correlation_id.as_deref(),
-                actor = ctx.actor.as_deref(),
-                "model deleted"
-            );
-        }
-        if let (true, Some((entry, planned))) = (removed, files) {
-            let mut report = EvictReport::default();
-            match planned {
-                Ok(plan) => evict::remove(&self.inner.store, &plan.remove, &mut report),
-                Err(e) => report
-                    .errors
-                    .push((self.root().join(&entry.local_path), e.to_string())),
-            }
-            for (path, error) in &report.errors {
-                tracing::warn!(model_id = id, path = %path.display(), error = %error, "delete: a file was left for gc");
-            }
-        }
-        Ok(removed)
-    }
-
     pub(crate) fn record_verification_ctx(
         &self,
         id: &str,

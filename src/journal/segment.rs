@@ -18,6 +18,7 @@
 use super::chain::ChainValue;
 use crate::bytes::{array_at, u32_at, u64_at};
 use crate::error::{Error, Result};
+use crate::preamble;
 use std::path::Path;
 
 /// First bytes of every segment.
@@ -25,8 +26,7 @@ pub const MAGIC: [u8; 8] = *b"\x89CCJRNL\n";
 /// The segment format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-const MAGIC_OFFSET: usize = 0;
-const VERSION_OFFSET: usize = MAGIC_OFFSET + 8;
+const VERSION_OFFSET: usize = preamble::VERSION_OFFSET;
 const FLAGS_OFFSET: usize = VERSION_OFFSET + 4;
 const CATALOG_ID_OFFSET: usize = FLAGS_OFFSET + 4;
 const SEGMENT_NO_OFFSET: usize = CATALOG_ID_OFFSET + 16;
@@ -53,8 +53,7 @@ impl SegmentHeader {
     /// The header's bytes.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
-        out[MAGIC_OFFSET..VERSION_OFFSET].copy_from_slice(&MAGIC);
-        out[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[..FLAGS_OFFSET].copy_from_slice(&preamble::encode(&MAGIC, FORMAT_VERSION));
         out[CATALOG_ID_OFFSET..SEGMENT_NO_OFFSET].copy_from_slice(&self.catalog_id);
         out[SEGMENT_NO_OFFSET..FIRST_SEQ_OFFSET].copy_from_slice(&self.segment_no.to_le_bytes());
         out[FIRST_SEQ_OFFSET..PREV_CHAIN_OFFSET].copy_from_slice(&self.first_seq.to_le_bytes());
@@ -76,21 +75,7 @@ impl SegmentHeader {
                 format!("segment header: {reason}"),
             )
         };
-        if bytes.get(MAGIC_OFFSET..VERSION_OFFSET) != Some(&MAGIC[..]) {
-            return Err(corrupt(
-                MAGIC_OFFSET,
-                "bad magic (not a catalog journal segment)",
-            ));
-        }
-        let version =
-            u32_at(bytes, VERSION_OFFSET).ok_or_else(|| corrupt(VERSION_OFFSET, "truncated"))?;
-        if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                file: file.to_path_buf(),
-                expected: FORMAT_VERSION,
-                got: version,
-            });
-        }
+        preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "segment header")?;
         let header = bytes
             .get(..HEADER_LEN)
             .ok_or_else(|| corrupt(bytes.len(), "truncated"))?;

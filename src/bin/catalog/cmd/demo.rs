@@ -1,10 +1,12 @@
 //! `catalog demo`: the main job end to end on an embedded sample model, so a
-//! fresh machine can see the catalog work with no preparation.
+//! fresh machine can see the catalog work with no preparation: import the
+//! sample (with its expected digest), verify it, retire and re-activate it,
+//! show its history, compact, reopen read-only and compare.
 
 use super::Context;
 use crate::output::{entry_json, human_size, lifecycle, trust};
 use catalog_core::{
-    Catalog, Digest, EntrySpec, Lifecycle, OpContext, Result, Verification, VerifyResult,
+    Catalog, Digest, ImportOptions, Lifecycle, ModelRef, OpContext, Result, VerifyOptions,
 };
 use serde_json::json;
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use std::time::Instant;
 /// Id under which the sample is registered.
 const SAMPLE_ID: &str = "demo-sample-q4";
 /// Size of the embedded sample model.
-const SAMPLE_LEN: usize = 256 * 1024;
+const SAMPLE_LEN: usize = 4 << 20;
 
 /// The embedded sample: a GGUF-like header and deterministic bytes.
 fn sample() -> Vec<u8> {
@@ -32,58 +34,72 @@ fn sample() -> Vec<u8> {
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let started = Instant::now();
-    let catalog = Catalog::open(&ctx.root)?;
+    // The sample is written outside the catalog, as a downloaded model would be.
+    let staging = std::env::temp_dir().join(format!("catalog-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).map_err(|e| io(&staging, e))?;
+    let file = staging.join("sample-q4.gguf");
     let bytes = sample();
-    let hashing = Instant::now();
-    let digest = Digest::of_bytes(&bytes);
-    let hash_ms = hashing.elapsed().as_millis() as u64;
+    std::fs::write(&file, &bytes).map_err(|e| io(&file, e))?;
+    let expected = Digest::of_bytes(&bytes);
+    let result = run_job(ctx, &file, expected, started);
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn run_job(
+    ctx: &Context,
+    file: &std::path::Path,
+    expected: Digest,
+    started: Instant,
+) -> Result<ExitCode> {
     let op = OpContext::new()
         .correlation_id("demo")
         .actor("catalog demo");
-    let spec = EntrySpec::new(
+    let catalog = Catalog::open(&ctx.root)?;
+    let source = ModelRef::parse_with_base(&file.to_string_lossy(), std::path::Path::new("/"))?;
+    let imported = catalog.import(
+        &source,
+        ImportOptions::default()
+            .id(SAMPLE_ID)
+            .expected(expected)
+            .context(op.clone()),
+    )?;
+    let verified = catalog.verify(
         SAMPLE_ID,
-        "hf:catalog-core/demo-sample/sample-q4.gguf",
-        format!("blobs/sha256/{}", digest.hex()),
-    )
-    .digest(digest)
-    .size_bytes(bytes.len() as u64);
+        VerifyOptions::default().context(op.clone()),
+        &|_| {},
+    )?;
     let scoped = catalog.with_context(op);
-    catalog_core::CatalogStore::put(&scoped, spec)?;
-    let expected = Digest::of_bytes(&sample());
-    let outcome = Verification {
-        result: if digest == expected {
-            VerifyResult::Pass
-        } else {
-            VerifyResult::Fail
-        },
-        reason: if digest == expected {
-            "digest matches".into()
-        } else {
-            "digest mismatch".into()
-        },
-        actual: Some(digest),
-        bytes: bytes.len() as u64,
-        duration_ms: hash_ms,
-        files: vec![],
-    };
-    let verified = catalog.record_verification(SAMPLE_ID, outcome)?;
-    catalog.set_state(SAMPLE_ID, Lifecycle::Retired)?;
-    catalog.set_state(SAMPLE_ID, Lifecycle::Active)?;
+    scoped.set_state(SAMPLE_ID, Lifecycle::Retired)?;
+    scoped.set_state(SAMPLE_ID, Lifecycle::Active)?;
     let compacted = catalog.compact()?;
     let head = catalog.head();
     let stats = catalog.commit_stats();
+    let path = catalog.model_path(SAMPLE_ID)?;
+    let before = catalog.get(SAMPLE_ID)?;
     drop(catalog);
 
-    // Reopen read-only: everything acknowledged is there.
+    // Reopen read-only: everything acknowledged is there, with its history.
     let reopened = Catalog::open_read_only(&ctx.root)?;
     let entry = reopened.get(SAMPLE_ID)?;
-    let same = entry == verified_with_state(&verified, &entry) && reopened.head() == head;
+    let history = reopened.history(SAMPLE_ID)?;
+    let same = entry == before && reopened.head() == head;
+    let ok = same && entry.digest == Some(expected) && verified.outcome.bytes == SAMPLE_LEN as u64;
     if ctx.json {
         println!(
             "{}",
             json!({
                 "root": ctx.root,
                 "entry": entry_json(&entry),
+                "model_path": path,
+                "imported_bytes_stored": imported.bytes_stored,
+                "verification": {
+                    "result": format!("{:?}", verified.outcome.result).to_lowercase(),
+                    "reason": verified.outcome.reason,
+                    "bytes": verified.outcome.bytes,
+                    "duration_ms": verified.outcome.duration_ms,
+                },
+                "history": history.iter().map(|e| json!({"seq": e.seq, "kind": e.kind()})).collect::<Vec<_>>(),
                 "head": { "seq": head.seq, "chain": head.chain },
                 "snapshot_seq": compacted.seq,
                 "fsyncs": stats.fsyncs,
@@ -95,21 +111,29 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     } else {
         println!("catalog root   {}", ctx.root.display());
         println!(
-            "registered     {} ({}, {})",
+            "imported       {} ({}, {}); {} newly stored",
             entry.id,
             human_size(entry.size_bytes),
-            entry.digest.map_or("-".into(), |d| d.to_string())
+            entry.digest.map_or("-".into(), |d| d.to_string()),
+            human_size(imported.bytes_stored)
         );
+        println!("model path     {}", path.display());
         println!(
-            "verified       {} ({} bytes hashed in {} ms)",
+            "verified       {} — {} ({} hashed in {} ms)",
             trust(entry.trust),
-            entry.last_verification.as_ref().map_or(0, |v| v.bytes),
-            hash_ms
+            verified.outcome.reason,
+            human_size(verified.outcome.bytes),
+            verified.outcome.duration_ms
         );
         println!(
             "lifecycle      {} (retired and re-activated)",
             lifecycle(entry.lifecycle)
         );
+        let kinds: Vec<String> = history
+            .iter()
+            .map(|e| format!("{}:{}", e.seq, e.kind()))
+            .collect();
+        println!("history        {}", kinds.join(" "));
         println!(
             "journal        {} records written with {} fsyncs; snapshot at sequence {}",
             stats.records, stats.fsyncs, compacted.seq
@@ -122,22 +146,16 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         );
         println!("done in {} ms", started.elapsed().as_millis());
     }
-    Ok(if same {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-/// The verified entry as it should look after the two lifecycle changes.
-fn verified_with_state(
-    verified: &catalog_core::ModelEntry,
-    now: &catalog_core::ModelEntry,
-) -> catalog_core::ModelEntry {
-    catalog_core::ModelEntry {
-        lifecycle: Lifecycle::Active,
-        updated_at_ms: now.updated_at_ms,
-        updated_seq: now.updated_seq,
-        ..verified.clone()
+fn io(path: &std::path::Path, source: std::io::Error) -> catalog_core::Error {
+    catalog_core::Error::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
