@@ -126,6 +126,16 @@ pub enum Error {
         actual: crate::Digest,
     },
 
+    /// The model was replaced while an operation on it (a verification) was
+    /// running; nothing was recorded.
+    #[error(
+        "model `{id}` changed while it was being verified (re-imported or replaced); verify it again"
+    )]
+    Changed {
+        /// The model.
+        id: String,
+    },
+
     /// The handle was opened read-only and cannot write.
     #[error("catalog handle is read-only; open it with `Catalog::open` to write")]
     ReadOnly,

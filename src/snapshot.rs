@@ -43,12 +43,13 @@ const HEADER_CRC_OFFSET: usize = COUNT_OFFSET + 8;
 /// Length of the header; entry frames start here.
 pub const HEADER_LEN: usize = HEADER_CRC_OFFSET + 4;
 const FRAME_HEADER_LEN: usize = 8;
-/// Largest entry frame body. An entry is what a `Put` payload (at most
-/// `MAX_PAYLOAD_LEN`) registered plus what later records added (a
-/// verification: a bounded reason, a digest, a few integers), so it stays
-/// well under this; encoding checks it so a snapshot is never written that
-/// decoding would refuse.
-pub const MAX_ENTRY_LEN: usize = MAX_PAYLOAD_LEN + (64 << 10);
+/// Largest entry frame body. An entry is what a `Put` payload registered
+/// (at most `MAX_PAYLOAD_LEN`) plus what one `Verify` payload added (at most
+/// `MAX_PAYLOAD_LEN`: a reason, a digest, integers and the file
+/// fingerprints) plus a few integers, so it stays under this bound by
+/// construction; encoding checks it anyway, so a snapshot is never written
+/// that decoding would refuse.
+pub const MAX_ENTRY_LEN: usize = 2 * MAX_PAYLOAD_LEN + (64 << 10);
 const TRAILER_LEN: usize = 12;
 
 /// What a snapshot says besides its entries.
@@ -131,6 +132,9 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64)> {
         time_ms: u64_at(header, TIME_OFFSET).unwrap_or_default(),
         chain: array_at(header, CHAIN_OFFSET).unwrap_or_default(),
     };
+    if meta.seq == 0 || meta.seq == u64::MAX {
+        return Err(corrupt(SEQ_OFFSET, "sequence 0 or at its maximum"));
+    }
     Ok((meta, u64_at(header, COUNT_OFFSET).unwrap_or_default()))
 }
 

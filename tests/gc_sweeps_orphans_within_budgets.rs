@@ -135,3 +135,42 @@ fn a_size_budget_evicts_retired_models_least_recently_changed_first() {
         "active models are never evicted by the budget"
     );
 }
+
+#[test]
+fn bytes_still_linked_elsewhere_are_not_counted_as_freed() {
+    let root = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir_in(root.path()).unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let linked = src.path().join("linked.gguf");
+    std::fs::write(&linked, vec![1u8; 4096]).unwrap();
+    catalog
+        .import(
+            &r(&linked),
+            ImportOptions::default()
+                .id("l")
+                .link(catalog_core::LinkMode::HardLink),
+        )
+        .unwrap();
+    let copied = src.path().join("copied.gguf");
+    std::fs::write(&copied, vec![2u8; 1000]).unwrap();
+    catalog
+        .import(&r(&copied), ImportOptions::default().id("c"))
+        .unwrap();
+    catalog.set_state("l", Lifecycle::Retired).unwrap();
+    catalog.set_state("c", Lifecycle::Retired).unwrap();
+    // The store's own bytes are 1000 (the linked file is the source's): a
+    // budget of 500 evicts the copied model; the linked one, though retired
+    // earlier, would free nothing and is kept.
+    let report = catalog
+        .gc(GcOptions::default().max_bytes(500), &|_| {})
+        .unwrap();
+    assert_eq!(report.evicted_bytes, 1000, "{report:?}");
+    assert_eq!(
+        report.evicted,
+        ["c"],
+        "a model whose eviction frees nothing is kept"
+    );
+    // An orphaned blob hard-linked to a source frees nothing when removed.
+    assert!(catalog.delete("l").unwrap());
+    assert!(linked.exists());
+}

@@ -126,3 +126,38 @@ fn state_as_of_a_sequence_or_a_time_and_a_resumable_cursor() {
         .collect();
     assert_eq!(resumed, (11..=head).collect::<Vec<_>>());
 }
+
+#[test]
+fn pruned_history_is_an_error_not_an_empty_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts().retain_history(false).keep_snapshots(1);
+    let catalog = Catalog::open_with(dir.path(), o).unwrap();
+    let first = catalog
+        .put(EntrySpec::new("a", "hf:o/r", "blobs/x"))
+        .unwrap();
+    for i in 0..40 {
+        catalog
+            .put(EntrySpec::new(format!("b{i}"), "hf:o/r", "blobs/x"))
+            .unwrap();
+    }
+    catalog.compact().unwrap();
+    catalog
+        .put(EntrySpec::new("c", "hf:o/r", "blobs/x"))
+        .unwrap();
+    let start = catalog.history_start().unwrap();
+    assert!(start > 1, "history was pruned");
+    assert!(
+        catalog.state_at(1).is_err(),
+        "the state at a pruned sequence is not known"
+    );
+    assert!(catalog.state_at_time(first.updated_at_ms).is_err() || start == 1);
+    assert!(
+        catalog.events(1).is_err(),
+        "events from a pruned sequence are refused"
+    );
+    assert!(catalog.events(0).is_ok(), "from 0: whatever is kept");
+    assert_eq!(
+        catalog.events(start).unwrap().next().unwrap().unwrap().seq,
+        start
+    );
+}

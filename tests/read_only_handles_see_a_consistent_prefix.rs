@@ -156,3 +156,17 @@ fn a_reader_refuses_damage_in_a_sealed_segment_instead_of_stalling() {
         "{err}"
     );
 }
+
+#[test]
+fn a_writer_that_may_not_create_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("none");
+    let err = Catalog::open_with(&root, opts().create_if_missing(false)).unwrap_err();
+    assert!(
+        matches!(&err, Error::NoCatalog { root: r } if *r == root),
+        "{err}"
+    );
+    assert!(!root.exists(), "no directory, no lock file");
+    Catalog::open_with(&root, opts()).unwrap();
+    assert!(Catalog::open_with(&root, opts().create_if_missing(false)).is_ok());
+}

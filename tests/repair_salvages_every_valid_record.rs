@@ -150,3 +150,52 @@ fn damage_that_only_the_check_sees_is_repaired_too() {
         "the lost record is a gap in the history: {kinds:?}"
     );
 }
+
+#[test]
+fn after_a_repair_the_deep_check_passes_and_state_at_explains_the_gap() {
+    // The registration of `m` is lost; a later record about `m` (covered by
+    // the snapshot) is kept as history.
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options::default().auto_compact(None);
+    let catalog = Catalog::open_with(dir.path(), o.clone()).unwrap();
+    catalog
+        .put(catalog_core::EntrySpec::new("m", "hf:org/repo", "blobs/x"))
+        .unwrap();
+    catalog
+        .put(catalog_core::EntrySpec::new("n", "hf:org/repo", "blobs/x"))
+        .unwrap();
+    catalog
+        .set_state("m", catalog_core::Lifecycle::Retired)
+        .unwrap();
+    catalog.compact().unwrap();
+    catalog
+        .put(catalog_core::EntrySpec::new("o", "hf:org/repo", "blobs/x"))
+        .unwrap();
+    drop(catalog);
+    let seg = segment(dir.path(), 1);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[84 + 66] ^= 0x01; // record 1 (put m)
+    std::fs::write(&seg, &bytes).unwrap();
+    let report = Catalog::repair(dir.path(), o.clone()).unwrap();
+    assert_eq!(report.gaps[0].lost_seqs, Some((1, 1)));
+    let deep = Catalog::check(dir.path(), o.clone(), true).unwrap();
+    let journal: Vec<_> = deep
+        .problems
+        .iter()
+        .filter(|p| p.kind != ProblemKind::Store)
+        .collect();
+    assert!(journal.is_empty(), "{journal:?}");
+    assert!(
+        deep.notes.iter().any(|n| n.contains("lost and repaired")),
+        "{:?}",
+        deep.notes
+    );
+    assert!(
+        !Catalog::repair(dir.path(), o.clone()).unwrap().damage_found,
+        "stable"
+    );
+    let catalog = Catalog::open_with(dir.path(), o).unwrap();
+    assert!(catalog.exists("m"), "the snapshot still holds m");
+    let err = catalog.state_at(3).unwrap_err();
+    assert!(err.to_string().contains("were lost"), "{err}");
+}

@@ -142,3 +142,49 @@ fn every_segment_deleted_is_refused_not_an_empty_catalog() {
     let err = Catalog::open_with(dir.path(), opts()).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn a_crafted_gap_record_at_the_end_of_the_sequence_space_is_refused_not_a_panic() {
+    use catalog_core::OpContext;
+    use catalog_core::journal::chain;
+    use catalog_core::journal::op::{Op, Payload};
+    use catalog_core::journal::record::{RecordHeader, encode};
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    catalog
+        .put(EntrySpec::new("a", "hf:org/repo", "blobs/x"))
+        .unwrap();
+    let head = catalog.head();
+    drop(catalog);
+    // A valid (CRC and chain) gap record whose end is u64::MAX, then one more record.
+    let mut prev = [0u8; 32];
+    for (i, b) in prev.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&head.chain[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let seg = segment(dir.path(), 1);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let payload = Payload {
+        op: Op::Gap {
+            last_lost: u64::MAX,
+            reason: "crafted".into(),
+        },
+        ctx: OpContext::default(),
+    }
+    .encode()
+    .unwrap();
+    let chain = chain::next(&prev, 2, head.time_ms, &payload);
+    let synced = bytes.len() as u64;
+    encode(
+        &mut bytes,
+        &RecordHeader {
+            seq: 2,
+            time_ms: head.time_ms,
+            synced_before: synced,
+            chain,
+        },
+        &payload,
+    );
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = Catalog::open_with(dir.path(), opts()).unwrap_err();
+    assert!(matches!(&err, Error::Corrupt { seq: Some(2), .. }), "{err}");
+}

@@ -108,3 +108,38 @@ fn a_cut_inside_the_segment_header_is_refused_not_guessed() {
         );
     }
 }
+
+#[test]
+fn two_different_torn_tails_at_the_same_offset_are_both_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    catalog.put(spec(1)).unwrap();
+    drop(catalog);
+    let seg = segment(dir.path(), 1);
+    let good = std::fs::read(&seg).unwrap();
+    let mut saved = Vec::new();
+    for tail in [
+        &b"FIRST crash's unsynced bytes"[..],
+        &b"SECOND crash, other bytes"[..],
+    ] {
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(tail);
+        std::fs::write(&seg, &bytes).unwrap();
+        let c = Catalog::open_with(dir.path(), opts()).unwrap();
+        let torn = c.recovery_report().torn_tail.clone().unwrap();
+        assert_eq!(torn.offset, good.len() as u64, "the same offset both times");
+        saved.push(torn.saved_to.unwrap());
+    }
+    assert_ne!(
+        saved[0], saved[1],
+        "the second cut did not overwrite the first one's bytes"
+    );
+    assert_eq!(
+        std::fs::read(&saved[0]).unwrap(),
+        b"FIRST crash's unsynced bytes"
+    );
+    assert_eq!(
+        std::fs::read(&saved[1]).unwrap(),
+        b"SECOND crash, other bytes"
+    );
+}

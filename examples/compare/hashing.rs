@@ -96,17 +96,6 @@ impl Tool {
     }
 }
 
-/// CPU seconds (user + system) this process has used, all threads.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 struct Series {
     name: String,
     times: Vec<f64>,
@@ -233,11 +222,11 @@ pub fn run(
     }
     let mut busy = Vec::new();
     for _ in 0..rounds {
-        let cpu0 = cpu_seconds();
+        let cpu0 = super::machine::cpu_seconds();
         let start = Instant::now();
         let parallel = hash_files(&files, 0, &|_| {});
         let wall = start.elapsed().as_secs_f64();
-        busy.push((cpu_seconds() - cpu0) / wall);
+        busy.push((super::machine::cpu_seconds() - cpu0) / wall);
         rows[0].times.push(wall);
         for (r, want) in parallel.into_iter().zip(&expected) {
             if r?.digest != *want {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::fs::FileKind;
 use crate::hashing::{FsOpener, hash_files_via};
 use crate::journal::chain::{self, ChainValue};
+use crate::journal::op::Op;
 use crate::journal::reader::{self, Cursor, ScanEnd};
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
@@ -125,6 +126,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
     let mut replay = (deep).then(State::default);
     let mut states_at: BTreeMap<u64, State> = BTreeMap::new();
     let mut prev: Option<Cursor> = None;
+    let mut gap_note: Option<String> = None;
     let mut prev_no: Option<u64> = None;
     for (i, &n) in segments.iter().enumerate() {
         let path = layout.segment_file(n);
@@ -220,6 +222,15 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
             if wanted.binary_search(&seq).is_ok() {
                 chains_at.insert(seq, v.header.chain);
             }
+            if let Op::Gap { last_lost, .. } = &v.payload.op {
+                // Records were lost here (and repaired): the states after it
+                // cannot be rebuilt from the journal, so stop comparing.
+                if replay.take().is_some() {
+                    gap_note = Some(format!(
+                        "records {seq}..={last_lost} were lost and repaired; snapshots after them are not compared with a replay"
+                    ));
+                }
+            }
             if let Some(state) = replay.as_mut() {
                 let current = v.payload.op.model_id().and_then(|id| state.entries.get(id));
                 let change = change_for(current, &v.payload.op, seq, v.header.time_ms)
@@ -232,6 +243,7 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
             Ok(())
         });
         report.records += records;
+        report.notes.extend(gap_note.take());
         match scanned {
             Ok((end, ScanEnd::Clean)) => prev = Some(end),
             Ok((end, ScanEnd::Torn { reason })) => {

@@ -78,6 +78,7 @@ pub(crate) fn run(
     };
     publish_file(fs, &snapshot_dir, &snapshot_name(meta.seq), &bytes)?;
     writer.committer.snapshot_taken();
+    writer.compact_after.store(0, Ordering::Relaxed);
     writer
         .snapshot_bytes
         .store(bytes.len() as u64, Ordering::Relaxed);

@@ -38,16 +38,22 @@ pub struct EvictReport {
     pub errors: Vec<(PathBuf, String)>,
 }
 
-/// The objects only `entry` uses, and what removing them would free.
+/// The objects only `entry` uses, each with the bytes removing it frees.
 pub(crate) struct RemovalPlan {
-    pub remove: Vec<Object>,
+    pub remove: Vec<(Object, u64)>,
     pub shared: u64,
-    pub bytes: u64,
+}
+
+impl RemovalPlan {
+    /// Bytes the whole plan frees.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.remove.iter().map(|(_, b)| b).sum()
+    }
 }
 
 pub(crate) fn plan(store: &Store, entry: &ModelEntry, all: &[ModelEntry]) -> Result<RemovalPlan> {
     let used = users(all.iter());
-    let mut remove = Vec::new();
+    let mut objects = Vec::new();
     let mut shared = 0;
     for o in objects_of(entry) {
         if used.get(&o).copied().unwrap_or(0) > 1 {
@@ -55,45 +61,55 @@ pub(crate) fn plan(store: &Store, entry: &ModelEntry, all: &[ModelEntry]) -> Res
         } else {
             // Refuse before anything is written if a path is unsafe.
             confined(store, &o.rel())?;
-            remove.push(o);
+            objects.push(o);
         }
     }
-    // A blob is freed if every link to it goes: itself, plus its links in
-    // the views being removed.
-    let mut bytes = 0;
-    for o in &remove {
-        let Object::Blob(d) = o else { continue };
-        let path = store.path(*o);
-        let Some(meta) = store
-            .fs
-            .metadata(&path, false)
-            .map_err(|e| Error::io(&path, e))?
-        else {
-            continue;
-        };
-        let view_links = remove
-            .iter()
-            .filter(|v| matches!(v, Object::View(_)))
-            .map(|_| entry.files.iter().filter(|f| f.digest == *d).count() as u64)
-            .sum::<u64>();
-        if meta.kind == FileKind::File && meta.nlink <= 1 + view_links {
-            bytes += meta.len;
-        }
+    let removes_view = objects.iter().any(|o| matches!(o, Object::View(_)));
+    let mut remove = Vec::with_capacity(objects.len());
+    for o in objects {
+        remove.push((o, freed_bytes(store, o, entry, removes_view)?));
     }
-    Ok(RemovalPlan {
-        remove,
-        shared,
-        bytes,
-    })
+    Ok(RemovalPlan { remove, shared })
 }
 
-/// Removes the planned objects (views first: they link the blobs).
-pub(crate) fn remove(store: &Store, objects: &[Object], report: &mut EvictReport) {
-    let mut ordered: Vec<&Object> = objects.iter().collect();
-    ordered.sort_by_key(|o| matches!(o, Object::Blob(_)));
-    for o in ordered {
+/// A blob is freed if every link to it goes: itself, plus its links in the
+/// entry's view when that is removed too. A blob hard-linked from elsewhere
+/// (its source) frees nothing.
+fn freed_bytes(store: &Store, o: Object, entry: &ModelEntry, removes_view: bool) -> Result<u64> {
+    let Object::Blob(d) = o else { return Ok(0) };
+    let path = store.path(o);
+    let Some(meta) = store
+        .fs
+        .metadata(&path, false)
+        .map_err(|e| Error::io(&path, e))?
+    else {
+        return Ok(0);
+    };
+    let view_links = if removes_view {
+        entry.files.iter().filter(|f| f.digest == d).count() as u64
+    } else {
+        0
+    };
+    Ok(
+        if meta.kind == FileKind::File && meta.nlink <= 1 + view_links {
+            meta.len
+        } else {
+            0
+        },
+    )
+}
+
+/// Removes the planned objects (views first: they link the blobs); adds
+/// what was freed to the report, and what failed to its errors.
+pub(crate) fn remove(store: &Store, plan: &RemovalPlan, report: &mut EvictReport) {
+    let mut ordered: Vec<&(Object, u64)> = plan.remove.iter().collect();
+    ordered.sort_by_key(|(o, _)| matches!(o, Object::Blob(_)));
+    for (o, bytes) in ordered {
         match remove_tree(store, &o.rel()) {
-            Ok(n) => report.files_removed += n,
+            Ok(n) => {
+                report.files_removed += n;
+                report.bytes_reclaimed += bytes;
+            }
             Err(e) => report.errors.push((store.path(*o), e.to_string())),
         }
     }
@@ -162,7 +178,7 @@ impl Catalog {
         if let (true, Some((entry, planned))) = (removed, files) {
             let mut report = EvictReport::default();
             match planned {
-                Ok(plan) => remove(&self.inner.store, &plan.remove, &mut report),
+                Ok(plan) => remove(&self.inner.store, &plan, &mut report),
                 Err(e) => report
                     .errors
                     .push((self.root().join(&entry.local_path), e.to_string())),
@@ -187,14 +203,14 @@ impl Catalog {
         let mut report = EvictReport {
             id: id.to_string(),
             dry_run,
-            bytes_reclaimed: plan.bytes,
             shared_kept: plan.shared,
             ..EvictReport::default()
         };
         if dry_run {
+            report.bytes_reclaimed = plan.bytes();
             return Ok(report);
         }
-        let bytes = plan.bytes;
+        let bytes = plan.bytes();
         let outcome = self.commit(id, ctx, |current| match current {
             Some(_) => Ok(Plan::Write(Op::Evict {
                 id: id.to_string(),
@@ -203,7 +219,7 @@ impl Catalog {
             None => Err(Error::NotFound { id: id.to_string() }),
         })?;
         debug_assert!(matches!(outcome, Outcome::Removed(true)));
-        remove(store, &plan.remove, &mut report);
+        remove(store, &plan, &mut report);
         self.inner.opts.metrics.eviction(report.bytes_reclaimed);
         tracing::info!(
             model_id = id,

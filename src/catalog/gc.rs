@@ -2,11 +2,14 @@
 //! unreferenced store files.
 
 use super::Catalog;
+use crate::digest::Digest;
 use crate::entry::Lifecycle;
 use crate::error::{Error, Result};
 use crate::store::gc::{GcOptions, GcReport, sweep};
+use crate::store::manifest::manifest_digest;
 use crate::store::usage::users;
 use crate::store::{Object, Store};
+use std::collections::HashMap;
 use std::time::Instant;
 
 impl Catalog {
@@ -60,14 +63,28 @@ impl Catalog {
         opts: &GcOptions,
         report: &mut GcReport,
     ) -> Result<()> {
+        // The store's size, counted as eviction counts what it frees: a blob
+        // also linked from outside the store (a hard-linked source) takes
+        // no space of the store's own.
+        let entries = self.list();
+        let mut view_links: HashMap<Digest, u64> = HashMap::new();
+        let mut views = std::collections::HashSet::new();
+        for e in entries.iter().filter(|e| !e.files.is_empty()) {
+            if views.insert(manifest_digest(&e.files)) {
+                for f in &e.files {
+                    *view_links.entry(f.digest).or_default() += 1;
+                }
+            }
+        }
         let mut used_bytes = 0u64;
-        for o in users(self.list().iter()).keys() {
-            if let Object::Blob(_) = o {
+        for o in users(entries.iter()).keys() {
+            if let Object::Blob(d) = o {
                 let path = store.path(*o);
                 if let Some(m) = store
                     .fs
                     .metadata(&path, false)
                     .map_err(|e| Error::io(&path, e))?
+                    && m.nlink <= 1 + view_links.get(d).copied().unwrap_or(0)
                 {
                     used_bytes += m.len;
                 }
@@ -86,6 +103,11 @@ impl Catalog {
         for e in retired {
             if used_bytes <= budget {
                 break;
+            }
+            // A model whose eviction frees nothing (its files are shared or
+            // linked from elsewhere) is kept: evicting it would not help.
+            if self.evict_locked(&e.id, true, &ctx)?.bytes_reclaimed == 0 {
+                continue;
             }
             let evicted = self.evict_locked(&e.id, opts.dry_run, &ctx)?;
             used_bytes = used_bytes.saturating_sub(evicted.bytes_reclaimed);

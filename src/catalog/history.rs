@@ -159,6 +159,15 @@ impl Catalog {
         let (segments, _) = list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?;
         let headers = read_headers(fs, layout, &segments, &self.inner.identity.catalog_id)?;
         let first = headers.first().map_or(1, |h| h.first_seq);
+        if from_seq > 0 && from_seq < first {
+            return Err(Error::invalid(
+                "seq",
+                format!(
+                    "events before sequence {first} were pruned (retain_history off); \
+                     resume from {first}, or from 0 for whatever is kept"
+                ),
+            ));
+        }
         Ok(Events {
             catalog: self,
             headers,
@@ -220,14 +229,27 @@ impl Catalog {
             ));
         }
         if seq >= from {
+            let mut gap: Option<(u64, u64)> = None;
             for event in self.events(from)? {
                 let event = event?;
                 if event.seq > seq {
                     break;
                 }
+                if let Op::Gap { last_lost, .. } = &event.op {
+                    gap = Some((event.seq, *last_lost));
+                }
                 let current = event.op.model_id().and_then(|id| state.entries.get(id));
-                let change = change_for(current, &event.op, event.seq, event.time_ms)
-                    .map_err(|reason| Error::invalid("seq", reason))?;
+                let change =
+                    change_for(current, &event.op, event.seq, event.time_ms).map_err(|reason| {
+                        let why = match gap {
+                            Some((a, b)) => format!(
+                                "records {a}..={b} were lost (and repaired), so the state at \
+                                 {seq} cannot be rebuilt ({reason})"
+                            ),
+                            None => reason,
+                        };
+                        Error::invalid("seq", why)
+                    })?;
                 state.apply(change);
             }
         }
@@ -238,12 +260,25 @@ impl Catalog {
     /// after every record written at or before it.
     pub fn state_at_time(&self, time_ms: u64) -> Result<BTreeMap<String, ModelEntry>> {
         let mut seq = 0;
+        let mut first_time = None;
         for event in self.events(0)? {
             let event = event?;
+            first_time.get_or_insert(event.time_ms);
             if event.time_ms > time_ms {
                 break;
             }
             seq = event.seq;
+        }
+        let start = self.history_start()?;
+        if seq == 0 && start > 1 {
+            return Err(Error::invalid(
+                "time",
+                format!(
+                    "the history before sequence {start} (written at {} ms) was pruned; \
+                     the state at {time_ms} ms is not known",
+                    first_time.unwrap_or(0)
+                ),
+            ));
         }
         self.state_at(seq)
     }

@@ -15,7 +15,7 @@ use crate::fetch::{FetchedModel, FileFetcher, ModelFetcher};
 use crate::hashing::verify_digest;
 use crate::metrics::VerifyReason;
 use crate::model_ref::ModelRef;
-use crate::store::ingest::{Ingested, LinkMode, Method, ingest};
+use crate::store::ingest::{Ingested, LinkMode, Method, Staged, stage_file};
 use crate::store::manifest::manifest_digest;
 use crate::store::{Object, view};
 use std::collections::HashMap;
@@ -220,57 +220,83 @@ impl Catalog {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
         let started = Instant::now();
+        // The fetch may take long (a network fetcher) and touches nothing of
+        // the store: the store lock is taken only after it.
+        let fetched: FetchedModel = fetcher.fetch(source)?;
         // Imports share the store; gc and evictions wait for them.
         let _store = w
             .store_lock
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fetched: FetchedModel = fetcher.fetch(source)?;
         let store = &self.inner.store;
         store.create_dirs()?;
         let single = !fetched.is_directory && fetched.files.len() == 1;
-        let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(fetched.files.len());
+        // 1. Stage and hash every file; nothing is published yet.
+        let mut staged: Vec<(String, Staged)> = Vec::with_capacity(fetched.files.len());
         for file in &fetched.files {
-            let expected = if single { opts.expected.as_ref() } else { None };
-            let got = ingest(store, &file.path, opts.link, expected, &mut |n| progress(n))?;
-            ingested.push((file.relative_path.clone(), got));
+            match stage_file(store, &file.path, opts.link, &mut |n| progress(n)) {
+                Ok(s) => staged.push((file.relative_path.clone(), s)),
+                Err(e) => {
+                    undo_all(store, staged);
+                    return Err(e);
+                }
+            }
+        }
+        // 2. Check the expected digest before anything is published (a
+        //    refused import leaves moved sources where they were).
+        let files: Vec<ManifestFile> = staged
+            .iter()
+            .map(|(path, s)| ManifestFile {
+                path: path.clone(),
+                digest: s.digest.digest,
+                size_bytes: s.digest.bytes,
+            })
+            .collect();
+        let actual = if single {
+            files[0].digest
+        } else {
+            manifest_digest(&files)
+        };
+        if let Some(expected) = opts.expected
+            && expected != actual
+        {
+            let path = staged
+                .first()
+                .map(|(_, s)| s.source().to_path_buf())
+                .unwrap_or_default();
+            undo_all(store, staged);
+            return Err(Error::DigestMismatch {
+                path,
+                expected,
+                actual,
+            });
+        }
+        // 3. Publish every file.
+        let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(staged.len());
+        let mut rest = staged.into_iter();
+        while let Some((path, s)) = rest.next() {
+            match s.publish(store) {
+                Ok(i) => ingested.push((path, i)),
+                Err(e) => {
+                    undo_all(store, rest.collect());
+                    for (k, (_, i)) in ingested.iter().enumerate() {
+                        Staged::restore_published(store, &fetched.files[k].path, i);
+                    }
+                    return Err(e);
+                }
+            }
         }
         let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
-        let (spec, actual) = if single {
-            let d = ingested[0].1.digest;
-            let spec = EntrySpec::new(id, source.canonical(), Object::Blob(d.digest).rel())
-                .digest(d.digest)
-                .size_bytes(d.bytes);
-            (spec, d.digest)
-        } else {
-            let files: Vec<ManifestFile> = ingested
-                .iter()
-                .map(|(path, i)| ManifestFile {
-                    path: path.clone(),
-                    digest: i.digest.digest,
-                    size_bytes: i.digest.bytes,
-                })
-                .collect();
-            let manifest = manifest_digest(&files);
-            if let Some(expected) = opts.expected
-                && expected != manifest
-            {
-                return Err(Error::DigestMismatch {
-                    path: fetched
-                        .files
-                        .first()
-                        .map(|f| f.path.clone())
-                        .unwrap_or_default(),
-                    expected,
-                    actual: manifest,
-                });
-            }
-            let local = view::ensure(store, &files)?;
-            let spec = EntrySpec::new(id, source.canonical(), local)
-                .digest(manifest)
+        let spec = if single {
+            EntrySpec::new(id, source.canonical(), Object::Blob(actual).rel())
+                .digest(actual)
                 .size_bytes(bytes)
-                .files(files);
-            (spec, manifest)
+        } else {
+            let local = view::ensure(store, &files)?;
+            EntrySpec::new(id, source.canonical(), local)
+                .digest(actual)
+                .size_bytes(bytes)
+                .files(files)
         };
         let check = verify_digest(&actual, opts.expected.as_ref());
         let fingerprints = ingested
@@ -283,7 +309,7 @@ impl Catalog {
             })
             .collect();
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.put_ctx(spec, &opts.context)?;
+        let registered = self.put_locked(spec, &opts.context)?;
         let outcome = Verification {
             result: check.result(),
             reason: check.reason().to_string(),
@@ -293,7 +319,8 @@ impl Catalog {
             files: fingerprints,
         };
         let reason = VerifyReason::from_result(outcome.result);
-        let entry = self.record_verification_with(id, outcome, &opts.context, reason)?;
+        let entry =
+            self.record_verification_with(id, outcome, &opts.context, reason, Some(&registered))?;
         let stored: u64 = ingested
             .iter()
             .filter(|(_, i)| i.stored)
@@ -321,5 +348,12 @@ impl Catalog {
             duration_ms,
             joined: false,
         })
+    }
+}
+
+/// Undoes staged files (moved sources go back).
+fn undo_all(store: &crate::store::Store, staged: Vec<(String, Staged)>) {
+    for (_, s) in staged {
+        s.undo(store);
     }
 }

@@ -101,6 +101,9 @@ struct Writer {
     compaction: Mutex<()>,
     /// Size of the newest snapshot, for the automatic policy.
     snapshot_bytes: AtomicU64,
+    /// After a failed automatic compaction: do not try again before the
+    /// journal since the snapshot reaches this many bytes.
+    compact_after: AtomicU64,
     _lock: WriterLock,
 }
 
@@ -115,10 +118,24 @@ impl Catalog {
     /// Opens (or creates) the catalog under `root` for writing.
     pub fn open_with(root: impl AsRef<Path>, opts: Options) -> Result<Catalog> {
         let root = root.as_ref();
+        let layout = Layout::new(absolute(root)?);
+        if !opts.create_if_missing {
+            // Create nothing (not even the lock file) for a missing catalog.
+            let id = layout.identity_file();
+            if opts
+                .fs
+                .metadata(&id, true)
+                .map_err(|e| Error::io(&id, e))?
+                .is_none()
+            {
+                return Err(Error::NoCatalog {
+                    root: layout.root().to_path_buf(),
+                });
+            }
+        }
         opts.fs
             .create_dir_all(root)
             .map_err(|e| Error::io(root, e))?;
-        let layout = Layout::new(absolute(root)?);
         let meta = layout.meta_dir();
         opts.fs
             .create_dir_all(meta)
@@ -158,6 +175,7 @@ impl Catalog {
                     store_lock: RwLock::new(()),
                     compaction: Mutex::new(()),
                     snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
+                    compact_after: AtomicU64::new(0),
                     _lock: lock,
                 }),
                 report: rec.report,
@@ -177,7 +195,7 @@ impl Catalog {
     pub fn open_read_only_with(root: impl AsRef<Path>, opts: Options) -> Result<Catalog> {
         let root = root.as_ref();
         let layout = Layout::new(absolute(root)?);
-        let rec = recovery::recover(&layout, &opts, false)?;
+        let rec = recovery::recover_read_only(&layout, &opts)?;
         log_open(&layout, &rec.report, true);
         let store = Store::new(opts.fs.clone(), layout.root());
         Ok(Catalog {
@@ -357,10 +375,38 @@ impl Catalog {
     /// against each snapshot's entries and hashes every blob. Runs beside a
     /// writer, and on a catalog that refuses to open.
     pub fn check(root: impl AsRef<Path>, opts: Options, deep: bool) -> Result<CheckReport> {
-        check::check(root.as_ref(), &opts, deep)
+        let root = root.as_ref();
+        let layout = Layout::new(absolute(root)?);
+        // A writer compacting meanwhile can remove a file the check is about
+        // to read: if the files changed under a failing check, check again.
+        let mut attempts = 0;
+        loop {
+            let before = recovery::listing(&layout, &opts)?;
+            let result = check::check(root, &opts, deep);
+            let failed = match &result {
+                Ok(report) => !report.is_ok(),
+                Err(_) => true,
+            };
+            attempts += 1;
+            if !failed || attempts == 3 || recovery::listing(&layout, &opts)? == before {
+                return result;
+            }
+        }
     }
 
-    pub(crate) fn put_ctx(&self, mut spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
+    pub(crate) fn put_ctx(&self, spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
+        // gc, evict and delete must not remove a stored file while a put
+        // that names it is being acknowledged.
+        let w = self.writer()?;
+        let _store = w
+            .store_lock
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.put_locked(spec, ctx)
+    }
+
+    /// `put` with the store lock already held (by an import).
+    pub(crate) fn put_locked(&self, mut spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
         // Only the normalized, redacted form of a reference is ever stored:
         // no credential reaches the journal or a log line.
         spec.model_ref = crate::model_ref::ModelRef::parse(&spec.model_ref)?.canonical();
@@ -403,7 +449,7 @@ impl Catalog {
         ctx: &OpContext,
     ) -> Result<ModelEntry> {
         let reason = VerifyReason::from_result(outcome.result);
-        self.record_verification_with(id, outcome, ctx, reason)
+        self.record_verification_with(id, outcome, ctx, reason, None)
     }
 
     /// Records a verification, counting it under `reason`.
@@ -413,12 +459,22 @@ impl Catalog {
         outcome: Verification,
         ctx: &OpContext,
         reason: VerifyReason,
+        hashed: Option<&ModelEntry>,
     ) -> Result<ModelEntry> {
         check_id(id)?;
         ctx.validate()?;
         outcome.validate()?;
         let result = outcome.result;
         let done = self.commit(id, ctx, |current| match current {
+            // The outcome is about the files that were hashed: if the entry
+            // was replaced meanwhile, it says nothing about the new one.
+            Some(now)
+                if hashed.is_some_and(|h| {
+                    h.digest != now.digest || h.local_path != now.local_path || h.files != now.files
+                }) =>
+            {
+                Err(Error::Changed { id: id.to_string() })
+            }
             Some(_) => Ok(Plan::Write(Op::Verify {
                 id: id.to_string(),
                 outcome,
@@ -450,7 +506,10 @@ impl Catalog {
         };
         let since = w.committer.bytes_since_snapshot();
         let snapshot = w.snapshot_bytes.load(Ordering::Relaxed);
-        if since < policy.min_journal_bytes || since < snapshot.saturating_mul(policy.ratio) {
+        if since < policy.min_journal_bytes
+            || since < snapshot.saturating_mul(policy.ratio)
+            || since < w.compact_after.load(Ordering::Relaxed)
+        {
             return;
         }
         let Ok(guard) = w.compaction.try_lock() else {
@@ -465,7 +524,10 @@ impl Catalog {
             w,
             guard,
         ) {
-            tracing::warn!(error = %err, "automatic compaction failed; the journal is intact");
+            // Back off: try again only after as much journal again.
+            let retry_at = since.saturating_add(policy.min_journal_bytes);
+            w.compact_after.store(retry_at, Ordering::Relaxed);
+            tracing::warn!(error = %err, retry_at_journal_bytes = retry_at, "automatic compaction failed; the journal is intact");
         }
     }
 

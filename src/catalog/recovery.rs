@@ -98,6 +98,39 @@ fn remove_temp_files(fs: &dyn Fs, layout: &Layout, removed: &mut Vec<PathBuf>) -
     Ok(())
 }
 
+/// Recovery for a read-only handle, which runs beside a writer: if it fails
+/// because a concurrent compaction or retention removed or added files
+/// while it read them (a missing file, or a snapshot and journal that do not
+/// agree), and the directory listings did change, it starts again (a few
+/// times). A failure on an unchanging catalog is reported as it is.
+pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recovered> {
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    loop {
+        let before = listing(layout, opts)?;
+        match recover(layout, opts, false) {
+            Err(e @ (Error::Corrupt { .. } | Error::Io { .. })) if attempt + 1 < ATTEMPTS => {
+                if listing(layout, opts)? == before {
+                    return Err(e);
+                }
+                tracing::debug!(error = %e, "the catalog changed while it was read; reading again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The segment and snapshot numbers present now (to tell whether a writer
+/// changed the files while they were read).
+pub(crate) fn listing(layout: &Layout, opts: &Options) -> Result<(Vec<u64>, Vec<u64>)> {
+    let fs = &*opts.fs;
+    Ok((
+        list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?.0,
+        list_numbered(fs, &layout.snapshot_dir(), SNAPSHOT_SUFFIX)?.0,
+    ))
+}
+
 /// Opens the catalog under `layout`, creating it if `writable` and absent.
 /// A writer cuts a torn tail (default mode); a reader changes nothing.
 pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result<Recovered> {
@@ -381,6 +414,14 @@ pub(crate) fn read_headers(
             .read_head(&path, segment::HEADER_LEN)
             .map_err(|e| Error::io(&path, e))?;
         let h = SegmentHeader::decode(&bytes, &path)?;
+        if h.first_seq == 0 || h.segment_no == u64::MAX {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                None,
+                "segment header: first sequence 0 or segment number at its maximum",
+            ));
+        }
         if h.catalog_id != *catalog_id {
             return Err(Error::corrupt(
                 &path,

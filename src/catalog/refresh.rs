@@ -102,7 +102,7 @@ pub(crate) fn refresh(
 
 /// Reopens from scratch when the handle's segment is gone.
 fn reload(layout: &Layout, opts: &Options, view: &RwLock<View>) -> Result<u64> {
-    let rec = recovery::recover(layout, opts, false)?;
+    let rec = recovery::recover_read_only(layout, opts)?;
     let mut v = view::write(view);
     let applied = rec.view.seq.saturating_sub(v.seq);
     *v = rec.view;

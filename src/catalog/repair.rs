@@ -315,8 +315,8 @@ fn salvage_journal(
             }
             first.get_or_insert((rec.seq, chain::genesis(&identity.catalog_id)));
             next_seq = Some(match &rec.payload.op {
-                Op::Gap { last_lost, .. } => last_lost + 1,
-                _ => rec.seq + 1,
+                Op::Gap { last_lost, .. } => last_lost.saturating_add(1),
+                _ => rec.seq.saturating_add(1),
             });
             chain = Some(rec.chain);
             items.push(Item::Record(rec));
@@ -410,7 +410,7 @@ fn rebuild(
             } => {
                 let payload = gap_payload(last, reason)?;
                 push(first, last_time, payload, &mut chain);
-                next = last + 1;
+                next = last.saturating_add(1);
             }
             Item::Record(rec) => {
                 if rec.seq > covered {
@@ -428,7 +428,7 @@ fn rebuild(
                                 "repair: dropped an operation that no longer applies".into(),
                             )?;
                             push(rec.seq, rec.time_ms, payload, &mut chain);
-                            next = rec.seq + 1;
+                            next = rec.seq.saturating_add(1);
                             continue;
                         }
                     }
@@ -437,8 +437,8 @@ fn rebuild(
                 push(rec.seq, rec.time_ms, rec.raw_payload, &mut chain);
                 report.records_kept += 1;
                 next = match rec.payload.op {
-                    Op::Gap { last_lost, .. } => last_lost + 1,
-                    _ => rec.seq + 1,
+                    Op::Gap { last_lost, .. } => last_lost.saturating_add(1),
+                    _ => rec.seq.saturating_add(1),
                 };
             }
         }
@@ -449,7 +449,7 @@ fn rebuild(
             "repair: records covered by the snapshot were lost from the journal".into(),
         )?;
         push(next, last_time, payload, &mut chain);
-        next = covered + 1;
+        next = covered.saturating_add(1);
     }
     report.last_seq = next - 1;
     out.state = state;

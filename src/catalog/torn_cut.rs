@@ -78,7 +78,7 @@ pub(crate) fn cut_torn_tail(
     fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let meta = layout.meta_dir();
     fs.sync_dir(meta).map_err(|e| Error::io(meta, e))?;
-    let name = format!("{segment_no:020}-{offset:020}.torn");
+    let name = side_file_name(fs, &dir, segment_no, offset, dropped)?;
     publish_file(fs, &dir, &name, dropped)?;
     let mut file = fs.open_append(&path).map_err(|e| Error::io(&path, e))?;
     file.set_len(offset).map_err(|e| Error::io(&path, e))?;
@@ -95,4 +95,35 @@ pub(crate) fn cut_torn_tail(
     );
     torn.saved_to = Some(saved_to);
     Ok(torn)
+}
+
+/// `<segment>-<offset>.torn`, or — if a file of that name holds other bytes
+/// (an earlier crash cut a different tail at the same offset) —
+/// `<segment>-<offset>-<n>.torn`, so no saved tail is ever overwritten. The
+/// same bytes reuse their name, which keeps a repeated cut idempotent.
+fn side_file_name(
+    fs: &dyn Fs,
+    dir: &std::path::Path,
+    segment_no: u64,
+    offset: u64,
+    dropped: &[u8],
+) -> Result<String> {
+    let base = format!("{segment_no:020}-{offset:020}");
+    for n in 0u32.. {
+        let name = if n == 0 {
+            format!("{base}.torn")
+        } else {
+            format!("{base}-{n}.torn")
+        };
+        match fs.read(&dir.join(&name)) {
+            Ok(existing) if existing == dropped => return Ok(name),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(name),
+            Err(e) => return Err(Error::io(dir.join(&name), e)),
+        }
+    }
+    Err(Error::invalid(
+        "torn tail",
+        "too many different tails saved at one offset",
+    ))
 }

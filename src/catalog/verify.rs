@@ -90,13 +90,14 @@ impl Catalog {
         let started = Instant::now();
         let targets = self.targets(&entry, &opts)?;
         if opts.fast_path
-            && let Some(outcome) = self.fast_path(&entry, &targets)?
+            && let Some(outcome) = self.fast_path(&entry, &targets, opts.expected)?
         {
             let entry = self.record_verification_with(
                 id,
                 outcome.clone(),
                 &opts.context,
                 VerifyReason::Unchanged,
+                Some(&entry),
             )?;
             return Ok(VerifyReport {
                 entry,
@@ -176,7 +177,13 @@ impl Catalog {
             files: self.fingerprints(&targets)?,
         };
         let reason = failed_for.unwrap_or_else(|| VerifyReason::from_result(outcome.result));
-        let entry = self.record_verification_with(id, outcome.clone(), &opts.context, reason)?;
+        let entry = self.record_verification_with(
+            id,
+            outcome.clone(),
+            &opts.context,
+            reason,
+            Some(&entry),
+        )?;
         tracing::info!(
             model_id = id,
             model_ref = %entry.model_ref,
@@ -222,11 +229,18 @@ impl Catalog {
 
     /// The outcome of the fast path, if it applies: the last verification
     /// passed and every file is unchanged (size, mtime, inode).
-    fn fast_path(&self, entry: &ModelEntry, targets: &[Target]) -> Result<Option<Verification>> {
+    fn fast_path(
+        &self,
+        entry: &ModelEntry,
+        targets: &[Target],
+        expected: Option<Digest>,
+    ) -> Result<Option<Verification>> {
+        // Only a pass against the same expectation can be reused.
         let Some(last) = entry
             .last_verification
             .as_ref()
             .filter(|v| v.result == VerifyResult::Pass)
+            .filter(|v| expected.is_none_or(|e| v.actual == Some(e)))
         else {
             return Ok(None);
         };

@@ -104,10 +104,11 @@ pub fn scan(
         }
         let payload = Payload::decode(rec.payload).map_err(corrupt)?;
         let next_seq = match &payload.op {
-            Op::Gap { last_lost, .. } if *last_lost >= h.seq => *last_lost + 1,
+            Op::Gap { last_lost, .. } if *last_lost >= h.seq => last_lost.checked_add(1),
             Op::Gap { .. } => return Err(corrupt("gap record ends before it starts".into())),
-            _ => h.seq + 1,
-        };
+            _ => h.seq.checked_add(1),
+        }
+        .ok_or_else(|| corrupt("sequence number at its maximum".into()))?;
         let next = Cursor {
             offset: offset + rec.frame_len() as u64,
             next_seq,

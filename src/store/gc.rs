@@ -78,7 +78,8 @@ pub struct GcReport {
     /// Files removed: orphaned blobs, stale staging files, and the files of
     /// orphaned views.
     pub files_removed: u64,
-    /// Bytes of the removed blobs and staging files.
+    /// Bytes freed by removing blobs and staging files (a file still linked
+    /// elsewhere, such as a hard-linked source, frees nothing).
     pub bytes_removed: u64,
     /// Blobs and views kept because an entry uses them.
     pub kept: u64,
@@ -160,7 +161,9 @@ pub(crate) fn sweep(
             report.skipped_young += 1;
             continue;
         }
-        let bytes = if meta.kind == FileKind::File {
+        // Only bytes actually freed count: a file still linked elsewhere
+        // (a hard-linked source) frees nothing when its store name goes.
+        let bytes = if meta.kind == FileKind::File && meta.nlink <= 1 {
             meta.len
         } else {
             0

@@ -12,9 +12,9 @@ use super::{Object, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FsWriter, Meta};
-use crate::hashing::{FileDigest, copy_and_hash, hash_reader};
+use crate::hashing::{FileDigest, FsOpener, copy_and_hash, hash_files_via, hash_reader};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an import brings a source file into the store.
@@ -64,62 +64,147 @@ fn staging_name() -> String {
     )
 }
 
-/// Brings `source` into the store. With `expected`, a mismatch is refused
-/// (`DigestMismatch`) and nothing is published; a moved source is put back.
-pub(crate) fn ingest(
+/// A source file staged under `blobs/tmp/` and hashed, not yet published.
+/// Either [`Staged::publish`] or [`Staged::undo`] it.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    source: PathBuf,
+    tmp: PathBuf,
+    pub method: Method,
+    pub digest: FileDigest,
+}
+
+/// Stages `source`: copies it (hashing on the way), or hard-links or moves
+/// it when asked and possible, then hashes it. A symlinked source is always
+/// copied (through the link): linking or moving the link itself would put
+/// a symlink in the store, or take a file out of the user's cache.
+pub(crate) fn stage_file(
     store: &Store,
     source: &Path,
     mode: LinkMode,
-    expected: Option<&Digest>,
     progress: &mut dyn FnMut(u64),
-) -> Result<Ingested> {
+) -> Result<Staged> {
     let fs = &store.fs;
+    let own = fs
+        .metadata(source, false)
+        .map_err(|e| Error::io(source, e))?
+        .ok_or_else(|| Error::io(source, io::Error::from(io::ErrorKind::NotFound)))?;
+    let mode = if own.kind == FileKind::File {
+        mode
+    } else {
+        LinkMode::Copy
+    };
     let tmp = store.staging_dir().join(staging_name());
     let (method, copied) = stage(store, source, &tmp, mode, progress)?;
+    let staged = |digest| Staged {
+        source: source.to_path_buf(),
+        tmp: tmp.clone(),
+        method,
+        digest,
+    };
     let digest = match copied {
         Some(digest) => digest,
-        None => hash_staged(store, &tmp, progress)?,
-    };
-    if let Some(expected) = expected
-        && digest.digest != *expected
-    {
-        discard(store, &tmp, source, method);
-        return Err(Error::DigestMismatch {
-            path: source.to_path_buf(),
-            expected: *expected,
-            actual: digest.digest,
-        });
-    }
-    let blob = store.path(Object::Blob(digest.digest));
-    let existing = fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?;
-    let stored = match existing {
-        Some(m) if m.kind == FileKind::File && m.len == digest.bytes => {
-            fs.remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            false
-        }
-        other => {
-            if other.is_some() {
-                tracing::warn!(blob = %blob.display(), "replacing a damaged blob with a fresh copy");
+        None => match hash_staged(store, &tmp, progress) {
+            Ok(d) => d,
+            Err(e) => {
+                staged(FileDigest {
+                    digest: Digest::of_bytes(b""),
+                    bytes: 0,
+                })
+                .undo(store);
+                return Err(e);
             }
-            fs.rename(&tmp, &blob).map_err(|e| Error::io(&blob, e))?;
+        },
+    };
+    let staged = staged(digest);
+    match fs.metadata(&tmp, false) {
+        Ok(Some(m)) if m.kind == FileKind::File => Ok(staged),
+        _ => {
+            let path = staged.source.clone();
+            staged.undo(store);
+            Err(Error::UnsafePath {
+                path,
+                reason: "the staged copy is not a regular file".into(),
+            })
+        }
+    }
+}
+
+impl Staged {
+    /// Puts the source back as it was (a moved file is moved back) and
+    /// removes the staged file. Best effort: a failure is logged.
+    pub(crate) fn undo(self, store: &Store) {
+        let undone = match self.method {
+            Method::Moved => store.fs.rename(&self.tmp, &self.source),
+            Method::Copied | Method::Linked => store.fs.remove_file(&self.tmp),
+        };
+        if let Err(e) = undone {
+            tracing::warn!(staged = %self.tmp.display(), source = %self.source.display(), error = %e, "could not undo a staged import");
+        }
+    }
+
+    /// Publishes the staged file under its digest: rename, fsync of
+    /// `blobs/sha256/`. If a blob of that name exists, it is hashed: if
+    /// it holds the same bytes the staged copy is dropped (deduplicated),
+    /// otherwise (a damaged blob, or a hard-linked source edited in place)
+    /// the verified copy replaces it.
+    pub(crate) fn publish(self, store: &Store) -> Result<Ingested> {
+        let fs = &store.fs;
+        let blob = store.path(Object::Blob(self.digest.digest));
+        let existing = fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?;
+        let same = match existing {
+            Some(m) if m.kind == FileKind::File && m.len == self.digest.bytes => {
+                let opener = FsOpener(&**fs);
+                let hashed = hash_files_via(&opener, std::slice::from_ref(&blob), 1, &|_| {});
+                matches!(hashed.first(), Some(Ok(d)) if d.digest == self.digest.digest)
+            }
+            _ => false,
+        };
+        let stored = if same {
+            fs.remove_file(&self.tmp)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+            false
+        } else {
+            if existing.is_some() {
+                tracing::warn!(blob = %blob.display(), "replacing a stored file whose bytes do not match its name with a verified copy");
+            }
+            fs.rename(&self.tmp, &blob)
+                .map_err(|e| Error::io(&blob, e))?;
             let dir = store.blobs_dir();
             fs.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-            if method == Method::Copied {
+            if self.method == Method::Copied {
                 fs.set_readonly(&blob).map_err(|e| Error::io(&blob, e))?;
             }
             true
+        };
+        let meta = fs
+            .metadata(&blob, false)
+            .map_err(|e| Error::io(&blob, e))?
+            .ok_or_else(|| Error::io(&blob, io::Error::from(io::ErrorKind::NotFound)))?;
+        Ok(Ingested {
+            digest: self.digest,
+            stored,
+            method: self.method,
+            meta,
+        })
+    }
+
+    /// After a failed import: a moved source that was already published
+    /// gets its name back as a hard link to the blob (best effort).
+    pub(crate) fn restore_published(store: &Store, source: &Path, ingested: &Ingested) {
+        if ingested.method != Method::Moved {
+            return;
         }
-    };
-    let meta = fs
-        .metadata(&blob, false)
-        .map_err(|e| Error::io(&blob, e))?
-        .ok_or_else(|| Error::io(&blob, io::Error::from(io::ErrorKind::NotFound)))?;
-    Ok(Ingested {
-        digest,
-        stored,
-        method,
-        meta,
-    })
+        let blob = store.path(Object::Blob(ingested.digest.digest));
+        if let Err(e) = store.fs.hard_link(&blob, source) {
+            tracing::warn!(source = %source.display(), error = %e, "could not give a moved model file its name back");
+        }
+    }
+
+    /// The source path.
+    pub(crate) fn source(&self) -> &Path {
+        &self.source
+    }
 }
 
 /// Puts the source's bytes at `tmp` (durably), by the cheapest allowed way;
@@ -192,17 +277,5 @@ impl io::Write for Watched<'_, '_> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush().inspect_err(|_| self.side.hit = true)
-    }
-}
-
-/// Undoes a staging after a refused digest: a moved source goes back.
-fn discard(store: &Store, tmp: &Path, source: &Path, method: Method) {
-    let fs = &store.fs;
-    let undone = match method {
-        Method::Moved => fs.rename(tmp, source),
-        Method::Copied | Method::Linked => fs.remove_file(tmp),
-    };
-    if let Err(e) = undone {
-        tracing::warn!(staged = %tmp.display(), error = %e, "could not clean up a refused import");
     }
 }

@@ -12,6 +12,7 @@ use super::{Object, Store};
 use crate::entry::ManifestFile;
 use crate::error::{Error, Result};
 use crate::fs::FileKind;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Makes sure the view of `files` exists and is complete; returns its
 /// catalog-relative path.
@@ -22,9 +23,11 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
         return Ok(rel);
     }
     let fs = &store.fs;
+    static BUILDS: AtomicU64 = AtomicU64::new(0);
     let staging_rel = format!(
-        "{rel}.{}-{}.tmp",
+        "{rel}.{}-{}-{}.tmp",
         std::process::id(),
+        BUILDS.fetch_add(1, Ordering::Relaxed),
         crate::catalog::now_ms()
     );
     let staging = confined(store, &staging_rel)?;
@@ -39,11 +42,22 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
         fs.hard_link(&blob, &link)
             .map_err(|e| Error::io(&link, e))?;
     }
+    // Another import of the same files may have built it meanwhile.
+    if is_complete(store, &rel, files)? {
+        remove_tree(store, &staging_rel)?;
+        return Ok(rel);
+    }
     // An incomplete old view (after a crash) is replaced.
     remove_tree(store, &rel)?;
     let target = store.path(object);
-    fs.rename(&staging, &target)
-        .map_err(|e| Error::io(&target, e))?;
+    if let Err(e) = fs.rename(&staging, &target) {
+        // Lost a race with another build of the same view: fine if it is whole.
+        if is_complete(store, &rel, files)? {
+            remove_tree(store, &staging_rel)?;
+            return Ok(rel);
+        }
+        return Err(Error::io(&target, e));
+    }
     let views = store.views_dir();
     fs.sync_dir(&views).map_err(|e| Error::io(&views, e))?;
     Ok(rel)

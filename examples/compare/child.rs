@@ -32,8 +32,8 @@ fn report(key: &str) {
     println!("{key}_rss_kib={rss}");
 }
 
-/// Runs in the child: `kind` is `baseline`, `catalog`, `sqlite` or `json`.
-pub fn child(kind: &str, path: &Path) -> AnyResult<()> {
+/// `compare child rss <kind> <path>`, in the child: `kind` is `baseline`, `catalog`, `sqlite` or `json`.
+pub fn rss(kind: &str, path: &Path) -> AnyResult<()> {
     report("start");
     let started = Instant::now();
     match kind {
@@ -50,6 +50,16 @@ pub fn child(kind: &str, path: &Path) -> AnyResult<()> {
             let all = catalog.list();
             println!("listed={}", all.len());
             report("list");
+            let strings: usize = all
+                .iter()
+                .map(|e| 2 * e.id.len() + e.model_ref.len() + e.local_path.len())
+                .sum();
+            println!(
+                "entry_inline_bytes={}",
+                std::mem::size_of::<catalog_core::ModelEntry>()
+            );
+            println!("key_inline_bytes={}", std::mem::size_of::<String>());
+            println!("entry_string_bytes={}", strings / all.len().max(1));
         }
         "sqlite" => {
             let conn = sqlite_connect(path)?;
@@ -113,6 +123,40 @@ pub fn child_get(path: &Path, gets: u64) -> AnyResult<()> {
     println!(
         "get_ns={:.0}",
         started.elapsed().as_secs_f64() * 1e9 / gets as f64
+    );
+    Ok(())
+}
+
+/// `compare child put <path> <puts> [threads]`: `threads` writers putting
+/// into the catalog at `path` (created if needed); a target for `perf`.
+pub fn child_put(path: &Path, puts: u64, threads: usize) -> AnyResult<()> {
+    let catalog = Catalog::open(path)?;
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= puts {
+                        break;
+                    }
+                    catalog
+                        .put(super::workload::spec(k % 1000, k))
+                        .expect("put failed");
+                }
+            });
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let st = catalog.commit_stats();
+    println!(
+        "puts_per_sec={:.0} records={} batches={} fsyncs={} us_per_batch={:.1}",
+        puts as f64 / wall,
+        st.records,
+        st.batches,
+        st.fsyncs,
+        wall * 1e6 / st.batches.max(1) as f64
     );
     Ok(())
 }
