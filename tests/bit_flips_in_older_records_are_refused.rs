@@ -17,12 +17,14 @@ fn opts() -> Options {
 /// A 100-record log, each record its own batch; returns the record ends.
 fn build(root: &std::path::Path) -> Vec<u64> {
     let catalog = Catalog::open_with(root, opts()).unwrap();
-    let seg = segment(root, 1);
-    let mut ends = Vec::new();
     for i in 0..RECORDS {
         catalog.put(spec(i)).unwrap();
-        ends.push(std::fs::metadata(&seg).unwrap().len());
     }
+    drop(catalog);
+    // Records end where the frames say (the file goes on with preallocated zeros).
+    let seg = segment(root, 1);
+    let ends = support::record_ends(&std::fs::read(&seg).unwrap());
+    assert_eq!(ends.len() as u64, RECORDS);
     ends
 }
 
@@ -85,9 +87,13 @@ fn damage_in_the_newest_record_is_a_torn_tail_and_its_bytes_are_kept() {
     assert_eq!(catalog.len(), RECORDS as usize - 1);
     let torn = catalog.recovery_report().torn_tail.clone().unwrap();
     assert_eq!(torn.offset, last_start as u64);
+    let last_end = *ends.last().unwrap() as usize;
+    let record = &bytes[last_start..last_end];
+    let nonzero = record.iter().rposition(|&b| b != 0).unwrap() + 1;
     assert_eq!(
         std::fs::read(torn.saved_to.unwrap()).unwrap(),
-        &bytes[last_start..]
+        &record[..nonzero],
+        "the damaged record's bytes are kept (not the preallocated zeros after it)"
     );
 }
 

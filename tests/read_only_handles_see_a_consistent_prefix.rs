@@ -67,9 +67,8 @@ fn readers_cannot_write_and_change_nothing_on_disk() {
     drop(writer);
     // A torn tail: a reader reports it but does not cut it.
     let seg = segment(dir.path(), 1);
-    let mut bytes = std::fs::read(&seg).unwrap();
-    bytes.extend_from_slice(&[0xAB; 33]);
-    std::fs::write(&seg, &bytes).unwrap();
+    support::write_at_end(&seg, &[0xAB; 33]);
+    let bytes = std::fs::read(&seg).unwrap();
     let reader = Catalog::open_read_only_with(dir.path(), opts()).unwrap();
     let torn = reader.recovery_report().torn_tail.clone().unwrap();
     assert_eq!(torn.dropped_bytes, 33);

@@ -69,11 +69,13 @@ fn repair_when_the_oldest_remaining_segment_header_is_damaged() {
 fn repair_of_an_edited_record_with_a_fixed_crc_drops_only_that_record() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    let mut ends = Vec::new();
     for i in 0..10 {
         catalog.put(spec(i)).unwrap();
-        ends.push(std::fs::metadata(segment(dir.path(), 1)).unwrap().len() as usize);
     }
+    let ends: Vec<usize> = support::record_ends(&std::fs::read(segment(dir.path(), 1)).unwrap())
+        .into_iter()
+        .map(|e| e as usize)
+        .collect();
     drop(catalog);
     // Edit a byte of record 5's payload (the size) and recompute its CRC.
     let path = segment(dir.path(), 1);

@@ -25,6 +25,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
 
+/// Batches a leader flushes for others after its own record is durable.
+const MAX_EXTRA_BATCHES: u32 = 4;
+
 /// What a queued operation does once durable.
 #[derive(Debug)]
 struct Queued {
@@ -233,8 +236,19 @@ impl Committer {
         view: &RwLock<View>,
         seq: u64,
     ) -> Result<()> {
+        // Batches this thread led after its own record was durable.
+        let mut extra = 0;
         loop {
-            if q.durable_seq >= seq {
+            let done = q.durable_seq >= seq;
+            // A leader whose record is durable keeps flushing what queued up
+            // meanwhile (a few batches at most): handing over to a sleeping
+            // thread would leave the disk idle while it wakes up.
+            let keep_leading = done
+                && extra < MAX_EXTRA_BATCHES
+                && !q.leader_active
+                && !q.pending.is_empty()
+                && q.poisoned.is_none();
+            if done && !keep_leading {
                 return Ok(());
             }
             if let Some(cause) = &q.poisoned {
@@ -248,6 +262,9 @@ impl Committer {
                     .wait(q)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
+            }
+            if done {
+                extra += 1;
             }
             q.leader_active = true;
             let batch = std::mem::take(&mut q.pending);

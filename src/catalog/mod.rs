@@ -156,7 +156,10 @@ impl Catalog {
             rec.identity.catalog_id,
             rec.view.segment_no,
             rec.view.cursor,
-            opts.max_segment_bytes,
+            crate::journal::writer::Sizing {
+                max_segment_bytes: opts.max_segment_bytes,
+                preallocate: opts.preallocate_bytes,
+            },
             rec.bytes_since_snapshot,
         )?;
         let committer = Committer::new(journal, rec.view.time_ms);
@@ -388,9 +391,10 @@ impl Catalog {
                 Err(_) => true,
             };
             attempts += 1;
-            if !failed || attempts == 3 || recovery::listing(&layout, &opts)? == before {
+            if !failed || attempts == 10 || recovery::listing(&layout, &opts)? == before {
                 return result;
             }
+            std::thread::sleep(std::time::Duration::from_millis(attempts));
         }
     }
 

@@ -104,7 +104,7 @@ fn remove_temp_files(fs: &dyn Fs, layout: &Layout, removed: &mut Vec<PathBuf>) -
 /// agree), and the directory listings did change, it starts again (a few
 /// times). A failure on an unchanging catalog is reported as it is.
 pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recovered> {
-    const ATTEMPTS: usize = 5;
+    const ATTEMPTS: usize = 10;
     let mut attempt = 0;
     loop {
         let before = listing(layout, opts)?;
@@ -115,6 +115,7 @@ pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recov
                 }
                 tracing::debug!(error = %e, "the catalog changed while it was read; reading again");
                 attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(attempt as u64));
             }
             other => return other,
         }

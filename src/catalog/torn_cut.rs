@@ -23,7 +23,7 @@ pub struct TornTail {
     pub offset: u64,
     /// Sequence number the first dropped record would have had.
     pub seq: u64,
-    /// How many bytes were cut.
+    /// How many bytes were cut (not counting preallocated zeros after them).
     pub dropped_bytes: u64,
     /// Why the first bad record was bad.
     pub reason: String,
@@ -47,10 +47,12 @@ pub(crate) fn cut_torn_tail(
     reason: &str,
 ) -> Result<TornTail> {
     let path = layout.segment_file(segment_no);
-    let dropped = usize::try_from(offset)
+    let tail = usize::try_from(offset)
         .ok()
         .and_then(|o| bytes.get(o..))
         .unwrap_or_default();
+    // Preallocated zeros after the torn bytes are not worth keeping.
+    let dropped = &tail[..tail.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
     if opts.recovery == RecoveryMode::Strict {
         return Err(Error::corrupt(
             &path,

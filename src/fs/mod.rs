@@ -16,8 +16,11 @@ use std::path::Path;
 
 /// A file open for writing at its end.
 pub trait FsFile: Send + fmt::Debug {
-    /// Appends all of `buf` at the end of the file.
+    /// Writes all of `buf` at the current position (the end, for a file
+    /// just opened with [`Fs::open_append`] or created), and moves past it.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Moves the position of the next write to `offset`.
+    fn seek_to(&mut self, offset: u64) -> io::Result<()>;
     /// Makes every byte written so far durable (`fdatasync`).
     fn sync_data(&mut self) -> io::Result<()>;
     /// Truncates (or extends with zeros) the file to `len` bytes; later

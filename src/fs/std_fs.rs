@@ -16,6 +16,9 @@ impl FsFile for StdFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.0.write_all(buf)
     }
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        self.0.seek(SeekFrom::Start(offset)).map(|_| ())
+    }
     fn sync_data(&mut self) -> io::Result<()> {
         self.0.sync_data()
     }

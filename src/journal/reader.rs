@@ -22,7 +22,8 @@ pub struct Cursor {
 /// How a scan ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanEnd {
-    /// Every byte was a valid record.
+    /// Every byte was a valid record, or (in the newest segment) only zeros
+    /// follow the last one: the writer's preallocation.
     Clean,
     /// A torn tail starts at the cursor's offset (only reported where torn
     /// tails are allowed).
@@ -67,6 +68,12 @@ pub fn scan(
         let corrupt = |reason: String| Error::corrupt(file, offset, Some(cursor.next_seq), reason);
         let rec = match record::parse(&bytes[pos..]) {
             Parsed::Record(rec) => rec,
+            // The newest segment's preallocated zeros: its clean end.
+            Parsed::Incomplete | Parsed::Invalid(_)
+                if may_be_torn && bytes[pos..].iter().all(|&b| b == 0) =>
+            {
+                return Ok((cursor, ScanEnd::Clean));
+            }
             Parsed::Incomplete | Parsed::Invalid(_) if may_be_torn => {
                 let reason = match record::parse(&bytes[pos..]) {
                     Parsed::Invalid(r) => r,

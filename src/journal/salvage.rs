@@ -55,6 +55,10 @@ pub fn salvage(bytes: &[u8], base: u64) -> Vec<Piece> {
                 pos += HEADER_LEN + rec.raw_payload.len();
                 pieces.push(Piece::Record(Box::new(rec)));
             }
+            Err(_) if bytes[pos..].iter().all(|&b| b == 0) => {
+                // The newest segment's preallocated zeros: not damage.
+                break;
+            }
             Err(reason) => {
                 let next = (pos + 1..bytes.len())
                     .find_map(|q| valid_at(bytes, q, base).ok().map(|rec| (q, rec)));

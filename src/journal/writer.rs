@@ -3,6 +3,15 @@
 //! Only the group-commit leader touches the writer (it sits behind a mutex),
 //! so records reach the file in sequence order, one `write` and one
 //! `fdatasync` per batch.
+//!
+//! The newest segment is **preallocated**: zeros are written ahead of the
+//! records, `Options::preallocate_bytes` at a time, so that a batch overwrites
+//! allocated blocks inside the file instead of growing it. Then its
+//! `fdatasync` has only data to flush — no size or block-allocation
+//! metadata — which on ext4 saves a second device write per batch. The
+//! records' logical end is what counts; the zeros after it are the clean
+//! end of the newest segment (see `reader::scan`). A segment is cut to its
+//! logical end (and synced) before it is sealed.
 
 use super::chain::{self, ChainValue};
 use super::reader::Cursor;
@@ -24,6 +33,15 @@ pub struct PendingRecord {
     pub payload: Vec<u8>,
 }
 
+/// Sizes the writer keeps to.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizing {
+    /// A segment is sealed once it reaches this size.
+    pub max_segment_bytes: u64,
+    /// Zeros written ahead of the records at a time (0: none).
+    pub preallocate: u64,
+}
+
 /// The open newest segment.
 #[derive(Debug)]
 pub struct SegmentWriter {
@@ -32,10 +50,15 @@ pub struct SegmentWriter {
     catalog_id: [u8; 16],
     segment_no: u64,
     file: Box<dyn FsFile>,
-    /// Durable length of the segment (everything written has been synced).
+    /// Logical, durable length of the segment: the end of its last record
+    /// (everything written has been synced).
     len: u64,
+    /// Physical length of the file: records, then zeros up to here.
+    allocated: u64,
     cursor: Cursor,
     max_segment_bytes: u64,
+    /// Zeros written ahead of the records at a time (0: none).
+    prealloc: u64,
     fsyncs: u64,
     /// Journal bytes appended since the newest snapshot.
     bytes_since_snapshot: u64,
@@ -50,7 +73,7 @@ impl SegmentWriter {
         catalog_id: [u8; 16],
         segment_no: u64,
         cursor: Cursor,
-        max_segment_bytes: u64,
+        sizing: Sizing,
         bytes_since_snapshot: u64,
     ) -> Result<Self> {
         let path = layout.segment_file(segment_no);
@@ -59,6 +82,11 @@ impl SegmentWriter {
         // cache. Make them durable before anything is written after them:
         // every later record's `synced_before` claims they are.
         file.sync_data().map_err(|e| Error::io(&path, e))?;
+        let allocated = fs
+            .len(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .unwrap_or(cursor.offset)
+            .max(cursor.offset);
         Ok(SegmentWriter {
             fs,
             layout,
@@ -66,8 +94,10 @@ impl SegmentWriter {
             segment_no,
             file,
             len: cursor.offset,
+            allocated,
             cursor,
-            max_segment_bytes,
+            max_segment_bytes: sizing.max_segment_bytes,
+            prealloc: sizing.preallocate,
             fsyncs: 0,
             bytes_since_snapshot,
         })
@@ -103,8 +133,19 @@ impl SegmentWriter {
     }
 
     /// Seals the current segment and continues in a new one. The current
-    /// segment is already durable (every batch is synced).
+    /// segment's records are already durable (every batch is synced); its
+    /// preallocated zeros are cut off (and the cut synced) before the next
+    /// segment exists, so a sealed segment ends exactly at its last record.
     pub fn rotate(&mut self) -> Result<()> {
+        if self.allocated > self.len {
+            let path = self.layout.segment_file(self.segment_no);
+            self.file
+                .set_len(self.len)
+                .map_err(|e| Error::io(&path, e))?;
+            self.file.sync_data().map_err(|e| Error::io(&path, e))?;
+            self.fsyncs += 1;
+            self.allocated = self.len;
+        }
         let next_no = self.segment_no + 1;
         let cursor = Self::create_segment(
             &*self.fs,
@@ -122,6 +163,7 @@ impl SegmentWriter {
         self.file = file;
         self.segment_no = next_no;
         self.len = cursor.offset;
+        self.allocated = cursor.offset;
         self.cursor = cursor;
         self.fsyncs += 2;
         tracing::debug!(
@@ -158,12 +200,32 @@ impl SegmentWriter {
             record::encode(&mut buf, &header, &p.payload);
         }
         let path = || self.layout.segment_file(self.segment_no);
+        let end = self.len + buf.len() as u64;
+        if end > self.allocated && self.prealloc > 0 {
+            // Zeros ahead, written before the records (the same fdatasync
+            // covers both); later batches then overwrite allocated blocks.
+            let target = end
+                .max(self.allocated + self.prealloc)
+                .min(end.max(self.max_segment_bytes.saturating_add(self.prealloc)));
+            self.file
+                .seek_to(self.allocated)
+                .map_err(|e| Error::io(path(), e))?;
+            let zeros = vec![0u8; (target - self.allocated) as usize];
+            self.file
+                .write_all(&zeros)
+                .map_err(|e| Error::io(path(), e))?;
+            self.allocated = target;
+        }
+        self.file
+            .seek_to(self.len)
+            .map_err(|e| Error::io(path(), e))?;
         self.file
             .write_all(&buf)
             .map_err(|e| Error::io(path(), e))?;
         self.file.sync_data().map_err(|e| Error::io(path(), e))?;
         self.fsyncs += 1;
         self.len += buf.len() as u64;
+        self.allocated = self.allocated.max(self.len);
         self.bytes_since_snapshot += buf.len() as u64;
         if let Some(last) = batch.last() {
             self.cursor = Cursor {

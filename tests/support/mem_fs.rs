@@ -447,6 +447,12 @@ impl FsFile for MemFile {
         fault
     }
 
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        drop(guard(&self.fs, self.epoch)?);
+        self.pos = offset;
+        Ok(())
+    }
+
     fn sync_data(&mut self) -> io::Result<()> {
         let delay = guard(&self.fs, self.epoch)?.sync_delay;
         if let Some(d) = delay {

@@ -120,3 +120,41 @@ pub fn seed() -> u64 {
     eprintln!("seed: {seed} (set CATALOG_TEST_SEED={seed} to replay)");
     seed
 }
+
+/// The end offsets of the records in a segment's bytes, found by parsing
+/// the frames (the file itself may go on with preallocated zeros).
+pub fn record_ends(segment: &[u8]) -> Vec<u64> {
+    use catalog_core::journal::record::{self, Parsed};
+    let mut ends = Vec::new();
+    let mut pos = 84;
+    while let Some(Parsed::Record(rec)) = segment.get(pos..).map(record::parse) {
+        pos += rec.frame_len();
+        ends.push(pos as u64);
+    }
+    ends
+}
+
+/// The end of a segment's last record: where the next one would be written.
+pub fn logical_end(segment: &[u8]) -> usize {
+    record_ends(segment).last().map_or(84, |&e| e as usize)
+}
+
+/// A segment file's bytes up to its last record (without the zeros the
+/// writer preallocates after it).
+pub fn logical_bytes(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.truncate(logical_end(&bytes));
+    bytes
+}
+
+/// Writes `tail` right after the segment's last record, over the
+/// preallocated zeros, as a torn write would land.
+pub fn write_at_end(path: &Path, tail: &[u8]) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let end = logical_end(&bytes);
+    if bytes.len() < end + tail.len() {
+        bytes.resize(end + tail.len(), 0);
+    }
+    bytes[end..end + tail.len()].copy_from_slice(tail);
+    std::fs::write(path, bytes).unwrap();
+}
