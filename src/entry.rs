@@ -244,7 +244,7 @@ pub struct ModelEntry {
     /// When it was last verified (Unix milliseconds).
     pub last_verified_at_ms: Option<u64>,
     /// The last verification's details.
-    pub last_verification: Option<Verification>,
+    pub last_verification: Option<Box<Verification>>,
 }
 
 /// Checks a model id.

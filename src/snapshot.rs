@@ -141,6 +141,22 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64)> {
 /// Decodes a whole snapshot, checking every CRC; lengths and the entry count
 /// are bounded by the file's size before anything is allocated.
 pub fn decode(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, Vec<ModelEntry>)> {
+    let mut entries = Vec::new();
+    let meta = decode_each(bytes, file, |e| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok((meta, entries))
+}
+
+/// Decodes a whole snapshot like [`decode`], handing each entry to `visit`
+/// as it is decoded (so a large snapshot is never held twice in memory).
+/// The file CRC is checked before the first entry is visited.
+pub fn decode_each(
+    bytes: &[u8],
+    file: &Path,
+    mut visit: impl FnMut(ModelEntry) -> Result<()>,
+) -> Result<SnapshotMeta> {
     let (meta, count) = decode_meta(bytes, file)?;
     let corrupt = |offset: usize, reason: String| {
         Error::corrupt(
@@ -170,7 +186,6 @@ pub fn decode(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, Vec<ModelEntry
             format!("entry count {count} cannot fit in the file"),
         ));
     }
-    let mut entries = Vec::with_capacity(count as usize);
     let mut pos = HEADER_LEN;
     for i in 0..count {
         let (Some(len), Some(crc)) = (u32_at(bytes, pos), u32_at(bytes, pos + 4)) else {
@@ -192,13 +207,13 @@ pub fn decode(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, Vec<ModelEntry
             Ok((entry, [])) => entry,
             _ => return Err(corrupt(pos, format!("entry {i} does not decode"))),
         };
-        entries.push(entry);
+        visit(entry)?;
         pos = start + len;
     }
     if pos != body_end {
         return Err(corrupt(pos, "bytes after the last entry".into()));
     }
-    Ok((meta, entries))
+    Ok(meta)
 }
 
 #[cfg(test)]

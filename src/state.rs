@@ -4,7 +4,8 @@
 
 use crate::entry::{ModelEntry, TrustState};
 use crate::journal::op::Op;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// The effect of one operation on the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,74 +23,141 @@ pub enum Change {
 /// applicable (the model does not exist).
 pub fn change_for(
     current: Option<&ModelEntry>,
-    op: &Op,
+    op: Op,
     seq: u64,
     time_ms: u64,
 ) -> Result<Change, String> {
-    let existing = || {
-        current.cloned().ok_or_else(|| {
-            format!(
-                "{} of model `{}` that does not exist",
-                op.kind(),
-                op.model_id().unwrap_or("")
-            )
-        })
-    };
+    let missing = |kind: &str, id: &str| format!("{kind} of model `{id}` that does not exist");
     Ok(match op {
+        // The operation is consumed: a replay moves its strings into the
+        // entry instead of copying them.
         Op::Put(spec) => Change::Upsert(Box::new(ModelEntry {
-            id: spec.id.clone(),
-            model_ref: spec.model_ref.clone(),
-            local_path: spec.local_path.clone(),
+            registered_at_ms: current.map_or(time_ms, |c| c.registered_at_ms),
+            id: spec.id,
+            model_ref: spec.model_ref,
+            local_path: spec.local_path,
             lifecycle: spec.lifecycle,
             trust: TrustState::Unverified,
             digest: spec.digest,
             size_bytes: spec.size_bytes,
-            files: spec.files.clone(),
-            registered_at_ms: current.map_or(time_ms, |c| c.registered_at_ms),
+            files: spec.files,
             updated_at_ms: time_ms,
             updated_seq: seq,
             last_verified_at_ms: None,
             last_verification: None,
         })),
-        Op::SetLifecycle { lifecycle, .. } => {
-            let mut e = existing()?;
-            e.lifecycle = *lifecycle;
+        Op::SetLifecycle { id, lifecycle } => {
+            let mut e = current.cloned().ok_or_else(|| missing("set_state", &id))?;
+            e.lifecycle = lifecycle;
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
             Change::Upsert(Box::new(e))
         }
-        Op::Verify { outcome, .. } => {
-            let mut e = existing()?;
+        Op::Verify { id, outcome } => {
+            let mut e = current.cloned().ok_or_else(|| missing("verify", &id))?;
             e.trust = outcome.result.trust();
             e.last_verified_at_ms = Some(time_ms);
-            e.last_verification = Some(outcome.clone());
+            e.last_verification = Some(Box::new(outcome));
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
             Change::Upsert(Box::new(e))
         }
-        Op::Evict { .. } | Op::Delete { .. } => Change::Remove(existing()?.id),
+        Op::Evict { id, .. } => {
+            current.ok_or_else(|| missing("evict", &id))?;
+            Change::Remove(id)
+        }
+        Op::Delete { id } => {
+            current.ok_or_else(|| missing("delete", &id))?;
+            Change::Remove(id)
+        }
         Op::Gap { .. } => Change::Nothing,
     })
 }
 
-/// The live entries, by id.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The live entries: hashed for point lookups (`get` is a hash probe, and a
+/// replay that replaces an entry touches only the hash map), with the ids
+/// also kept in order for listing and snapshots.
+#[derive(Clone, Debug, Default)]
 pub struct State {
-    /// Entries by id.
-    pub entries: BTreeMap<String, ModelEntry>,
+    index: HashMap<Arc<str>, Arc<ModelEntry>>,
+    ordered: BTreeSet<Arc<str>>,
 }
+
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.values().eq(other.values())
+    }
+}
+
+impl Eq for State {}
 
 impl State {
     /// Applies a change.
     pub fn apply(&mut self, change: Change) {
         match change {
             Change::Upsert(entry) => {
-                self.entries.insert(entry.id.clone(), *entry);
+                self.insert(*entry);
             }
             Change::Remove(id) => {
-                self.entries.remove(&id);
+                self.remove(&id);
             }
             Change::Nothing => {}
         }
+    }
+
+    /// The entry `id`.
+    pub fn get(&self, id: &str) -> Option<&ModelEntry> {
+        self.index.get(id).map(|e| &**e)
+    }
+
+    /// The entry `id`, shared (no copy).
+    pub fn get_shared(&self, id: &str) -> Option<Arc<ModelEntry>> {
+        self.index.get(id).cloned()
+    }
+
+    /// Whether `id` is present.
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// Inserts or replaces; returns whether an entry was replaced.
+    pub fn insert(&mut self, entry: ModelEntry) -> bool {
+        if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
+            *slot = Arc::new(entry);
+            return true;
+        }
+        let key: Arc<str> = Arc::from(entry.id.as_str());
+        self.ordered.insert(key.clone());
+        self.index.insert(key, Arc::new(entry));
+        false
+    }
+
+    /// Removes `id`.
+    pub fn remove(&mut self, id: &str) {
+        self.ordered.remove(id);
+        self.index.remove(id);
+    }
+
+    /// The entries in id order.
+    pub fn values(&self) -> impl Iterator<Item = &ModelEntry> + '_ {
+        self.ordered
+            .iter()
+            .filter_map(|k| self.index.get(k))
+            .map(|e| &**e)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The entries as an owned, ordered map.
+    pub fn to_map(&self) -> BTreeMap<String, ModelEntry> {
+        self.values().map(|e| (e.id.clone(), e.clone())).collect()
     }
 }

@@ -42,7 +42,7 @@ fn every_field_survives_reopen_and_compaction() {
         TrustState::Failed,
         "a failed verification is visible"
     );
-    assert_eq!(verified.last_verification.as_ref(), Some(&outcome));
+    assert_eq!(verified.last_verification.as_deref(), Some(&outcome));
     assert!(verified.last_verified_at_ms.is_some());
     let ctx = OpContext::new().correlation_id("req-1").actor("test");
     catalog

@@ -232,8 +232,8 @@ pub(crate) fn check(root: &Path, opts: &Options, deep: bool) -> Result<CheckRepo
                 }
             }
             if let Some(state) = replay.as_mut() {
-                let current = v.payload.op.model_id().and_then(|id| state.entries.get(id));
-                let change = change_for(current, &v.payload.op, seq, v.header.time_ms)
+                let current = v.payload.op.model_id().and_then(|id| state.get(id));
+                let change = change_for(current, v.payload.op, seq, v.header.time_ms)
                     .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
                 state.apply(change);
                 if wanted.binary_search(&seq).is_ok() {
@@ -380,7 +380,7 @@ fn check_snapshots(
         if let Some(state) = states_at.get(&seq) {
             let mut snap = State::default();
             for e in entries {
-                snap.entries.insert(e.id.clone(), e);
+                snap.insert(e);
             }
             if snap != *state {
                 problem(
@@ -407,7 +407,7 @@ fn check_store(
     report: &mut CheckReport,
 ) -> Result<()> {
     let store = Store::new(opts.fs.clone(), layout.root());
-    for entry in state.entries.values() {
+    for entry in state.values() {
         for object in objects_of(entry) {
             let rel = object.rel();
             let ok = match object {

@@ -183,7 +183,7 @@ impl Committer {
         }
         let (basis_seq, current) = match q.overlay.get(id) {
             Some((seq, entry)) => (*seq, entry.clone()),
-            None => (0, super::view::read(view).state.entries.get(id).cloned()),
+            None => (0, super::view::read(view).state.get(id).cloned()),
         };
         let op = match decide(current.as_ref())? {
             Plan::Write(op) => op,
@@ -201,7 +201,7 @@ impl Committer {
         let bytes = payload.encode()?;
         let seq = q.next_seq;
         let time_ms = super::recovery::now_ms().max(q.last_time_ms);
-        let change = change_for(current.as_ref(), &payload.op, seq, time_ms)
+        let change = change_for(current.as_ref(), payload.op, seq, time_ms)
             .map_err(|_| Error::NotFound { id: id.to_string() })?;
         let outcome = match &change {
             Change::Upsert(entry) => {

@@ -72,8 +72,8 @@ pub(crate) fn run(
             time_ms: v.time_ms,
             chain: v.chain,
         };
-        let entries = v.state.entries.len();
-        let bytes = snapshot::encode(&meta, entries, v.state.entries.values())?;
+        let entries = v.state.len();
+        let bytes = snapshot::encode(&meta, entries, v.state.values())?;
         (meta, entries, bytes)
     };
     publish_file(fs, &snapshot_dir, &snapshot_name(meta.seq), &bytes)?;

@@ -216,7 +216,7 @@ impl Catalog {
             let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
             let (_, entries) = snapshot::decode(&bytes, &path)?;
             for e in entries {
-                state.entries.insert(e.id.clone(), e);
+                state.insert(e);
             }
             from = snap + 1;
         } else if self.history_start()? > 1 && seq > 0 {
@@ -238,9 +238,9 @@ impl Catalog {
                 if let Op::Gap { last_lost, .. } = &event.op {
                     gap = Some((event.seq, *last_lost));
                 }
-                let current = event.op.model_id().and_then(|id| state.entries.get(id));
+                let current = event.op.model_id().and_then(|id| state.get(id));
                 let change =
-                    change_for(current, &event.op, event.seq, event.time_ms).map_err(|reason| {
+                    change_for(current, event.op, event.seq, event.time_ms).map_err(|reason| {
                         let why = match gap {
                             Some((a, b)) => format!(
                                 "records {a}..={b} were lost (and repaired), so the state at \
@@ -253,7 +253,7 @@ impl Catalog {
                 state.apply(change);
             }
         }
-        Ok(state.entries)
+        Ok(state.to_map())
     }
 
     /// The catalog's entries as they were at `time_ms` (Unix milliseconds):

@@ -240,30 +240,48 @@ impl Catalog {
         check_id(id)?;
         self.view()
             .state
-            .entries
             .get(id)
             .cloned()
             .ok_or_else(|| Error::NotFound { id: id.to_string() })
     }
 
+    /// The entry `id`, shared instead of copied: a hash probe and a
+    /// reference-count increment, for hot paths (routing a request to a
+    /// model). `None` if there is no such entry.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("m", "hf:org/repo", "blobs/m"))?;
+    /// let entry = catalog.lookup("m").expect("registered");
+    /// assert_eq!(entry.model_ref, "hf:org/repo");
+    /// assert!(catalog.lookup("other").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn lookup(&self, id: &str) -> Option<Arc<ModelEntry>> {
+        self.view().state.get_shared(id)
+    }
+
     /// Whether an entry `id` exists.
     pub fn exists(&self, id: &str) -> bool {
-        self.view().state.entries.contains_key(id)
+        self.view().state.contains(id)
     }
 
     /// Every entry, ordered by id.
     pub fn list(&self) -> Vec<ModelEntry> {
-        self.view().state.entries.values().cloned().collect()
+        self.view().state.values().cloned().collect()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.view().state.entries.len()
+        self.view().state.len()
     }
 
     /// Whether the catalog has no entries.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.view().state.is_empty()
     }
 
     /// The journal position this handle's state reflects: the last applied

@@ -337,8 +337,8 @@ fn replay(
                 }
                 return Ok(());
             }
-            let current = v.payload.op.model_id().and_then(|id| state.entries.get(id));
-            let change = change_for(current, &v.payload.op, seq, v.header.time_ms)
+            let current = v.payload.op.model_id().and_then(|id| state.get(id));
+            let change = change_for(current, v.payload.op, seq, v.header.time_ms)
                 .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
             state.apply(change);
             report.records_replayed += 1;
@@ -456,7 +456,16 @@ pub(crate) fn read_headers(
 
 fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> {
     let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
-    let (meta, entries) = snapshot::decode(&bytes, path)?;
+    let mut state = State::default();
+    let mut twice = None;
+    // Decoded straight into the map: the entries are never held twice.
+    let meta = snapshot::decode_each(&bytes, path, |e| {
+        let id = e.id.clone();
+        if state.insert(e) {
+            twice.get_or_insert(id);
+        }
+        Ok(())
+    })?;
     if meta.catalog_id != identity.catalog_id {
         return Err(Error::corrupt(
             path,
@@ -465,17 +474,13 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
             "snapshot belongs to another catalog",
         ));
     }
-    let mut state = State::default();
-    for e in entries {
-        let id = e.id.clone();
-        if state.entries.insert(id.clone(), e).is_some() {
-            return Err(Error::corrupt(
-                path,
-                0,
-                Some(meta.seq),
-                format!("snapshot holds model `{id}` twice"),
-            ));
-        }
+    if let Some(id) = twice {
+        return Err(Error::corrupt(
+            path,
+            0,
+            Some(meta.seq),
+            format!("snapshot holds model `{id}` twice"),
+        ));
     }
     Ok(Base {
         meta,

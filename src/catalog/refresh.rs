@@ -54,12 +54,8 @@ pub(crate) fn refresh(
         }
         let (_, end) = reader::scan(&bytes, from, &path, !sealed, |rec| {
             let seq = rec.header.seq;
-            let current = rec
-                .payload
-                .op
-                .model_id()
-                .and_then(|id| v.state.entries.get(id));
-            let change = change_for(current, &rec.payload.op, seq, rec.header.time_ms)
+            let current = rec.payload.op.model_id().and_then(|id| v.state.get(id));
+            let change = change_for(current, rec.payload.op, seq, rec.header.time_ms)
                 .map_err(|reason| Error::corrupt(&path, rec.offset, Some(seq), reason))?;
             v.state.apply(change);
             v.seq = rec.next.next_seq - 1;

@@ -216,7 +216,7 @@ fn newest_snapshot(
             Ok((meta, entries)) if meta.seq == seq && meta.catalog_id == identity.catalog_id => {
                 let mut state = State::default();
                 for e in entries {
-                    state.entries.insert(e.id.clone(), e);
+                    state.insert(e);
                 }
                 report.snapshot_seq = Some(seq);
                 return Ok(Some(Base { seq, state }));
@@ -414,12 +414,8 @@ fn rebuild(
             }
             Item::Record(rec) => {
                 if rec.seq > covered {
-                    let current = rec
-                        .payload
-                        .op
-                        .model_id()
-                        .and_then(|id| state.entries.get(id));
-                    match change_for(current, &rec.payload.op, rec.seq, rec.time_ms) {
+                    let current = rec.payload.op.model_id().and_then(|id| state.get(id));
+                    match change_for(current, rec.payload.op.clone(), rec.seq, rec.time_ms) {
                         Ok(change) => state.apply(change),
                         Err(reason) => {
                             report.dropped_records.push((rec.seq, reason));
@@ -504,7 +500,7 @@ fn stage_and_swap(
             time_ms,
             chain,
         };
-        let entries: Vec<&ModelEntry> = rebuilt.state.entries.values().collect();
+        let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
         let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
         publish_file(fs, &snapshots, &snapshot_name(seq), &snap)?;
     }

@@ -16,7 +16,6 @@ impl Catalog {
         let mut found: Vec<ModelEntry> = self
             .view()
             .state
-            .entries
             .values()
             .filter(|e| e.model_ref == canonical)
             .cloned()
@@ -28,11 +27,7 @@ impl Catalog {
     /// Whether some entry was registered from `source`.
     pub fn exists_ref(&self, source: &ModelRef) -> bool {
         let canonical = source.canonical();
-        self.view()
-            .state
-            .entries
-            .values()
-            .any(|e| e.model_ref == canonical)
+        self.view().state.values().any(|e| e.model_ref == canonical)
     }
 
     /// The path an engine loads for `id`: the blob of a single-file model,
