@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::journal::chain::ChainValue;
 use crate::journal::record::MAX_PAYLOAD_LEN;
 use crate::preamble;
+use std::io::Read;
 use std::path::Path;
 
 /// First bytes of a snapshot.
@@ -151,69 +152,106 @@ pub fn decode(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, Vec<ModelEntry
 
 /// Decodes a whole snapshot like [`decode`], handing each entry to `visit`
 /// as it is decoded (so a large snapshot is never held twice in memory).
-/// The file CRC is checked before the first entry is visited.
 pub fn decode_each(
     bytes: &[u8],
     file: &Path,
+    visit: impl FnMut(ModelEntry) -> Result<()>,
+) -> Result<SnapshotMeta> {
+    decode_stream(
+        &mut std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+        file,
+        visit,
+    )
+}
+
+/// Decodes a snapshot of `file_len` bytes read from `reader`, entry by
+/// entry: memory stays at one entry's frame whatever the file's size. Every
+/// length is bounded (by `file_len` and `MAX_ENTRY_LEN`) before anything is
+/// allocated, every entry's CRC is checked before it is decoded, and the
+/// whole-file CRC and end marker are checked last: if they fail, the entries
+/// already visited must be discarded (the caller gets the error).
+pub fn decode_stream(
+    reader: &mut dyn Read,
+    file_len: u64,
+    file: &Path,
     mut visit: impl FnMut(ModelEntry) -> Result<()>,
 ) -> Result<SnapshotMeta> {
-    let (meta, count) = decode_meta(bytes, file)?;
-    let corrupt = |offset: usize, reason: String| {
-        Error::corrupt(
-            file,
-            offset as u64,
-            Some(meta.seq),
-            format!("snapshot: {reason}"),
-        )
+    let mut crc = crc32fast::Hasher::new();
+    let mut header = vec![0u8; HEADER_LEN.min(usize::try_from(file_len).unwrap_or(HEADER_LEN))];
+    read_exact(reader, &mut header, file, 0)?;
+    let (meta, count) = decode_meta(&header, file)?;
+    crc.update(&header);
+    let corrupt = |offset: u64, reason: String| {
+        Error::corrupt(file, offset, Some(meta.seq), format!("snapshot: {reason}"))
     };
-    let Some(body_end) = bytes
-        .len()
-        .checked_sub(TRAILER_LEN)
-        .filter(|&e| e >= HEADER_LEN)
+    let Some(body_end) = file_len
+        .checked_sub(TRAILER_LEN as u64)
+        .filter(|&e| e >= HEADER_LEN as u64)
     else {
-        return Err(corrupt(bytes.len(), "truncated (no trailer)".into()));
+        return Err(corrupt(file_len, "truncated (no trailer)".into()));
     };
-    if bytes[body_end..body_end + 8] != END_MAGIC {
-        return Err(corrupt(body_end, "bad end marker (truncated?)".into()));
-    }
-    if crc32fast::hash(&bytes[..body_end + 8]) != u32_at(bytes, body_end + 8).unwrap_or_default() {
-        return Err(corrupt(body_end + 8, "file CRC mismatch".into()));
-    }
-    let max_count = ((body_end - HEADER_LEN) / FRAME_HEADER_LEN) as u64;
+    let max_count = (body_end - HEADER_LEN as u64) / FRAME_HEADER_LEN as u64;
     if count > max_count {
         return Err(corrupt(
-            COUNT_OFFSET,
+            COUNT_OFFSET as u64,
             format!("entry count {count} cannot fit in the file"),
         ));
     }
-    let mut pos = HEADER_LEN;
+    let mut pos = HEADER_LEN as u64;
+    let mut body = Vec::new();
     for i in 0..count {
-        let (Some(len), Some(crc)) = (u32_at(bytes, pos), u32_at(bytes, pos + 4)) else {
+        if pos + FRAME_HEADER_LEN as u64 > body_end {
             return Err(corrupt(pos, format!("entry {i} frame truncated")));
-        };
-        let len = len as usize;
-        let start = pos + FRAME_HEADER_LEN;
-        if len > MAX_ENTRY_LEN || start + len > body_end {
+        }
+        let mut frame = [0u8; FRAME_HEADER_LEN];
+        read_exact(reader, &mut frame, file, pos)?;
+        crc.update(&frame);
+        let len = u32_at(&frame, 0).unwrap_or_default() as usize;
+        let entry_crc = u32_at(&frame, 4).unwrap_or_default();
+        let start = pos + FRAME_HEADER_LEN as u64;
+        if len > MAX_ENTRY_LEN || start + len as u64 > body_end {
             return Err(corrupt(
                 pos,
                 format!("entry {i} length {len} out of bounds"),
             ));
         }
-        let body = &bytes[start..start + len];
-        if crc32fast::hash(body) != crc {
+        body.resize(len, 0);
+        read_exact(reader, &mut body, file, start)?;
+        crc.update(&body);
+        if crc32fast::hash(&body) != entry_crc {
             return Err(corrupt(pos, format!("entry {i} CRC mismatch")));
         }
-        let entry: ModelEntry = match postcard::take_from_bytes(body) {
+        let entry: ModelEntry = match postcard::take_from_bytes(&body) {
             Ok((entry, [])) => entry,
             _ => return Err(corrupt(pos, format!("entry {i} does not decode"))),
         };
         visit(entry)?;
-        pos = start + len;
+        pos = start + len as u64;
     }
     if pos != body_end {
         return Err(corrupt(pos, "bytes after the last entry".into()));
     }
+    let mut trailer = [0u8; TRAILER_LEN];
+    read_exact(reader, &mut trailer, file, body_end)?;
+    if trailer[..8] != END_MAGIC {
+        return Err(corrupt(body_end, "bad end marker (truncated?)".into()));
+    }
+    crc.update(&trailer[..8]);
+    if crc.finalize() != u32_at(&trailer, 8).unwrap_or_default() {
+        return Err(corrupt(body_end + 8, "file CRC mismatch".into()));
+    }
     Ok(meta)
+}
+
+/// `read_exact`, with a short file reported as a truncated snapshot.
+fn read_exact(reader: &mut dyn Read, buf: &mut [u8], file: &Path, offset: u64) -> Result<()> {
+    reader.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::corrupt(file, offset, None, "snapshot: truncated")
+        }
+        _ => Error::io(file, e),
+    })
 }
 
 #[cfg(test)]

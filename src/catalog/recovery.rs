@@ -455,11 +455,17 @@ pub(crate) fn read_headers(
 }
 
 fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> {
-    let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
+    let file_len = fs
+        .len(path)
+        .map_err(|e| Error::io(path, e))?
+        .ok_or_else(|| Error::io(path, io::Error::from(io::ErrorKind::NotFound)))?;
+    let reader = fs.open_read(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
     let mut state = State::default();
     let mut twice = None;
-    // Decoded straight into the map: the entries are never held twice.
-    let meta = snapshot::decode_each(&bytes, path, |e| {
+    // Streamed straight into the map: neither the file nor the entries are
+    // ever held twice (if the file's CRC fails at the end, all is dropped).
+    let meta = snapshot::decode_stream(&mut reader, file_len, path, |e| {
         let id = e.id.clone();
         if state.insert(e) {
             twice.get_or_insert(id);
@@ -486,6 +492,6 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
         meta,
         state,
         path: path.to_path_buf(),
-        file_len: bytes.len() as u64,
+        file_len,
     })
 }
