@@ -219,8 +219,11 @@ fn fill_catalog(catalog: &Catalog, ids: u64, records: u64, threads: usize) -> An
     Ok(start.elapsed().as_secs_f64())
 }
 
-/// Journal bytes (all segments) and the segment paths.
+/// Journal bytes (segment headers and records, all segments; not the zeros
+/// the writer preallocates after the newest segment's last record) and the
+/// segment paths.
 fn journal(root: &Path) -> AnyResult<(u64, Vec<PathBuf>)> {
+    use catalog_core::journal::record::{self, Parsed};
     let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join("catalog/journal"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "seg"))
@@ -228,7 +231,12 @@ fn journal(root: &Path) -> AnyResult<(u64, Vec<PathBuf>)> {
     paths.sort();
     let mut bytes = 0;
     for p in &paths {
-        bytes += std::fs::metadata(p)?.len();
+        let data = std::fs::read(p)?;
+        let mut pos = 84;
+        while let Some(Parsed::Record(rec)) = data.get(pos..).map(record::parse) {
+            pos += rec.frame_len();
+        }
+        bytes += pos as u64;
     }
     Ok((bytes, paths))
 }

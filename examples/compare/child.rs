@@ -58,7 +58,10 @@ pub fn rss(kind: &str, path: &Path) -> AnyResult<()> {
                 "entry_inline_bytes={}",
                 std::mem::size_of::<catalog_core::ModelEntry>()
             );
-            println!("key_inline_bytes={}", std::mem::size_of::<String>());
+            println!(
+                "key_inline_bytes={}",
+                std::mem::size_of::<std::sync::Arc<str>>()
+            );
             println!("entry_string_bytes={}", strings / all.len().max(1));
         }
         "sqlite" => {

@@ -67,8 +67,9 @@ pub fn section_rss(
     if let Some(r) = layout {
         println!(
             "Layout of the catalog's map (from the child): `size_of::<ModelEntry>()` = {} bytes, \
-             the map's key `String` {} bytes more; the strings of one entry (key, id, reference, \
-             path) hold {} bytes on average, before allocator rounding.\n",
+             the map's `Arc<str>` key {} bytes more (shared by the hash index and the ordered \
+             ids); the strings of one entry (key, id, reference, path) hold {} bytes on average, \
+             before allocator rounding.\n",
             r.0, r.1, r.2
         );
     }

@@ -162,28 +162,38 @@ impl Catalog {
             },
             rec.bytes_since_snapshot,
         )?;
-        let committer = Committer::new(journal, rec.view.time_ms);
-        log_open(&layout, &rec.report, false);
+        let writer = Writer {
+            committer: Committer::new(journal, rec.view.time_ms),
+            store_lock: RwLock::new(()),
+            compaction: Mutex::new(()),
+            snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
+            compact_after: AtomicU64::new(0),
+            _lock: lock,
+        };
+        Ok(Catalog::assemble(layout, opts, rec, Some(writer)))
+    }
+
+    /// The handle around what recovery found.
+    fn assemble(
+        layout: Layout,
+        opts: Options,
+        rec: recovery::Recovered,
+        writer: Option<Writer>,
+    ) -> Catalog {
+        log_open(&layout, &rec.report, writer.is_none());
         let store = Store::new(opts.fs.clone(), layout.root());
-        Ok(Catalog {
+        Catalog {
             inner: Arc::new(Inner {
                 layout,
                 opts,
                 identity: rec.identity,
                 view: RwLock::new(rec.view),
+                writer,
+                report: rec.report,
                 store,
                 flights: import::Flights::default(),
-                writer: Some(Writer {
-                    committer,
-                    store_lock: RwLock::new(()),
-                    compaction: Mutex::new(()),
-                    snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
-                    compact_after: AtomicU64::new(0),
-                    _lock: lock,
-                }),
-                report: rec.report,
             }),
-        })
+        }
     }
 
     /// Opens an existing catalog read-only, with default options. Takes no
@@ -199,20 +209,7 @@ impl Catalog {
         let root = root.as_ref();
         let layout = Layout::new(absolute(root)?);
         let rec = recovery::recover_read_only(&layout, &opts)?;
-        log_open(&layout, &rec.report, true);
-        let store = Store::new(opts.fs.clone(), layout.root());
-        Ok(Catalog {
-            inner: Arc::new(Inner {
-                layout,
-                opts,
-                identity: rec.identity,
-                view: RwLock::new(rec.view),
-                writer: None,
-                report: rec.report,
-                store,
-                flights: import::Flights::default(),
-            }),
-        })
+        Ok(Catalog::assemble(layout, opts, rec, None))
     }
 
     /// The catalog root.
