@@ -1,4 +1,4 @@
-//! `get`, `exists` and `list` on a catalog of `ENTRIES` realistic entries,
+//! `get`, `lookup` (a shared `Arc`, no clone), `exists` and `list` on a catalog of `ENTRIES` realistic entries,
 //! next to their plain baseline: a `BTreeMap<String, ModelEntry>` holding
 //! the same entries (lookup + clone, `contains_key`, clone of every value).
 //! The difference is the catalog's read lock and id check.
@@ -66,6 +66,12 @@ fn lookup(c: &mut Criterion) {
         b.iter(|| {
             k = (k + 1) % ids.len();
             catalog.get(black_box(&ids[k])).unwrap()
+        })
+    });
+    group.bench_function("catalog_lookup_arc", |b| {
+        b.iter(|| {
+            k = (k + 1) % ids.len();
+            catalog.lookup(black_box(&ids[k])).unwrap()
         })
     });
     group.bench_function("baseline_btreemap_get_clone", |b| {
