@@ -1,50 +1,23 @@
-//! `get`, `lookup` (a shared `Arc`, no clone), `exists` and `list` on a catalog of `ENTRIES` realistic entries,
-//! next to their plain baseline: a `BTreeMap<String, ModelEntry>` holding
+//! `get`, `lookup` (a shared `Arc`, no clone), `exists` and `list` on a
+//! catalog of `ENTRIES` realistic entries, next to their plain baseline: a `BTreeMap<String, ModelEntry>` holding
 //! the same entries (lookup + clone, `contains_key`, clone of every value).
 //! The difference is the catalog's read lock and id check.
 
-use catalog_core::{Catalog, Digest, EntrySpec, ModelEntry, Options};
+use catalog_core::{Catalog, ModelEntry, Options};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod common;
 
 const ENTRIES: u64 = 100_000;
 const THREADS: usize = 64;
 
-fn id(i: u64) -> String {
-    format!("org{:03}--repo-{i:06}--q4_k_m", i % 500)
-}
-
-fn spec(i: u64) -> EntrySpec {
-    let digest = Digest::of_bytes(&i.to_le_bytes());
-    EntrySpec::new(
-        id(i),
-        format!("hf:org{:03}/repo-{i:06}/model-q4_k_m.gguf", i % 500),
-        format!("blobs/sha256/{}", digest.hex()),
-    )
-    .digest(digest)
-    .size_bytes(4_368_439_584 + i)
-}
-
 fn lookup(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    let next = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..THREADS {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= ENTRIES {
-                        break;
-                    }
-                    catalog.put(spec(i)).unwrap();
-                }
-            });
-        }
-    });
+    common::fill(&catalog, ENTRIES, ENTRIES, THREADS);
     assert_eq!(catalog.len() as u64, ENTRIES);
     let map: BTreeMap<String, ModelEntry> = catalog
         .list()
@@ -53,7 +26,7 @@ fn lookup(c: &mut Criterion) {
         .collect();
     // Ids in a scattered order, so lookups do not walk the tree in order.
     let ids: Vec<String> = (0..4096u64)
-        .map(|k| id(k.wrapping_mul(0x9e37_79b9) % ENTRIES))
+        .map(|k| common::id(k.wrapping_mul(0x9e37_79b9) % ENTRIES))
         .collect();
 
     let mut group = c.benchmark_group(format!("lookup_{ENTRIES}_entries"));

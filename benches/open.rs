@@ -8,50 +8,18 @@
 //! the newest segment); `catalog_open_read_only` takes no lock and syncs
 //! nothing, so it is the replay alone.
 
-use catalog_core::{Catalog, Digest, EntrySpec, Options};
+use catalog_core::{Catalog, Options};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sha2::Digest as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod common;
 
 const RECORDS: u64 = 20_000;
 const IDS: u64 = 2_000;
 const THREADS: usize = 32;
-
-/// A realistic entry: a quantised GGUF from the Hugging Face hub, stored
-/// content-addressed.
-fn spec(i: u64) -> EntrySpec {
-    let id = i % IDS;
-    let digest = Digest::of_bytes(&i.to_le_bytes());
-    EntrySpec::new(
-        format!("org{:03}--repo-{id:06}--q4_k_m", id % 500),
-        format!("hf:org{:03}/repo-{id:06}/model-q4_k_m.gguf", id % 500),
-        format!("blobs/sha256/{}", digest.hex()),
-    )
-    .digest(digest)
-    .size_bytes(4_368_439_584 + i)
-}
-
-/// `records` puts from `THREADS` threads (group commit keeps it fast).
-fn build(root: &Path, records: u64) {
-    let catalog = Catalog::open_with(root, Options::default().auto_compact(None)).unwrap();
-    let next = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..THREADS {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= records {
-                        break;
-                    }
-                    catalog.put(spec(i)).unwrap();
-                }
-            });
-        }
-    });
-}
 
 fn segments(root: &Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join("catalog/journal"))
@@ -65,7 +33,9 @@ fn segments(root: &Path) -> Vec<PathBuf> {
 
 fn open(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), RECORDS);
+    let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    common::fill(&catalog, RECORDS, IDS, THREADS);
+    drop(catalog);
     let segs = segments(dir.path());
     let journal_bytes: u64 = segs
         .iter()

@@ -10,43 +10,16 @@
 //! `keep_snapshots` (1 directory fsync); the baseline is the middle step's
 //! I/O alone.
 
-use catalog_core::{Catalog, Digest, EntrySpec, Options};
+use catalog_core::{Catalog, Options};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod common;
 
 const ENTRIES: u64 = 10_000;
 const THREADS: usize = 32;
-
-fn spec(i: u64) -> EntrySpec {
-    let digest = Digest::of_bytes(&i.to_le_bytes());
-    EntrySpec::new(
-        format!("org{:03}--repo-{i:06}--q4_k_m", i % 500),
-        format!("hf:org{:03}/repo-{i:06}/model-q4_k_m.gguf", i % 500),
-        format!("blobs/sha256/{}", digest.hex()),
-    )
-    .digest(digest)
-    .size_bytes(4_368_439_584 + i)
-}
-
-fn fill(catalog: &Catalog, entries: u64) {
-    let next = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..THREADS {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= entries {
-                        break;
-                    }
-                    catalog.put(spec(i)).unwrap();
-                }
-            });
-        }
-    });
-}
 
 /// The plain way to publish `bytes` as `dir/name` durably.
 fn publish_plain(dir: &Path, name: &str, bytes: &[u8]) {
@@ -62,7 +35,7 @@ fn publish_plain(dir: &Path, name: &str, bytes: &[u8]) {
 fn snapshot(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    fill(&catalog, ENTRIES);
+    common::fill(&catalog, ENTRIES, ENTRIES, THREADS);
     let first = catalog.compact().unwrap();
     assert_eq!(first.entries, ENTRIES);
     let snapshot_bytes = std::fs::read(first.snapshot.as_ref().unwrap()).unwrap();
@@ -78,7 +51,7 @@ fn snapshot(c: &mut Criterion) {
         b.iter_batched(
             || {
                 i += 1;
-                catalog.put(spec(i % ENTRIES)).unwrap();
+                catalog.put(common::spec(i, ENTRIES)).unwrap();
             },
             |()| catalog.compact().unwrap(),
             BatchSize::PerIteration,

@@ -1,4 +1,4 @@
-//! Hashing, as in `examples/hash_compare.rs`: one large file with
+//! Hashing: one large file with
 //! `hash_file`, `openssl dgst -sha256` and `sha256sum` in alternating
 //! rounds, then a multi-file model with `hash_files` on every core, one by
 //! one, and one `openssl` process. Also the CPU time `hash_files` used, to

@@ -137,10 +137,7 @@ impl Catalog {
         check_id(id)?;
         ctx.validate()?;
         let w = self.writer()?;
-        let _store = w
-            .store_lock
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_exclusive();
         self.evict_locked(id, dry_run, ctx)
     }
 
@@ -151,10 +148,7 @@ impl Catalog {
         check_id(id)?;
         ctx.validate()?;
         let w = self.writer()?;
-        let _store = w
-            .store_lock
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_exclusive();
         let files = self.get(id).ok().map(|entry| {
             let planned = plan(&self.inner.store, &entry, &self.list());
             (entry, planned)

@@ -23,10 +23,7 @@ impl Catalog {
         let w = self.writer()?;
         let started = Instant::now();
         let deadline = opts.max_time.map(|t| started + t);
-        let _store = w
-            .store_lock
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_exclusive();
         let mut report = GcReport {
             dry_run: opts.dry_run,
             ..GcReport::default()

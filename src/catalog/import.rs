@@ -224,10 +224,7 @@ impl Catalog {
         // the store: the store lock is taken only after it.
         let fetched: FetchedModel = fetcher.fetch(source)?;
         // Imports share the store; gc and evictions wait for them.
-        let _store = w
-            .store_lock
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_shared();
         let store = &self.inner.store;
         store.create_dirs()?;
         let single = !fetched.is_directory && fetched.files.len() == 1;

@@ -49,7 +49,7 @@ use crate::store_trait::CatalogStore;
 use commit::{Committer, Outcome, Plan};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 use view::View;
 
@@ -105,6 +105,24 @@ struct Writer {
     /// journal since the snapshot reaches this many bytes.
     compact_after: AtomicU64,
     _lock: WriterLock,
+}
+
+impl Writer {
+    /// The store lock, shared (puts and imports). A panic in another holder
+    /// leaves nothing half-done that the lock protects, so poisoning is
+    /// ignored.
+    fn store_shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.store_lock
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store lock, exclusive (gc, evictions, deletions).
+    fn store_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.store_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Catalog {
@@ -417,10 +435,7 @@ impl Catalog {
         // gc, evict and delete must not remove a stored file while a put
         // that names it is being acknowledged.
         let w = self.writer()?;
-        let _store = w
-            .store_lock
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_shared();
         self.put_locked(spec, ctx)
     }
 

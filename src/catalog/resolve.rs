@@ -49,10 +49,7 @@ impl Catalog {
             seq: Some(entry.updated_seq),
             reason: "the model's directory view is incomplete; open the catalog for writing to rebuild it".into(),
         })?;
-        let _store = w
-            .store_lock
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _store = w.store_shared();
         let rel = view::ensure(store, &entry.files)?;
         confined(store, &rel)
     }

@@ -79,6 +79,14 @@ pub fn entry_json(e: &ModelEntry) -> Value {
 /// The JSON form of a journal event: `seq`, `time`, `time_ms`, `kind`, `id`
 /// (null for a gap), `correlation_id`, `actor`, `chain`, then the fields the
 /// operation set.
+/// Files that could not be handled, with the reason, as JSON objects.
+pub fn file_errors_json(errors: &[(std::path::PathBuf, String)]) -> Value {
+    errors
+        .iter()
+        .map(|(path, error)| json!({ "path": path, "error": error }))
+        .collect()
+}
+
 pub fn event_json(e: &Event) -> Value {
     let mut obj = Map::new();
     obj.insert("seq".into(), json!(e.seq));

@@ -2,7 +2,7 @@
 //! other model uses.
 
 use super::Context;
-use crate::output::human_size;
+use crate::output::{file_errors_json, human_size};
 use catalog_core::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -22,11 +22,6 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .with_context(ctx.op_context("evict"))
         .evict(&args.id, args.dry_run)?;
     if ctx.json {
-        let errors: Vec<_> = r
-            .errors
-            .iter()
-            .map(|(path, error)| json!({ "path": path, "error": error }))
-            .collect();
         println!(
             "{}",
             json!({
@@ -35,7 +30,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "bytes_reclaimed": r.bytes_reclaimed,
                 "files_removed": r.files_removed,
                 "shared_kept": r.shared_kept,
-                "errors": errors,
+                "errors": file_errors_json(&r.errors),
             })
         );
         return Ok(ExitCode::SUCCESS);

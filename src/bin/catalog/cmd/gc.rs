@@ -2,7 +2,7 @@
 
 use super::Context;
 use super::progress::Progress;
-use crate::output::human_size;
+use crate::output::{file_errors_json, human_size};
 use catalog_core::{GcOptions, Result};
 use serde_json::json;
 use std::process::ExitCode;
@@ -43,11 +43,6 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     bar.finish();
     let r = report?;
     if ctx.json {
-        let errors: Vec<_> = r
-            .errors
-            .iter()
-            .map(|(path, error)| json!({ "path": path, "error": error }))
-            .collect();
         println!(
             "{}",
             json!({
@@ -60,7 +55,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "not_reached": r.not_reached,
                 "evicted": r.evicted,
                 "evicted_bytes": r.evicted_bytes,
-                "errors": errors,
+                "errors": file_errors_json(&r.errors),
                 "duration_ms": r.duration_ms,
             })
         );
