@@ -87,9 +87,11 @@ fn a_writer_that_resumes_after_a_dead_writer_makes_its_bytes_durable_first() {
         let fs = MemFs::new();
         let a = Catalog::open_with(ROOT, opts(&fs)).unwrap();
         a.put(spec(1)).unwrap();
-        fs.fail_nth(Call::Sync, 1, ErrorKind::Other);
+        // A is killed after writing its batch, before its fdatasync.
+        fs.crash_before_call(Call::Sync, 1, CrashMode::Kill);
         assert!(a.put(spec(4)).is_err());
         drop(a);
+        fs.revive();
         let b = Catalog::open_with(ROOT, opts(&fs)).unwrap();
         assert!(b.exists(&spec(4).id), "B sees A's record in the page cache");
         fs.fail_nth(Call::Sync, 1, ErrorKind::Other);

@@ -34,6 +34,11 @@ pub struct RecoveryReport {
     pub torn_tail: Option<TornTail>,
     /// Temp files of interrupted writes that were removed.
     pub removed_temp_files: Vec<PathBuf>,
+    /// The disk reported a write error for the newest segment's unsynced
+    /// tail when this writer synced it: that tail was read back from the
+    /// disk, and whatever had not reached it is gone (it was never
+    /// acknowledged). A sign of a failing disk.
+    pub write_error_at_open: bool,
 }
 
 /// Everything an open handle starts from.
@@ -193,6 +198,10 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
         ));
     }
     let headers = read_headers(fs, layout, &segments, &identity.catalog_id)?;
+    if writable && let Some(newest) = headers.last() {
+        let path = layout.segment_file(newest.segment_no);
+        report.write_error_at_open = crate::journal::settle::settle(fs, &path)?.sync_failed;
+    }
     let base = choose_snapshot(fs, layout, opts, &identity, &snapshots, &mut report)?;
     replay(fs, layout, opts, writable, identity, &headers, base, report)
 }

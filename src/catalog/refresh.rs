@@ -48,6 +48,17 @@ pub(crate) fn refresh(
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
+        if bytes.is_empty()
+            && fs
+                .len(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .is_some_and(|len| len < from.offset)
+        {
+            // The segment ends before what this handle applied: the writer
+            // cut a failed write off (or a torn tail) that this handle had
+            // read from the page cache. Start again from what is there.
+            return reload(layout, opts, view).map(|n| applied + n);
+        }
         let mut v = view::write(view);
         if v.segment_no != segment_no || v.cursor != from {
             continue; // another thread refreshed meanwhile

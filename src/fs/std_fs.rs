@@ -148,6 +148,12 @@ impl Fs for StdFs {
         fs::set_permissions(path, perms)
     }
 
+    fn drop_cached(&self, path: &Path, from: u64) -> io::Result<()> {
+        let file = File::open(path)?;
+        rustix::fs::fadvise(&file, from, None, rustix::fs::Advice::DontNeed)
+            .map_err(io::Error::from)
+    }
+
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
         let file = OpenOptions::new()
             .read(true)

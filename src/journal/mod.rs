@@ -7,5 +7,6 @@ pub mod reader;
 pub mod record;
 pub mod salvage;
 pub mod segment;
+pub mod settle;
 pub mod torn_tail;
 pub mod writer;

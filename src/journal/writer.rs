@@ -80,8 +80,14 @@ impl SegmentWriter {
         let mut file = fs.open_append(&path).map_err(|e| Error::io(&path, e))?;
         // The bytes replayed may be a dead writer's, still only in the page
         // cache. Make them durable before anything is written after them:
-        // every later record's `synced_before` claims they are.
+        // every later record's `synced_before` claims they are. (Recovery
+        // already synced the segment and read its unproven tail back from
+        // the disk, `journal::settle`; this covers a torn-tail cut since.)
         file.sync_data().map_err(|e| Error::io(&path, e))?;
+        // And its name: a writer that failed right after publishing this
+        // segment may not have made its directory entry durable.
+        let dir = layout.journal_dir();
+        fs.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         let allocated = fs
             .len(&path)
             .map_err(|e| Error::io(&path, e))?
@@ -136,7 +142,7 @@ impl SegmentWriter {
     /// segment's records are already durable (every batch is synced); its
     /// preallocated zeros are cut off (and the cut synced) before the next
     /// segment exists, so a sealed segment ends exactly at its last record.
-    pub fn rotate(&mut self) -> Result<()> {
+    fn try_rotate(&mut self) -> Result<()> {
         if self.allocated > self.len {
             let path = self.layout.segment_file(self.segment_no);
             self.file
@@ -175,11 +181,59 @@ impl SegmentWriter {
     }
 
     /// Writes `batch` (consecutive sequence numbers starting at the next
-    /// expected one) with one write and one `fdatasync`. On error the
-    /// segment's contents are unknown: the caller must poison the handle.
+    /// expected one) with one write and one `fdatasync`. On error the failed
+    /// bytes are cut off (see [`SegmentWriter::contain`]) and the caller
+    /// must poison the handle.
     pub fn write_batch(&mut self, batch: &[PendingRecord]) -> Result<()> {
+        let written = self.try_write_batch(batch);
+        if written.is_err() {
+            self.contain();
+        }
+        written
+    }
+
+    /// Seals the current segment and continues in a new one; on error the
+    /// current segment is cut back to its last durable record.
+    pub fn rotate(&mut self) -> Result<()> {
+        let rotated = self.try_rotate();
+        if rotated.is_err() {
+            self.contain();
+        }
+        rotated
+    }
+
+    /// After a failed write or `fdatasync`: cut the segment back to the end
+    /// of its last durable record. On Linux the pages a failed `fdatasync`
+    /// could not write stay in the page cache, readable and marked clean;
+    /// truncating removes them, so no reader — in this process or another —
+    /// sees the failed records, and no later writer builds on them. Best
+    /// effort: if this fails too, the next writer's open reads the tail back
+    /// from the disk (`journal::settle`).
+    fn contain(&mut self) {
+        let path = self.layout.segment_file(self.segment_no);
+        let cut = self
+            .file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_data());
+        self.allocated = self.len;
+        match cut {
+            Ok(()) => tracing::warn!(
+                segment = %path.display(),
+                durable_len = self.len,
+                "cut the failed write off the journal"
+            ),
+            Err(e) => tracing::error!(
+                segment = %path.display(),
+                durable_len = self.len,
+                error = %e,
+                "could not cut the failed write off the journal; the next open reads it back from the disk"
+            ),
+        }
+    }
+
+    fn try_write_batch(&mut self, batch: &[PendingRecord]) -> Result<()> {
         if self.len >= self.max_segment_bytes && self.has_records() {
-            self.rotate()?;
+            self.try_rotate()?;
         }
         let mut buf = Vec::with_capacity(
             batch

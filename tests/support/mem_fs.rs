@@ -12,7 +12,11 @@
 //!   unsynced directory operations (in order, each kept or lost).
 //! * Faults: the N-th call of a kind fails with an `io::Error`; a failed
 //!   write may leave part of its buffer in the page cache; a failed sync
-//!   makes nothing durable.
+//!   makes nothing durable **and behaves as Linux does after EIO**: the
+//!   pages it failed to write stay readable with the new bytes but are
+//!   marked clean, so a later successful sync does not write them
+//!   (RELIABILITY.md row 16). [`MemFs::drop_cache`] then shows what the
+//!   disk really holds, as a cache drop or a reboot would.
 //! * Directories themselves are durable once created (the engine creates
 //!   them before anything that depends on them is acknowledged).
 #![allow(dead_code)]
@@ -26,6 +30,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 const SECTOR: usize = 512;
+/// Page-cache granularity: what a sync writes or a failed sync marks clean.
+const PAGE: usize = 4096;
 
 /// The kinds of call a fault can target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,13 +54,57 @@ pub enum CrashMode {
     /// bytes, the old bytes, zeros or garbage; and each unsynced directory
     /// operation kept or lost, in order.
     Scramble { seed: u64 },
+    /// The process dies (`kill -9`) but the machine does not: the page
+    /// cache, dirty pages and unsynced directory operations all stay.
+    Kill,
 }
 
 #[derive(Clone, Debug, Default)]
 struct Inode {
+    /// What a reader sees now (the page cache).
     data: Vec<u8>,
+    /// What the disk holds.
     durable: Vec<u8>,
+    /// Pages (`PAGE` bytes) of `data` written since the last sync: only
+    /// these are written by the next sync. A failed sync clears the set
+    /// without writing them, as Linux does.
+    dirty: BTreeSet<usize>,
     modified_ns: u64,
+}
+
+impl Inode {
+    fn mark_dirty(&mut self, from: usize, to: usize) {
+        if to > from {
+            self.dirty.extend(from / PAGE..=(to - 1) / PAGE);
+        }
+    }
+
+    /// A successful sync: dirty pages (and the length) reach the disk.
+    fn sync(&mut self) {
+        let len = self.data.len();
+        self.durable.resize(len, 0);
+        for page in std::mem::take(&mut self.dirty) {
+            let (from, to) = (page * PAGE, ((page + 1) * PAGE).min(len));
+            if from < to {
+                self.durable[from..to].copy_from_slice(&self.data[from..to]);
+            }
+        }
+    }
+
+    /// Clean pages from byte `from` on are dropped from the cache: they read
+    /// what the disk holds (zeros past its end). Dirty pages and the
+    /// in-memory length stay.
+    fn drop_clean_pages(&mut self, from: usize) {
+        let len = self.data.len();
+        for page in from / PAGE..len.div_ceil(PAGE) {
+            if self.dirty.contains(&page) {
+                continue;
+            }
+            for at in page * PAGE..((page + 1) * PAGE).min(len) {
+                self.data[at] = self.durable.get(at).copied().unwrap_or(0);
+            }
+        }
+    }
 }
 
 fn now_ns() -> u64 {
@@ -98,6 +148,10 @@ struct State {
     op_log: Vec<String>,
     /// Simulate a crash (power loss, process gone) just before this mutating call.
     armed: Option<(u64, CrashMode)>,
+    /// Mutating calls so far, by kind.
+    ticks: HashMap<Call, u64>,
+    /// Simulate a crash just before the given call of a kind (by `ticks`).
+    armed_call: Option<(Call, u64, CrashMode)>,
     /// After an armed crash: every call fails, as for a dead process.
     dead: bool,
 }
@@ -132,6 +186,19 @@ impl State {
         }
         self.mut_ops += 1;
         self.op_log.push(format!("{call:?} {}", path.display()));
+        let tick = self.ticks.entry(call).or_default();
+        *tick += 1;
+        let tick = *tick;
+        let hit_call = match self.armed_call {
+            Some((c, at, mode)) if c == call && at == tick => Some(mode),
+            _ => None,
+        };
+        if let Some(mode) = hit_call {
+            self.armed_call = None;
+            self.crash_in_place(mode);
+            self.dead = true;
+            return Err(err(io::ErrorKind::Other, "the process crashed"));
+        }
         if let Some((at, mode)) = self.armed
             && at == self.mut_ops
         {
@@ -154,6 +221,12 @@ impl State {
         let mut rng = match mode {
             CrashMode::DropUnsynced => None,
             CrashMode::Scramble { seed } => Some(Rng(seed | 1)),
+            CrashMode::Kill => {
+                s.locks.clear();
+                s.faults.clear();
+                s.epoch += 1;
+                return;
+            }
         };
         // Directory operations: each unsynced one kept or lost, in order.
         let pending = std::mem::take(&mut s.pending);
@@ -174,6 +247,7 @@ impl State {
                 inode.durable = scramble(&inode.durable, &inode.data, rng);
             }
             inode.data = inode.durable.clone();
+            inode.dirty.clear();
         }
         s.dirs = s.durable_dirs.clone();
         s.locks.clear();
@@ -326,12 +400,31 @@ impl MemFs {
         self.lock().crash_in_place(mode);
     }
 
+    /// Drops every clean page from the page cache (`echo 1 >
+    /// /proc/sys/vm/drop_caches`, or memory pressure): readers then see what
+    /// the disk holds where no write is pending. After a failed sync this
+    /// reveals that its bytes never reached the disk.
+    pub fn drop_cache(&self) {
+        let mut s = self.lock();
+        for inode in s.inodes.values_mut() {
+            inode.drop_clean_pages(0);
+        }
+    }
+
     /// Arms a crash just before mutating call number `n` (counted from the
     /// creation of this file system, starting at 1): the disk becomes what
     /// `mode` says survives, and every later call fails as if the process
     /// had died, until [`MemFs::revive`].
     pub fn crash_before_op(&self, n: u64, mode: CrashMode) {
         self.lock().armed = Some((n, mode));
+    }
+
+    /// Arms a crash just before the `n`-th call of kind `call`, counted
+    /// from now (starting at 1); see [`MemFs::crash_before_op`].
+    pub fn crash_before_call(&self, call: Call, n: u64, mode: CrashMode) {
+        let mut s = self.lock();
+        let done = s.ticks.get(&call).copied().unwrap_or(0);
+        s.armed_call = Some((call, done + n, mode));
     }
 
     /// Whether an armed crash happened.
@@ -344,6 +437,7 @@ impl MemFs {
         let mut s = self.lock();
         s.dead = false;
         s.armed = None;
+        s.armed_call = None;
     }
 
     /// Mutating calls so far.
@@ -442,6 +536,7 @@ impl FsFile for MemFile {
             inode.data.resize(pos + n, 0);
         }
         inode.data[pos..pos + n].copy_from_slice(&buf[..n]);
+        inode.mark_dirty(pos, pos + n);
         inode.modified_ns = now_ns();
         self.pos += n as u64;
         fault
@@ -460,10 +555,14 @@ impl FsFile for MemFile {
         }
         let mut s = guard(&self.fs, self.epoch)?;
         s.tick(Call::Sync, Path::new("<file>"))?;
-        s.check_fault(Call::Sync)?;
+        if let Err(e) = s.check_fault(Call::Sync) {
+            // Linux after EIO: the failed pages are marked clean and stay
+            // readable; no later sync will write them.
+            s.inodes.get_mut(&self.ino).unwrap().dirty.clear();
+            return Err(e);
+        }
         s.syncs += 1;
-        let inode = s.inodes.get_mut(&self.ino).unwrap();
-        inode.durable = inode.data.clone();
+        s.inodes.get_mut(&self.ino).unwrap().sync();
         Ok(())
     }
 
@@ -473,7 +572,13 @@ impl FsFile for MemFile {
         s.tick(Call::SetLen, Path::new("<file>"))?;
         s.check_fault(Call::SetLen)?;
         let inode = s.inodes.get_mut(&self.ino).unwrap();
-        inode.data.resize(len as usize, 0);
+        let (old, new) = (inode.data.len(), len as usize);
+        inode.data.resize(new, 0);
+        if new > old {
+            inode.mark_dirty(old, new);
+        } else {
+            inode.dirty.retain(|&p| p < new.div_ceil(PAGE));
+        }
         self.pos = len;
         Ok(())
     }
@@ -537,7 +642,9 @@ impl Fs for MemFs {
         s.check_fault(Call::Create)?;
         let ino = match s.lookup(path) {
             Ok(ino) => {
-                s.inodes.get_mut(&ino).unwrap().data.clear();
+                let inode = s.inodes.get_mut(&ino).unwrap();
+                inode.data.clear();
+                inode.dirty.clear();
                 ino
             }
             Err(_) => {
@@ -736,6 +843,17 @@ impl Fs for MemFs {
 
     fn set_readonly(&self, path: &Path) -> io::Result<()> {
         self.lock().lookup(path).map(|_| ())
+    }
+
+    fn drop_cached(&self, path: &Path, from: u64) -> io::Result<()> {
+        let mut s = self.lock();
+        s.alive()?;
+        let ino = s.lookup(path)?;
+        s.inodes
+            .get_mut(&ino)
+            .unwrap()
+            .drop_clean_pages(from as usize);
+        Ok(())
     }
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
