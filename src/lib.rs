@@ -59,9 +59,10 @@ mod store;
 mod store_trait;
 
 pub use catalog::{
-    AutoCompact, Catalog, CheckReport, CommitStats, CompactionReport, Event, Events, EvictReport,
-    ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind, RecoveryMode,
-    RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport, WithContext,
+    AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
+    EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind,
+    RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport,
+    WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

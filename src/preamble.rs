@@ -25,10 +25,10 @@ pub(crate) const LEN: usize = VERSION_OFFSET + 4;
 pub(crate) fn check(
     bytes: &[u8],
     magic: &[u8; MAGIC_LEN],
-    version: u32,
+    versions: std::ops::RangeInclusive<u32>,
     file: &Path,
     what: &str,
-) -> Result<()> {
+) -> Result<u32> {
     if bytes.get(..MAGIC_LEN) != Some(&magic[..]) {
         return Err(Error::corrupt(
             file,
@@ -45,17 +45,16 @@ pub(crate) fn check(
             format!("{what}: truncated"),
         )
     })?;
-    if got != version {
+    if !versions.contains(&got) {
         return Err(Error::UnsupportedVersion {
             file: file.to_path_buf(),
-            expected: version,
+            expected: *versions.end(),
             got,
         });
     }
-    Ok(())
+    Ok(got)
 }
 
-/// The preamble's bytes.
 pub(crate) fn encode(magic: &[u8; MAGIC_LEN], version: u32) -> [u8; LEN] {
     let mut out = [0u8; LEN];
     out[..MAGIC_LEN].copy_from_slice(magic);
@@ -70,13 +69,16 @@ mod tests {
     #[test]
     fn magic_then_version_then_nothing_else() {
         let ok = encode(b"\x89CCTEST\n", 1);
-        assert!(check(&ok, b"\x89CCTEST\n", 1, Path::new("f"), "test").is_ok());
-        let err = check(&ok, b"\x89CCOTHR\n", 1, Path::new("f"), "test").unwrap_err();
+        assert_eq!(
+            check(&ok, b"\x89CCTEST\n", 1..=1, Path::new("f"), "test").unwrap(),
+            1
+        );
+        let err = check(&ok, b"\x89CCOTHR\n", 1..=1, Path::new("f"), "test").unwrap_err();
         assert!(matches!(err, Error::Corrupt { offset: 0, .. }), "{err}");
         let err = check(
             &encode(b"\x89CCTEST\n", 2),
             b"\x89CCTEST\n",
-            1,
+            1..=1,
             Path::new("f"),
             "t",
         )
@@ -92,7 +94,32 @@ mod tests {
             ),
             "{err}"
         );
-        let err = check(&ok[..10], b"\x89CCTEST\n", 1, Path::new("f"), "t").unwrap_err();
+        let err = check(&ok[..10], b"\x89CCTEST\n", 1..=1, Path::new("f"), "t").unwrap_err();
         assert!(matches!(err, Error::Corrupt { offset: 8, .. }), "{err}");
+        // An older version inside the readable range is read.
+        let old = encode(b"\x89CCTEST\n", 1);
+        assert_eq!(
+            check(&old, b"\x89CCTEST\n", 1..=2, Path::new("f"), "t").unwrap(),
+            1
+        );
+        let err = check(
+            &encode(b"\x89CCTEST\n", 0),
+            b"\x89CCTEST\n",
+            1..=2,
+            Path::new("f"),
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::UnsupportedVersion {
+                    expected: 2,
+                    got: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

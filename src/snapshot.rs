@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic          MAGIC
-//! 8       4     version        FORMAT_VERSION; a larger one is refused
+//! 8       4     version        1 or 2 (FORMAT_VERSION, written); others refused
 //! 12      4     flags          0
 //! 16      16    catalog_id
 //! 32      8     seq            last sequence number the snapshot covers
@@ -16,6 +16,11 @@
 //! end-4   4     file_crc       CRC-32 of every byte before it
 //! ```
 //! Written by [`crate::fs::publish_file`] (temp, fsync, rename, fsync dir).
+//!
+//! A version 2 snapshot is **bound to the journal**: before it is published,
+//! a `Checkpoint` record carrying its [`content_digest`] is made durable, so
+//! the hash chain (and with it a pinned head) covers the snapshot's entries.
+//! A version 1 snapshot (written before that rule) is bound only by CRCs.
 
 use crate::bytes::{array_at, u32_at, u64_at};
 use crate::entry::ModelEntry;
@@ -30,8 +35,12 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"\x89CCSNAP\n";
 /// Last-but-four bytes of a snapshot.
 pub const END_MAGIC: [u8; 8] = *b"CCSNPEND";
-/// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The snapshot format this build writes (2: bound by a `Checkpoint` record).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest snapshot format this build still reads.
+pub const OLDEST_READABLE: u32 = 1;
+/// Domain of [`content_digest`].
+const CONTENT_DOMAIN: &[u8] = b"catalog-core/snapshot-content/v1";
 
 const VERSION_OFFSET: usize = preamble::VERSION_OFFSET;
 const FLAGS_OFFSET: usize = VERSION_OFFSET + 4;
@@ -64,6 +73,32 @@ pub struct SnapshotMeta {
     pub time_ms: u64,
     /// Chain value after record `seq`.
     pub chain: ChainValue,
+}
+
+/// What decoding a snapshot found besides its entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The header's fields.
+    pub meta: SnapshotMeta,
+    /// The file's format version (1 or 2).
+    pub version: u32,
+    /// Number of entries.
+    pub entries: u64,
+    /// [`content_digest`] of the file.
+    pub content: [u8; 32],
+}
+
+/// The digest a `Checkpoint` record binds a snapshot with: SHA-256 of
+/// `"catalog-core/snapshot-content/v1"` followed by every byte of the file
+/// before its trailer (the header — catalog id, sequence, time, chain, entry
+/// count — and every entry frame). Any change to what the snapshot makes
+/// `open` yield changes it.
+pub fn content_digest(encoded: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(CONTENT_DOMAIN);
+    h.update(&encoded[..encoded.len().saturating_sub(TRAILER_LEN)]);
+    h.finalize().into()
 }
 
 /// Encodes a snapshot of `entries`.
@@ -110,12 +145,19 @@ pub fn encode<'a>(
     Ok(out)
 }
 
-/// Reads only the metadata, checking magic, version and header CRC.
-pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64)> {
+/// Reads only the metadata, checking magic, version and header CRC;
+/// returns it with the entry count and the format version.
+pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64, u32)> {
     let corrupt = |offset: usize, reason: &str| {
         Error::corrupt(file, offset as u64, None, format!("snapshot: {reason}"))
     };
-    preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "snapshot")?;
+    let version = preamble::check(
+        bytes,
+        &MAGIC,
+        OLDEST_READABLE..=FORMAT_VERSION,
+        file,
+        "snapshot",
+    )?;
     let header = bytes
         .get(..HEADER_LEN)
         .ok_or_else(|| corrupt(bytes.len(), "truncated header"))?;
@@ -136,18 +178,22 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64)> {
     if meta.seq == 0 || meta.seq == u64::MAX {
         return Err(corrupt(SEQ_OFFSET, "sequence 0 or at its maximum"));
     }
-    Ok((meta, u64_at(header, COUNT_OFFSET).unwrap_or_default()))
+    Ok((
+        meta,
+        u64_at(header, COUNT_OFFSET).unwrap_or_default(),
+        version,
+    ))
 }
 
 /// Decodes a whole snapshot, checking every CRC; lengths and the entry count
 /// are bounded by the file's size before anything is allocated.
-pub fn decode(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, Vec<ModelEntry>)> {
+pub fn decode(bytes: &[u8], file: &Path) -> Result<(Decoded, Vec<ModelEntry>)> {
     let mut entries = Vec::new();
-    let meta = decode_each(bytes, file, |e| {
+    let decoded = decode_each(bytes, file, |e| {
         entries.push(e);
         Ok(())
     })?;
-    Ok((meta, entries))
+    Ok((decoded, entries))
 }
 
 /// Decodes a whole snapshot like [`decode`], handing each entry to `visit`
@@ -156,7 +202,7 @@ pub fn decode_each(
     bytes: &[u8],
     file: &Path,
     visit: impl FnMut(ModelEntry) -> Result<()>,
-) -> Result<SnapshotMeta> {
+) -> Result<Decoded> {
     decode_stream(
         &mut std::io::Cursor::new(bytes),
         bytes.len() as u64,
@@ -176,12 +222,16 @@ pub fn decode_stream(
     file_len: u64,
     file: &Path,
     mut visit: impl FnMut(ModelEntry) -> Result<()>,
-) -> Result<SnapshotMeta> {
+) -> Result<Decoded> {
+    use sha2::Digest as _;
     let mut crc = crc32fast::Hasher::new();
+    let mut content = sha2::Sha256::new();
+    content.update(CONTENT_DOMAIN);
     let mut header = vec![0u8; HEADER_LEN.min(usize::try_from(file_len).unwrap_or(HEADER_LEN))];
     read_exact(reader, &mut header, file, 0)?;
-    let (meta, count) = decode_meta(&header, file)?;
+    let (meta, count, version) = decode_meta(&header, file)?;
     crc.update(&header);
+    content.update(&header);
     let corrupt = |offset: u64, reason: String| {
         Error::corrupt(file, offset, Some(meta.seq), format!("snapshot: {reason}"))
     };
@@ -207,6 +257,7 @@ pub fn decode_stream(
         let mut frame = [0u8; FRAME_HEADER_LEN];
         read_exact(reader, &mut frame, file, pos)?;
         crc.update(&frame);
+        content.update(frame);
         let len = u32_at(&frame, 0).unwrap_or_default() as usize;
         let entry_crc = u32_at(&frame, 4).unwrap_or_default();
         let start = pos + FRAME_HEADER_LEN as u64;
@@ -219,6 +270,7 @@ pub fn decode_stream(
         body.resize(len, 0);
         read_exact(reader, &mut body, file, start)?;
         crc.update(&body);
+        content.update(&body);
         if crc32fast::hash(&body) != entry_crc {
             return Err(corrupt(pos, format!("entry {i} CRC mismatch")));
         }
@@ -241,7 +293,12 @@ pub fn decode_stream(
     if crc.finalize() != u32_at(&trailer, 8).unwrap_or_default() {
         return Err(corrupt(body_end + 8, "file CRC mismatch".into()));
     }
-    Ok(meta)
+    Ok(Decoded {
+        meta,
+        version,
+        entries: count,
+        content: content.finalize().into(),
+    })
 }
 
 /// `read_exact`, with a short file reported as a truncated snapshot.
@@ -292,7 +349,31 @@ mod tests {
     #[test]
     fn snapshot_round_trips() {
         let (meta, entries, bytes) = sample();
-        assert_eq!(decode(&bytes, Path::new("s")).unwrap(), (meta, entries));
+        let (decoded, got) = decode(&bytes, Path::new("s")).unwrap();
+        assert_eq!((decoded.meta, got), (meta, entries));
+        assert_eq!(decoded.version, FORMAT_VERSION);
+        assert_eq!(decoded.entries, 2);
+        assert_eq!(
+            decoded.content,
+            content_digest(&bytes),
+            "the reader computes the digest the writer binds"
+        );
+    }
+
+    #[test]
+    fn any_edit_with_recomputed_crcs_changes_the_content_digest() {
+        let (meta, mut entries, bytes) = sample();
+        entries[1].lifecycle = Lifecycle::Retired;
+        let edited = encode(&meta, entries.len(), entries.iter()).unwrap();
+        assert_ne!(content_digest(&edited), content_digest(&bytes));
+        let later = SnapshotMeta { seq: 10, ..meta };
+        let (_, entries, _) = sample();
+        let moved = encode(&later, entries.len(), entries.iter()).unwrap();
+        assert_ne!(
+            content_digest(&moved),
+            content_digest(&bytes),
+            "the header counts"
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn change_for(
             current.ok_or_else(|| missing("delete", &id))?;
             Change::Remove(id)
         }
-        Op::Gap { .. } => Change::Nothing,
+        Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => Change::Nothing,
     })
 }
 

@@ -141,7 +141,11 @@ fn repair_keeps_every_other_record_and_reports_the_gap() {
                 spec(i).size_bytes
             );
         }
-        assert_eq!(catalog.head().seq, RECORDS, "sequence numbers continue");
+        assert_eq!(
+            catalog.head().seq,
+            RECORDS + 1,
+            "sequence numbers continue (after the checkpoint binding repair's snapshot)"
+        );
         catalog.put(spec(500)).unwrap();
         drop(catalog);
         let again = Catalog::open_with(dir.path(), opts()).unwrap();
@@ -152,14 +156,22 @@ fn repair_keeps_every_other_record_and_reports_the_gap() {
         );
         drop(again);
         // The journal and snapshots are whole again (these synthetic entries
-        // name blobs that were never stored, which the check also reports).
+        // name blobs that were never stored, which the check also reports);
+        // the lost record stays a problem of the history.
         let check = Catalog::check(dir.path(), opts(), true).unwrap();
         let damage: Vec<_> = check
             .problems
             .iter()
-            .filter(|p| p.kind != ProblemKind::Store)
+            .filter(|p| matches!(p.kind, ProblemKind::Journal | ProblemKind::Snapshot))
             .collect();
         assert!(damage.is_empty(), "victim {victim}: {damage:?}");
+        let lost: Vec<_> = check
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::History)
+            .collect();
+        assert_eq!(lost.len(), 1, "victim {victim}: {lost:?}");
+        assert_eq!(lost[0].seq, Some(victim + 1));
         let second = Catalog::repair(dir.path(), opts()).unwrap();
         assert!(!second.damage_found, "a repaired catalog needs no repair");
     }

@@ -95,7 +95,7 @@ fn check_is_clean_then_names_the_damaged_sealed_segment() {
         out.contains(&seg1.display().to_string()),
         "the problem names the damaged file: {out}"
     );
-    assert!(out.contains("problem:"), "{out}");
+    assert!(out.contains("problem (journal):"), "{out}");
     let report = cli.run(&["--json", "check"]);
     assert_eq!(report.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
@@ -150,7 +150,19 @@ fn a_catalog_that_refuses_to_open_exits_1_and_repair_salvages_it() {
     assert_eq!(repaired["damage_found"], true, "{repaired}");
     assert_eq!(repaired["gaps"][0]["lost_seqs"], serde_json::json!([1, 1]));
     assert!(repaired["quarantined_to"].is_string(), "{repaired}");
-    cli.ok(&["check"]);
+    // The journal is whole again, but a record was lost: check says so
+    // (exit 1), and does not send the operator back to repair.
+    let check = cli.run(&["check"]);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.contains("problem (history):") && stdout.contains("1..=1 were lost"),
+        "{stdout}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&check.stderr).contains("repair"),
+        "{check:?}"
+    );
     let ids: Vec<String> = cli
         .json(&["list"])
         .as_array()

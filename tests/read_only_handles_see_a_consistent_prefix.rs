@@ -29,7 +29,11 @@ fn a_reader_follows_the_writer_across_rotations_and_compactions() {
         writer.put(spec(i)).unwrap();
     }
     assert_eq!(reader.len(), 1, "a reader does not move until refreshed");
-    assert_eq!(reader.refresh().unwrap(), 59);
+    assert_eq!(
+        reader.refresh().unwrap(),
+        60,
+        "59 puts and the compaction's checkpoint record"
+    );
     assert_eq!(as_map(reader.list()), as_map(writer.list()));
     assert_eq!(reader.head(), writer.head());
     assert!(

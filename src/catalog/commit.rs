@@ -229,6 +229,17 @@ impl Committer {
         Ok(outcome)
     }
 
+    /// Records a catalog-level operation (a checkpoint or a pruning mark:
+    /// no model, no effect on the entries) durably.
+    pub(crate) fn commit_catalog_op(&self, view: &RwLock<View>, op: Op) -> Result<()> {
+        debug_assert!(op.model_id().is_none(), "{op:?} concerns a model");
+        // No id is empty, so the empty key matches no entry and no overlay.
+        self.commit(view, "", &crate::OpContext::default(), |_| {
+            Ok(Plan::Write(op))
+        })
+        .map(|_| ())
+    }
+
     /// Waits until `seq` is durable, flushing the queue if no one else is.
     fn wait_durable_leading<'a>(
         &'a self,
@@ -303,7 +314,10 @@ impl Committer {
         };
         {
             let mut v = super::view::write(view);
-            for change in changes {
+            for (record, change) in records.iter().zip(changes) {
+                if change != Change::Nothing {
+                    v.state_seq = record.seq;
+                }
                 v.state.apply(change);
             }
             let cursor = journal.cursor();

@@ -6,10 +6,14 @@
 //! 1. seal the current segment and start a new one (a crash leaves an
 //!    empty newest segment: valid);
 //! 2. encode the state at S under the view's read lock;
-//! 3. publish `snapshots/<S>.snap` (temp, fsync, rename, fsync dir; a crash
+//! 3. append a `Checkpoint` record binding the snapshot's content digest to
+//!    the chain (a crash after it leaves a checkpoint of no snapshot:
+//!    harmless);
+//! 4. publish `snapshots/<S>.snap` (temp, fsync, rename, fsync dir; a crash
 //!    leaves a temp file that the next open removes, or the snapshot);
-//! 4. delete snapshots beyond `keep_snapshots`, oldest first, then — only
-//!    if `retain_history` is off — sealed segments that every kept snapshot
+//! 5. delete snapshots beyond `keep_snapshots`, oldest first, then — only
+//!    if `retain_history` is off — append a `Pruned` record naming the first
+//!    sequence kept and delete the sealed segments that every kept snapshot
 //!    covers, oldest first (a crash leaves extra files, never a gap).
 
 use super::Writer;
@@ -18,6 +22,7 @@ use super::recovery::{list_numbered, read_headers};
 use super::view::{self, View};
 use crate::error::{Error, Result};
 use crate::fs::publish_file;
+use crate::journal::op::Op;
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, snapshot_name};
 use crate::snapshot::{self, SnapshotMeta};
 use std::path::PathBuf;
@@ -57,7 +62,9 @@ pub(crate) fn run(
     let snapshot_dir = layout.snapshot_dir();
     let (existing, _) = list_numbered(fs, &snapshot_dir, SNAPSHOT_SUFFIX)?;
     let newest_existing = existing.last().copied().unwrap_or(0);
-    if view::read(view).seq <= newest_existing {
+    // Nothing changed the entries since the newest snapshot (at most its own
+    // checkpoint or a pruning mark follow it): nothing to do.
+    if view::read(view).state_seq <= newest_existing {
         return Ok(CompactionReport {
             seq: newest_existing,
             ..CompactionReport::default()
@@ -76,6 +83,14 @@ pub(crate) fn run(
         let bytes = snapshot::encode(&meta, entries, v.state.values())?;
         (meta, entries, bytes)
     };
+    writer.committer.commit_catalog_op(
+        view,
+        Op::Checkpoint {
+            seq: meta.seq,
+            entries: entries as u64,
+            content: snapshot::content_digest(&bytes),
+        },
+    )?;
     publish_file(fs, &snapshot_dir, &snapshot_name(meta.seq), &bytes)?;
     writer.committer.snapshot_taken();
     writer.compact_after.store(0, Ordering::Relaxed);
@@ -89,7 +104,7 @@ pub(crate) fn run(
         snapshot_bytes: bytes.len() as u64,
         ..CompactionReport::default()
     };
-    apply_retention(layout, opts, catalog_id, &mut report)?;
+    apply_retention(layout, opts, catalog_id, view, writer, &mut report)?;
     tracing::info!(
         seq = meta.seq,
         entries,
@@ -109,6 +124,8 @@ fn apply_retention(
     layout: &Layout,
     opts: &Options,
     catalog_id: [u8; 16],
+    view: &RwLock<View>,
+    writer: &Writer,
     report: &mut CompactionReport,
 ) -> Result<()> {
     let fs = &*opts.fs;
@@ -121,6 +138,12 @@ fn apply_retention(
         fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
         report.removed_snapshots.push(path);
     }
+    if !report.removed_snapshots.is_empty() {
+        // Durable before any segment goes: a snapshot whose deletion a crash
+        // undid must still find its checkpoint record in the journal.
+        fs.sync_dir(&snapshot_dir)
+            .map_err(|e| Error::io(&snapshot_dir, e))?;
+    }
     let Some(&oldest_kept) = snapshots.get(cut) else {
         return Ok(());
     };
@@ -129,10 +152,21 @@ fn apply_retention(
         let (segments, _) = list_numbered(fs, &journal_dir, SEGMENT_SUFFIX)?;
         let headers = read_headers(fs, layout, &segments, &catalog_id)?;
         // Segment i is covered if the next one starts at or before oldest_kept + 1.
-        for pair in headers.windows(2) {
-            if pair[1].first_seq > oldest_kept + 1 {
-                break;
-            }
+        let covered = headers
+            .windows(2)
+            .take_while(|pair| pair[1].first_seq <= oldest_kept + 1)
+            .count();
+        if covered > 0 {
+            // Say so in the journal first: a journal that does not start at
+            // sequence 1 is missing segments unless such a record explains it.
+            writer.committer.commit_catalog_op(
+                view,
+                Op::Pruned {
+                    first_kept: headers[covered].first_seq,
+                },
+            )?;
+        }
+        for pair in headers.windows(2).take(covered) {
             let path = layout.segment_file(pair[0].segment_no);
             fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
             // One removal per directory sync: removals may reach the disk
@@ -141,10 +175,6 @@ fn apply_retention(
                 .map_err(|e| Error::io(&journal_dir, e))?;
             report.removed_segments.push(path);
         }
-    }
-    if !report.removed_snapshots.is_empty() {
-        fs.sync_dir(&snapshot_dir)
-            .map_err(|e| Error::io(&snapshot_dir, e))?;
     }
     Ok(())
 }

@@ -79,7 +79,13 @@ impl Identity {
                 format!("identity file: {reason}"),
             )
         };
-        preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "identity file")?;
+        preamble::check(
+            bytes,
+            &MAGIC,
+            FORMAT_VERSION..=FORMAT_VERSION,
+            file,
+            "identity file",
+        )?;
         if bytes.len() != LEN {
             return Err(corrupt(bytes.len().min(LEN), "wrong length"));
         }

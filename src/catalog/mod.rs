@@ -23,7 +23,7 @@ mod torn_cut;
 mod verify;
 mod view;
 
-pub use check::{CheckReport, Problem, ProblemKind};
+pub use check::{CheckOptions, CheckReport, Problem, ProblemKind};
 pub use commit::CommitStats;
 pub use compact::CompactionReport;
 pub use evict::EvictReport;
@@ -411,6 +411,18 @@ impl Catalog {
     /// against each snapshot's entries and hashes every blob. Runs beside a
     /// writer, and on a catalog that refuses to open.
     pub fn check(root: impl AsRef<Path>, opts: Options, deep: bool) -> Result<CheckReport> {
+        Catalog::check_with(root, opts, CheckOptions::default().deep(deep))
+    }
+
+    /// [`Catalog::check`] with every option: also compares the journal with
+    /// a head pinned elsewhere ([`CheckOptions::expect_head`]), which turns
+    /// the loss of the newest acknowledged records — invisible to any log on
+    /// its own — into a problem.
+    pub fn check_with(
+        root: impl AsRef<Path>,
+        opts: Options,
+        check_opts: CheckOptions,
+    ) -> Result<CheckReport> {
         let root = root.as_ref();
         let layout = Layout::new(absolute(root)?);
         // A writer compacting meanwhile can remove a file the check is about
@@ -418,7 +430,7 @@ impl Catalog {
         let mut attempts = 0;
         loop {
             let before = recovery::listing(&layout, &opts)?;
-            let result = check::check(root, &opts, deep);
+            let result = check::check(root, &opts, &check_opts);
             let failed = match &result {
                 Ok(report) => !report.is_ok(),
                 Err(_) => true,

@@ -9,6 +9,7 @@ use super::torn_cut::{TornTail, cut_torn_tail};
 use super::view::View;
 use crate::error::{Error, Result};
 use crate::fs::{Fs, TEMP_SUFFIX};
+use crate::journal::op::Op;
 use crate::journal::reader::{self, Cursor, ScanEnd};
 use crate::journal::record;
 use crate::journal::segment::{self, SegmentHeader};
@@ -202,8 +203,35 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
         let path = layout.segment_file(newest.segment_no);
         report.write_error_at_open = crate::journal::settle::settle(fs, &path)?.sync_failed;
     }
-    let base = choose_snapshot(fs, layout, opts, &identity, &snapshots, &mut report)?;
-    replay(fs, layout, opts, writable, identity, &headers, base, report)
+    // Newest snapshot first; one whose contents differ from the checkpoint
+    // record that bound it is passed over like a damaged one.
+    let mut candidates: &[u64] = &snapshots;
+    loop {
+        let base = choose_snapshot(fs, layout, opts, &identity, candidates, &mut report)?;
+        if let Some(b) = &base {
+            candidates = &snapshots[..snapshots.partition_point(|&s| s < b.meta.seq)];
+        }
+        report.records_replayed = 0;
+        match replay(
+            fs,
+            layout,
+            opts,
+            writable,
+            identity,
+            &headers,
+            base,
+            &mut report,
+        )? {
+            Replayed::Done(rec) => return Ok(*rec),
+            Replayed::SnapshotRejected { path, seq, reason } => {
+                if opts.recovery == RecoveryMode::Strict {
+                    return Err(Error::corrupt(&path, 0, Some(seq), reason));
+                }
+                tracing::warn!(file = %path.display(), reason, "snapshot does not match the journal; falling back to an older one");
+                report.skipped_snapshots.push(path);
+            }
+        }
+    }
 }
 
 /// A snapshot chosen as the base of replay.
@@ -212,10 +240,11 @@ struct Base {
     state: State,
     path: PathBuf,
     file_len: u64,
+    decoded: snapshot::Decoded,
 }
 
-/// The newest readable snapshot; damaged ones are passed over (and
-/// reported) unless the mode is strict.
+/// The newest readable snapshot among `snapshots`; damaged ones are passed
+/// over (and reported) unless the mode is strict.
 fn choose_snapshot(
     fs: &dyn Fs,
     layout: &Layout,
@@ -249,6 +278,18 @@ fn choose_snapshot(
     Ok(None)
 }
 
+/// How a replay from one base ended.
+enum Replayed {
+    Done(Box<Recovered>),
+    /// The base snapshot is not what the journal bound: its checkpoint
+    /// record names other contents, or (format 2) there is none.
+    SnapshotRejected {
+        path: PathBuf,
+        seq: u64,
+        reason: String,
+    },
+}
+
 #[allow(clippy::too_many_arguments)]
 fn replay(
     fs: &dyn Fs,
@@ -258,8 +299,8 @@ fn replay(
     identity: Identity,
     headers: &[SegmentHeader],
     base: Option<Base>,
-    mut report: RecoveryReport,
-) -> Result<Recovered> {
+    report: &mut RecoveryReport,
+) -> Result<Replayed> {
     let covered = base.as_ref().map_or(0, |b| b.meta.seq);
     report.snapshot_seq = base.as_ref().map(|b| b.meta.seq);
     // The segment holding record covered+1: the last one starting at or before it.
@@ -302,10 +343,16 @@ fn replay(
     }
     let snap_chain = base.as_ref().map(|b| b.meta.chain);
     let snapshot_bytes = base.as_ref().map_or(0, |b| b.file_len);
+    let bound_by = base.as_ref().map(|b| (b.path.clone(), b.decoded));
     let (mut state, mut time_ms) = match base {
         Some(b) => (b.state, b.meta.time_ms),
         None => (State::default(), identity.created_ms),
     };
+    // Whether the base snapshot's checkpoint record was found (and matched),
+    // or why it did not match.
+    let mut bound = false;
+    let mut mismatch: Option<String> = None;
+    let mut state_seq = covered;
     let mut bytes_since_snapshot = 0u64;
     let newest = headers.len() - 1;
     let mut cursor = Cursor {
@@ -333,7 +380,7 @@ fn replay(
             next_seq: h.first_seq,
             chain: h.prev_chain,
         };
-        let (end, scan_end) = reader::scan(body, from, &path, i == newest, |v| {
+        let scanned = reader::scan(body, from, &path, i == newest, |v| {
             let seq = v.header.seq;
             if seq <= covered {
                 if seq == covered && Some(v.header.chain) != snap_chain {
@@ -346,6 +393,32 @@ fn replay(
                 }
                 return Ok(());
             }
+            if let (
+                Op::Checkpoint {
+                    seq: s,
+                    entries,
+                    content,
+                },
+                Some((snap, d)),
+            ) = (&v.payload.op, &bound_by)
+                && *s == covered
+            {
+                if *entries != d.entries || *content != d.content {
+                    let reason = format!(
+                        "snapshot contents differ from what checkpoint record {seq} bound                          ({} entries, content {}; the file has {} entries, content {})",
+                        entries,
+                        crate::digest::hex(content),
+                        d.entries,
+                        crate::digest::hex(&d.content),
+                    );
+                    mismatch = Some(reason.clone());
+                    return Err(Error::corrupt(snap, 0, Some(covered), reason));
+                }
+                bound = true;
+            }
+            if v.payload.op.changes_state() {
+                state_seq = seq;
+            }
             let current = v.payload.op.model_id().and_then(|id| state.get(id));
             let change = change_for(current, v.payload.op, seq, v.header.time_ms)
                 .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
@@ -354,7 +427,18 @@ fn replay(
             bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
             time_ms = v.header.time_ms;
             Ok(())
-        })?;
+        });
+        let (end, scan_end) = match scanned {
+            Err(_) if mismatch.is_some() => {
+                let path = bound_by.map(|(p, _)| p).unwrap_or_default();
+                return Ok(Replayed::SnapshotRejected {
+                    path,
+                    seq: covered,
+                    reason: mismatch.unwrap_or_default(),
+                });
+            }
+            other => other?,
+        };
         if let ScanEnd::Torn { reason } = scan_end {
             let torn = cut_torn_tail(
                 fs,
@@ -382,21 +466,35 @@ fn replay(
             ),
         ));
     }
+    if let Some((path, d)) = bound_by
+        && !bound
+        && d.version >= 2
+    {
+        return Ok(Replayed::SnapshotRejected {
+            path,
+            seq: covered,
+            reason: format!(
+                "a format-{} snapshot must be bound by a checkpoint record, and the journal                  after sequence {covered} has none (it was not written by a compaction)",
+                d.version
+            ),
+        });
+    }
     let view = View {
         state,
+        state_seq,
         seq: cursor.next_seq - 1,
         chain: cursor.chain,
         time_ms,
         segment_no: headers[newest].segment_no,
         cursor,
     };
-    Ok(Recovered {
+    Ok(Replayed::Done(Box::new(Recovered {
         identity,
         view,
         bytes_since_snapshot,
         snapshot_bytes,
-        report,
-    })
+        report: std::mem::take(report),
+    })))
 }
 
 /// Reads and checks every segment header: same catalog, number as named,
@@ -474,13 +572,14 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
     let mut twice = None;
     // Streamed straight into the map: neither the file nor the entries are
     // ever held twice (if the file's CRC fails at the end, all is dropped).
-    let meta = snapshot::decode_stream(&mut reader, file_len, path, |e| {
+    let decoded = snapshot::decode_stream(&mut reader, file_len, path, |e| {
         let id = e.id.clone();
         if state.insert(e) {
             twice.get_or_insert(id);
         }
         Ok(())
     })?;
+    let meta = decoded.meta;
     if meta.catalog_id != identity.catalog_id {
         return Err(Error::corrupt(
             path,
@@ -502,5 +601,6 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
         state,
         path: path.to_path_buf(),
         file_len,
+        decoded,
     })
 }

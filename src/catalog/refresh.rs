@@ -65,6 +65,9 @@ pub(crate) fn refresh(
         }
         let (_, end) = reader::scan(&bytes, from, &path, !sealed, |rec| {
             let seq = rec.header.seq;
+            if rec.payload.op.changes_state() {
+                v.state_seq = seq;
+            }
             let current = rec.payload.op.model_id().and_then(|id| v.state.get(id));
             let change = change_for(current, rec.payload.op, seq, rec.header.time_ms)
                 .map_err(|reason| Error::corrupt(&path, rec.offset, Some(seq), reason))?;

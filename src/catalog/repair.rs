@@ -85,11 +85,16 @@ pub(crate) fn repair(layout: &Layout, opts: &Options) -> Result<RepairReport> {
     // record (including sealed segments a snapshot covers) finds nothing.
     match recovery::recover(layout, opts, false) {
         Ok(_) => {
-            let check = super::check::check(layout.root(), opts, false)?;
-            let journal_damage = check
-                .problems
-                .iter()
-                .any(|p| p.kind != super::check::ProblemKind::Store);
+            let check =
+                super::check::check(layout.root(), opts, &super::check::CheckOptions::default())?;
+            // Store problems and incomplete history are nothing a salvage
+            // of the journal can mend.
+            let journal_damage = check.problems.iter().any(|p| {
+                matches!(
+                    p.kind,
+                    super::check::ProblemKind::Journal | super::check::ProblemKind::Snapshot
+                )
+            });
             if !journal_damage {
                 return Ok(RepairReport::default());
             }
@@ -104,8 +109,8 @@ pub(crate) fn repair(layout: &Layout, opts: &Options) -> Result<RepairReport> {
         damage_found: true,
         ..RepairReport::default()
     };
-    let base = newest_snapshot(fs, layout, &identity, &mut report)?;
     let kept = salvage_journal(fs, layout, &identity, &mut report)?;
+    let base = newest_snapshot(fs, layout, &identity, &checkpoints(&kept.0), &mut report)?;
     let rebuilt = rebuild(&identity, base, kept, &mut report)?;
     stage_and_swap(fs, layout, &identity, &rebuilt, &mut report)?;
     tracing::warn!(
@@ -199,10 +204,32 @@ struct Base {
     state: State,
 }
 
+/// The checkpoint records among the salvaged ones: snapshot sequence →
+/// (entries, content digest).
+fn checkpoints(items: &[Item]) -> std::collections::BTreeMap<u64, (u64, [u8; 32])> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Record(rec) => match &rec.payload.op {
+                Op::Checkpoint {
+                    seq,
+                    entries,
+                    content,
+                } => Some((*seq, (*entries, *content))),
+                _ => None,
+            },
+            Item::Gap { .. } => None,
+        })
+        .collect()
+}
+
+/// The newest snapshot that decodes and is not contradicted by the
+/// checkpoint record that bound it.
 fn newest_snapshot(
     fs: &dyn Fs,
     layout: &Layout,
     identity: &Identity,
+    bound: &std::collections::BTreeMap<u64, (u64, [u8; 32])>,
     report: &mut RepairReport,
 ) -> Result<Option<Base>> {
     let (snapshots, _) = list_numbered(fs, &layout.snapshot_dir(), SNAPSHOT_SUFFIX)?;
@@ -213,7 +240,13 @@ fn newest_snapshot(
             .map_err(|e| Error::io(&path, e))
             .and_then(|bytes| snapshot::decode(&bytes, &path));
         match decoded {
-            Ok((meta, entries)) if meta.seq == seq && meta.catalog_id == identity.catalog_id => {
+            Ok((d, entries))
+                if d.meta.seq == seq
+                    && d.meta.catalog_id == identity.catalog_id
+                    && bound
+                        .get(&seq)
+                        .is_none_or(|&(n, content)| n == d.entries && content == d.content) =>
+            {
                 let mut state = State::default();
                 for e in entries {
                     state.insert(e);
@@ -476,6 +509,7 @@ fn stage_and_swap(
     // The segment: header, then every record as if written alone after
     // everything before it was durable.
     let header = SegmentHeader {
+        version: segment::FORMAT_VERSION,
         catalog_id: identity.catalog_id,
         segment_no: 1,
         first_seq: rebuilt.first_seq,
@@ -491,9 +525,10 @@ fn stage_and_swap(
         record::encode(&mut bytes, &h, payload);
         last = (h.seq, h.time_ms, h.chain);
     }
-    publish_file(fs, &journal, &segment_name(1), &bytes)?;
     let (seq, time_ms, chain) = last;
-    if seq > 0 {
+    // The state as a snapshot at the last record, bound to the chain by a
+    // checkpoint record after it, as a compaction would write it.
+    let snap = if seq > 0 {
         let meta = SnapshotMeta {
             catalog_id: identity.catalog_id,
             seq,
@@ -501,7 +536,33 @@ fn stage_and_swap(
             chain,
         };
         let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
+        let count = entries.len() as u64;
         let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
+        let payload = Payload {
+            op: Op::Checkpoint {
+                seq,
+                entries: count,
+                content: snapshot::content_digest(&snap),
+            },
+            ctx: OpContext::default(),
+        }
+        .encode()?;
+        // The record after the last one (a trailing gap skips sequences).
+        let at = report.last_seq + 1;
+        let h = RecordHeader {
+            seq: at,
+            time_ms,
+            synced_before: bytes.len() as u64,
+            chain: chain::next(&chain, at, time_ms, &payload),
+        };
+        record::encode(&mut bytes, &h, &payload);
+        report.last_seq = at;
+        Some((seq, snap))
+    } else {
+        None
+    };
+    publish_file(fs, &journal, &segment_name(1), &bytes)?;
+    if let Some((seq, snap)) = snap {
         publish_file(fs, &snapshots, &snapshot_name(seq), &snap)?;
     }
     for dir in [staging.as_path(), layout.meta_dir()] {

@@ -11,6 +11,9 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub(crate) struct View {
     /// The live entries.
     pub state: State,
+    /// Last sequence number of a record that changed the entries (later
+    /// ones are catalog-level: checkpoints, pruning marks, gaps).
+    pub state_seq: u64,
     /// Last sequence number applied (0 before the first record).
     pub seq: u64,
     /// Chain value after record `seq`.

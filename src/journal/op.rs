@@ -50,6 +50,25 @@ pub enum Op {
         /// What repair found.
         reason: String,
     },
+    /// Written by compaction (and repair) before it publishes the snapshot
+    /// of sequence `seq`: binds that snapshot's contents to the hash chain.
+    /// Opening and `check` compare the snapshot with it.
+    Checkpoint {
+        /// The sequence number the snapshot covers.
+        seq: u64,
+        /// Its number of entries.
+        entries: u64,
+        /// Its content digest (SHA-256, see `snapshot::content_digest`).
+        content: [u8; 32],
+    },
+    /// Written by compaction before it deletes sealed segments (history
+    /// retention off): records before `first_kept` may no longer be in the
+    /// journal. Without such a record, a journal that does not start at
+    /// sequence 1 is missing segments.
+    Pruned {
+        /// First sequence number the journal still holds after the deletion.
+        first_kept: u64,
+    },
 }
 
 impl Op {
@@ -61,8 +80,14 @@ impl Op {
             | Op::Verify { id, .. }
             | Op::Evict { id, .. }
             | Op::Delete { id } => Some(id),
-            Op::Gap { .. } => None,
+            Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => None,
         }
+    }
+
+    /// Whether the operation changes the map (catalog-level records — gaps,
+    /// checkpoints, pruning marks — do not).
+    pub fn changes_state(&self) -> bool {
+        self.model_id().is_some()
     }
 
     /// A short name for logs and history.
@@ -74,6 +99,8 @@ impl Op {
             Op::Evict { .. } => "evict",
             Op::Delete { .. } => "delete",
             Op::Gap { .. } => "gap",
+            Op::Checkpoint { .. } => "checkpoint",
+            Op::Pruned { .. } => "pruned",
         }
     }
 }
@@ -148,6 +175,12 @@ mod tests {
                 last_lost: 4,
                 reason: "r".into(),
             },
+            Op::Checkpoint {
+                seq: 7,
+                entries: 3,
+                content: [9; 32],
+            },
+            Op::Pruned { first_kept: 12 },
         ];
         for op in ops {
             let p = Payload {

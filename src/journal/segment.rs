@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic          MAGIC
-//! 8       4     version        FORMAT_VERSION; a larger one is refused
+//! 8       4     version        1 or 2 (FORMAT_VERSION, written); others refused
 //! 12      4     flags          0; any other value is refused
 //! 16      16    catalog_id     the catalog this segment belongs to
 //! 32      8     segment_no     equals the number in the file name
@@ -23,8 +23,11 @@ use std::path::Path;
 
 /// First bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"\x89CCJRNL\n";
-/// The segment format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The segment format this build writes. Version 2 segments may hold the
+/// catalog-level records `Checkpoint` and `Pruned` (docs/FORMAT.md §10).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest segment format this build still reads.
+pub const OLDEST_READABLE: u32 = 1;
 
 const VERSION_OFFSET: usize = preamble::VERSION_OFFSET;
 const FLAGS_OFFSET: usize = VERSION_OFFSET + 4;
@@ -39,6 +42,8 @@ pub const HEADER_LEN: usize = CRC_OFFSET + 4;
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
+    /// Format version of the segment (written: [`FORMAT_VERSION`]).
+    pub version: u32,
     /// The catalog the segment belongs to.
     pub catalog_id: [u8; 16],
     /// Segment number.
@@ -53,7 +58,7 @@ impl SegmentHeader {
     /// The header's bytes.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
-        out[..FLAGS_OFFSET].copy_from_slice(&preamble::encode(&MAGIC, FORMAT_VERSION));
+        out[..FLAGS_OFFSET].copy_from_slice(&preamble::encode(&MAGIC, self.version));
         out[CATALOG_ID_OFFSET..SEGMENT_NO_OFFSET].copy_from_slice(&self.catalog_id);
         out[SEGMENT_NO_OFFSET..FIRST_SEQ_OFFSET].copy_from_slice(&self.segment_no.to_le_bytes());
         out[FIRST_SEQ_OFFSET..PREV_CHAIN_OFFSET].copy_from_slice(&self.first_seq.to_le_bytes());
@@ -75,7 +80,13 @@ impl SegmentHeader {
                 format!("segment header: {reason}"),
             )
         };
-        preamble::check(bytes, &MAGIC, FORMAT_VERSION, file, "segment header")?;
+        let version = preamble::check(
+            bytes,
+            &MAGIC,
+            OLDEST_READABLE..=FORMAT_VERSION,
+            file,
+            "segment header",
+        )?;
         let header = bytes
             .get(..HEADER_LEN)
             .ok_or_else(|| corrupt(bytes.len(), "truncated"))?;
@@ -87,6 +98,7 @@ impl SegmentHeader {
             return Err(corrupt(FLAGS_OFFSET, "unknown flags"));
         }
         Ok(SegmentHeader {
+            version,
             catalog_id: array_at(header, CATALOG_ID_OFFSET).unwrap_or_default(),
             segment_no: u64_at(header, SEGMENT_NO_OFFSET).unwrap_or_default(),
             first_seq: u64_at(header, FIRST_SEQ_OFFSET).unwrap_or_default(),
@@ -104,6 +116,7 @@ mod tests {
 
     fn header() -> SegmentHeader {
         SegmentHeader {
+            version: FORMAT_VERSION,
             catalog_id: [3; 16],
             segment_no: 4,
             first_seq: 5,
@@ -123,14 +136,14 @@ mod tests {
     #[test]
     fn newer_version_is_refused_before_the_crc_is_trusted() {
         let mut bytes = header().encode();
-        bytes[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&2u32.to_le_bytes());
+        bytes[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&3u32.to_le_bytes());
         let err = SegmentHeader::decode(&bytes, Path::new("s")).unwrap_err();
         assert!(
             matches!(
                 err,
                 Error::UnsupportedVersion {
-                    expected: 1,
-                    got: 2,
+                    expected: 2,
+                    got: 3,
                     ..
                 }
             ),

@@ -62,6 +62,10 @@ pub struct SegmentWriter {
     fsyncs: u64,
     /// Journal bytes appended since the newest snapshot.
     bytes_since_snapshot: u64,
+    /// Format version of the current segment: an older one is sealed before
+    /// anything is written, so that no record reaches a segment whose
+    /// version does not describe it.
+    version: u32,
 }
 
 impl SegmentWriter {
@@ -93,6 +97,10 @@ impl SegmentWriter {
             .map_err(|e| Error::io(&path, e))?
             .unwrap_or(cursor.offset)
             .max(cursor.offset);
+        let head = fs
+            .read_head(&path, segment::HEADER_LEN)
+            .map_err(|e| Error::io(&path, e))?;
+        let version = SegmentHeader::decode(&head, &path)?.version;
         Ok(SegmentWriter {
             fs,
             layout,
@@ -106,6 +114,7 @@ impl SegmentWriter {
             prealloc: sizing.preallocate,
             fsyncs: 0,
             bytes_since_snapshot,
+            version,
         })
     }
 
@@ -120,6 +129,7 @@ impl SegmentWriter {
         prev_chain: ChainValue,
     ) -> Result<Cursor> {
         let header = SegmentHeader {
+            version: segment::FORMAT_VERSION,
             catalog_id,
             segment_no,
             first_seq: next_seq,
@@ -168,6 +178,7 @@ impl SegmentWriter {
             .map_err(|e| Error::io(&path, e))?;
         self.file = file;
         self.segment_no = next_no;
+        self.version = segment::FORMAT_VERSION;
         self.len = cursor.offset;
         self.allocated = cursor.offset;
         self.cursor = cursor;
@@ -232,7 +243,11 @@ impl SegmentWriter {
     }
 
     fn try_write_batch(&mut self, batch: &[PendingRecord]) -> Result<()> {
-        if self.len >= self.max_segment_bytes && self.has_records() {
+        // A segment of an older format (a catalog written by an older build)
+        // is sealed as it is, even empty, and the records go to a new one.
+        if (self.len >= self.max_segment_bytes && self.has_records())
+            || self.version < segment::FORMAT_VERSION
+        {
             self.try_rotate()?;
         }
         let mut buf = Vec::with_capacity(

@@ -127,6 +127,16 @@ fn op_json(op: &Op) -> Value {
         } => json!({ "bytes_reclaimed": bytes_reclaimed }),
         Op::Delete { .. } => json!({}),
         Op::Gap { last_lost, reason } => json!({ "last_lost": last_lost, "reason": reason }),
+        Op::Checkpoint {
+            seq,
+            entries,
+            content,
+        } => json!({
+            "snapshot_seq": seq,
+            "entries": entries,
+            "content": content.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        }),
+        Op::Pruned { first_kept } => json!({ "first_kept": first_kept }),
         // A newer operation this build cannot describe field by field.
         _ => json!({}),
     }
@@ -162,6 +172,12 @@ pub fn op_summary(op: &Op) -> String {
         Op::Delete { .. } => "deleted".into(),
         Op::Gap { last_lost, reason } => {
             format!("records up to {last_lost} lost: {reason}")
+        }
+        Op::Checkpoint { seq, entries, .. } => {
+            format!("snapshot of sequence {seq} ({entries} entries) bound to the chain")
+        }
+        Op::Pruned { first_kept } => {
+            format!("history before sequence {first_kept} pruned (retain_history off)")
         }
         other => format!("{other:?}"),
     }

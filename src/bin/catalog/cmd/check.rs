@@ -2,7 +2,7 @@
 //! anything or taking the writer lock.
 
 use super::Context;
-use catalog_core::{Catalog, Options, Result};
+use catalog_core::{Catalog, CheckOptions, Options, ProblemKind, Result};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -12,10 +12,19 @@ pub struct Args {
     /// stored file.
     #[arg(long)]
     deep: bool,
+    /// A head pinned earlier (`catalog head`): the journal must still hold
+    /// record SEQ with chain value CHAIN. Catches the loss of the newest
+    /// acknowledged records, which no log can see on its own.
+    #[arg(long, value_name = "SEQ:CHAIN")]
+    expect_head: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
-    let r = Catalog::check(&ctx.root, Options::default(), args.deep)?;
+    let mut copts = CheckOptions::default().deep(args.deep);
+    if let Some(pinned) = &args.expect_head {
+        copts = copts.expect_head(pinned)?;
+    }
+    let r = Catalog::check_with(&ctx.root, Options::default(), copts)?;
     let code = if r.is_ok() {
         ExitCode::SUCCESS
     } else {
@@ -25,7 +34,15 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         let problems: Vec<_> = r
             .problems
             .iter()
-            .map(|p| json!({ "file": p.file, "offset": p.offset, "seq": p.seq, "what": p.what }))
+            .map(|p| {
+                json!({
+                    "kind": format!("{:?}", p.kind).to_lowercase(),
+                    "file": p.file,
+                    "offset": p.offset,
+                    "seq": p.seq,
+                    "what": p.what,
+                })
+            })
             .collect();
         println!(
             "{}",
@@ -69,7 +86,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     }
     for p in &r.problems {
         println!(
-            "problem: {} at byte {} (sequence {}): {}",
+            "problem ({}): {} at byte {} (sequence {}): {}",
+            format!("{:?}", p.kind).to_lowercase(),
             p.file.display(),
             p.offset,
             p.seq.map_or("unknown".into(), |s| s.to_string()),
@@ -79,10 +97,19 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     if r.is_ok() {
         println!("ok");
     } else {
+        let repairable = r
+            .problems
+            .iter()
+            .any(|p| matches!(p.kind, ProblemKind::Journal | ProblemKind::Snapshot));
         eprintln!(
-            "error: {} problem{} found; `catalog repair` salvages every valid record",
+            "error: {} problem{} found{}",
             r.problems.len(),
-            if r.problems.len() == 1 { "" } else { "s" }
+            if r.problems.len() == 1 { "" } else { "s" },
+            if repairable {
+                "; `catalog repair` salvages every valid record"
+            } else {
+                ""
+            }
         );
     }
     Ok(code)

@@ -16,6 +16,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
                 "catalog_id": catalog.catalog_id(),
                 "seq": head.seq,
                 "chain": head.chain,
+                "pin": format!("{}:{}", head.seq, head.chain),
                 "time_ms": head.time_ms,
                 "time": (head.seq > 0).then(|| iso_time(head.time_ms)),
             })
@@ -24,6 +25,10 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         println!("catalog {}", catalog.catalog_id());
         println!("seq     {}", head.seq);
         println!("chain   {}", head.chain);
+        println!(
+            "pin     {}:{}  (catalog check --expect-head <pin>)",
+            head.seq, head.chain
+        );
         if head.seq > 0 {
             println!("time    {}", iso_time(head.time_ms));
         } else {
