@@ -3,6 +3,8 @@
 
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod stdio;
 mod cmd;
 mod output;
 
@@ -17,6 +19,11 @@ use std::process::ExitCode;
 /// Exit codes: 0 success; 1 a verification failed, `check` found a problem,
 /// or an operation failed; 2 bad usage or input (nothing written); 3 another
 /// process holds the writer lock.
+///
+/// If the reader of stdout goes away (`catalog list | head -1`) the command
+/// stops writing quietly and keeps its exit code; if stdout fails otherwise
+/// (a full disk) it says so on stderr and exits 1. What it changed stays
+/// changed either way.
 #[derive(Parser, Debug)]
 #[command(name = "catalog", version, about, long_about)]
 pub struct Cli {
@@ -84,7 +91,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let ctx = match cmd::Context::new(&cli) {
         Ok(ctx) => ctx,
-        Err(err) => return output::fail(&err, cli.json),
+        Err(err) => return stdio::finish(output::fail(&err, cli.json)),
     };
     let result = match &cli.command {
         Command::Demo => cmd::demo::run(&ctx),
@@ -104,10 +111,11 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Repair => cmd::repair::run(&ctx),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(err) => output::fail(&err, cli.json),
-    }
+    };
+    stdio::finish(code)
 }
 
 fn init_logging(verbose: u8) {

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             .iter()
             .map(|p| json!({ "file": p.file, "offset": p.offset, "seq": p.seq, "what": p.what }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "ok": r.is_ok(),
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
         return Ok(code);
     }
-    println!(
+    outln!(
         "{} segment{}, {} record{} (sequences {}..={}), {} snapshot{}{}",
         r.segments,
         if r.segments == 1 { "" } else { "s" },
@@ -62,13 +62,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         }
     );
     if !r.head_chain.is_empty() {
-        println!("head chain {}", r.head_chain);
+        outln!("head chain {}", r.head_chain);
     }
     for note in &r.notes {
-        println!("note: {note}");
+        outln!("note: {note}");
     }
     for p in &r.problems {
-        println!(
+        outln!(
             "problem: {} at byte {} (sequence {}): {}",
             p.file.display(),
             p.offset,
@@ -77,9 +77,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     if r.is_ok() {
-        println!("ok");
+        outln!("ok");
     } else {
-        eprintln!(
+        errln!(
             "error: {} problem{} found; `catalog repair` salvages every valid record",
             r.problems.len(),
             if r.problems.len() == 1 { "" } else { "s" }

@@ -17,11 +17,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .with_context(ctx.op_context("delete"))
         .delete(&args.id)?;
     if ctx.json {
-        println!("{}", json!({ "id": args.id, "deleted": removed }));
+        outln!("{}", json!({ "id": args.id, "deleted": removed }));
     } else if removed {
-        println!("deleted {}", args.id);
+        outln!("deleted {}", args.id);
     } else {
-        println!("{} was not in the catalog; nothing written", args.id);
+        outln!("{} was not in the catalog; nothing written", args.id);
     }
     Ok(ExitCode::SUCCESS)
 }

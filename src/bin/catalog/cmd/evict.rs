@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .with_context(ctx.op_context("evict"))
         .evict(&args.id, args.dry_run)?;
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "id": r.id,
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if r.dry_run {
-        println!(
+        outln!(
             "would evict {}: {} reclaimed ({} bytes), {} shared object{} kept; nothing changed",
             r.id,
             human_size(r.bytes_reclaimed),
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.shared_kept == 1 { "" } else { "s" }
         );
     } else {
-        println!(
+        outln!(
             "evicted {}: {} reclaimed ({} bytes), {} file{} removed, {} shared object{} kept",
             r.id,
             human_size(r.bytes_reclaimed),
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     for (path, error) in &r.errors {
-        eprintln!(
+        errln!(
             "warning: {} was not removed ({error}); gc will retry",
             path.display()
         );

@@ -10,7 +10,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     let catalog = ctx.reader()?;
     let head = catalog.head();
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "catalog_id": catalog.catalog_id(),
@@ -21,13 +21,13 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
             })
         );
     } else {
-        println!("catalog {}", catalog.catalog_id());
-        println!("seq     {}", head.seq);
-        println!("chain   {}", head.chain);
+        outln!("catalog {}", catalog.catalog_id());
+        outln!("seq     {}", head.seq);
+        outln!("chain   {}", head.chain);
         if head.seq > 0 {
-            println!("time    {}", iso_time(head.time_ms));
+            outln!("time    {}", iso_time(head.time_ms));
         } else {
-            println!("time    - (empty journal)");
+            outln!("time    - (empty journal)");
         }
     }
     Ok(ExitCode::SUCCESS)
