@@ -7,6 +7,7 @@
 mod stdio;
 mod cmd;
 mod output;
+mod removal;
 
 use catalog_core::{Error, Lifecycle};
 use clap::{Parser, Subcommand};
@@ -17,8 +18,10 @@ use std::process::ExitCode;
 /// digests, lifecycle and trust, and the history of every change.
 ///
 /// Exit codes: 0 success; 1 a verification failed, `check` found a problem,
-/// or an operation failed; 2 bad usage or input (nothing written); 3 another
-/// process holds the writer lock.
+/// `evict`, `delete` or `gc` could not remove or sync a store file (the
+/// record is written, the report printed and the files named on stderr;
+/// `gc` retries), or an operation failed; 2 bad usage or input (nothing
+/// written); 3 another process holds the writer lock.
 ///
 /// If the reader of stdout goes away (`catalog list | head -1`) the command
 /// stops writing quietly and keeps its exit code; if stdout fails otherwise
@@ -64,12 +67,14 @@ enum Command {
     Retire(cmd::lifecycle::Args),
     /// Mark a model active again.
     Activate(cmd::lifecycle::Args),
-    /// Remove a model and the stored files no other model uses.
+    /// Remove a model and the stored files no other model uses; exits 1 if
+    /// a file could not be removed.
     Evict(cmd::evict::Args),
-    /// Remove a model from the catalog.
+    /// Remove a model from the catalog, and the stored files no other model
+    /// uses; exits 1 if a file could not be removed.
     Delete(cmd::delete::Args),
     /// Remove unreferenced store files; with --max-bytes, evict retired
-    /// models until the store fits.
+    /// models until the store fits. Exits 1 if a file could not be removed.
     Gc(cmd::gc::Args),
     /// Write a snapshot so that opening replays only what follows it.
     Compact,

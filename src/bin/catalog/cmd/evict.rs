@@ -3,6 +3,7 @@
 
 use super::Context;
 use crate::output::{file_errors_json, human_size};
+use crate::removal;
 use catalog_core::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "errors": file_errors_json(&r.errors),
             })
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(removal::report(&r.errors));
     }
     if r.dry_run {
         outln!(
@@ -56,11 +57,5 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.shared_kept == 1 { "" } else { "s" }
         );
     }
-    for (path, error) in &r.errors {
-        errln!(
-            "warning: {} was not removed ({error}); gc will retry",
-            path.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(removal::report(&r.errors))
 }

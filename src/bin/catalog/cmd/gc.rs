@@ -3,6 +3,7 @@
 use super::Context;
 use super::progress::Progress;
 use crate::output::{file_errors_json, human_size};
+use crate::removal;
 use catalog_core::{GcOptions, Result};
 use serde_json::json;
 use std::process::ExitCode;
@@ -59,7 +60,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "duration_ms": r.duration_ms,
             })
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(removal::report(&r.errors));
     }
     let verb = if r.dry_run { "would remove" } else { "removed" };
     outln!(
@@ -98,11 +99,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.not_reached == 1 { "" } else { "s" }
         );
     }
-    for (path, error) in &r.errors {
-        errln!("warning: {}: {error}", path.display());
-    }
     outln!("done in {} ms", r.duration_ms);
-    Ok(ExitCode::SUCCESS)
+    Ok(removal::report(&r.errors))
 }
 
 /// `1024`, `10K`, `1.5G`, `2GiB`, `512MB` (units are powers of 1024).
