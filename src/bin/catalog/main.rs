@@ -143,7 +143,11 @@ pub fn exit_code(err: &Error) -> u8 {
     match err {
         // The caller asked for something that cannot be: an invalid
         // argument, an unknown id, a root with no catalog.
-        Error::InvalidInput { .. } | Error::NotFound { .. } | Error::NoCatalog { .. } => 2,
+        // A model file name that is not UTF-8 cannot be stored: bad input.
+        Error::InvalidInput { .. }
+        | Error::NotFound { .. }
+        | Error::NoCatalog { .. }
+        | Error::NonUtf8Path { .. } => 2,
         Error::Busy { .. } => 3,
         // "The bytes are not what you said" is a failed verification, and a
         // stored path that escapes the root is damage, not a typo: both 1,
