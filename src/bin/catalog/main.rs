@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod stdio;
+mod actor;
 mod cmd;
 mod output;
 mod removal;
@@ -36,7 +37,8 @@ pub struct Cli {
     /// Machine-readable output (JSON; events as JSON lines).
     #[arg(long, global = true)]
     json: bool,
-    /// Correlation id stored with the records this command writes.
+    /// Correlation id stored with the records this command writes (at most
+    /// 256 bytes, no control characters).
     #[arg(long, global = true, value_name = "ID")]
     correlation_id: Option<String>,
     /// Log more (-v: what the catalog does; -vv: debug).
