@@ -39,7 +39,17 @@ impl OpContext {
         self
     }
 
-    pub(crate) fn validate(&self) -> crate::Result<()> {
+    /// Checks the fields as every mutation does (each, if set: not empty,
+    /// at most [`MAX_CONTEXT_LEN`] bytes, no control characters), so a
+    /// caller can refuse bad input before doing anything else.
+    ///
+    /// ```
+    /// use catalog_core::{Error, OpContext};
+    /// assert!(OpContext::new().correlation_id("req-42").validate().is_ok());
+    /// let err = OpContext::new().correlation_id("a\nb").validate().unwrap_err();
+    /// assert!(matches!(err, Error::InvalidInput { field: "correlation_id", .. }));
+    /// ```
+    pub fn validate(&self) -> crate::Result<()> {
         for (field, value) in [
             ("correlation_id", &self.correlation_id),
             ("actor", &self.actor),

@@ -158,6 +158,40 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A file in a model directory has a name that is not UTF-8. A model's
+    /// file paths are stored as UTF-8 text, so it cannot be imported as it
+    /// is; nothing was written.
+    #[error(
+        "the name of {} is not valid UTF-8, and the catalog stores a model's file paths as \
+         UTF-8 text; rename the file and import again (nothing was written)",
+        escaped(path)
+    )]
+    NonUtf8Path {
+        /// The file, with its name exactly as the file system has it.
+        path: PathBuf,
+    },
+}
+
+/// `path` for a message, with every byte that is not UTF-8 shown as `\xNN`
+/// (and `\` doubled, and control characters escaped, so the text is
+/// unambiguous): `/models/repo/x\xfe`.
+fn escaped(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' || c.is_control() {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 impl Error {
@@ -190,5 +224,22 @@ impl Error {
             seq,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn a_non_utf8_path_is_shown_escaped_and_unambiguous() {
+        let path = std::path::Path::new(OsStr::from_bytes(b"/m/r\\s/x\xfe\xff\n\xe2\x82\xac"));
+        assert_eq!(escaped(path), r"/m/r\\s/x\xfe\xff\n€");
+        let err = Error::NonUtf8Path {
+            path: path.to_path_buf(),
+        };
+        assert!(err.to_string().contains(r"x\xfe\xff"), "{err}");
     }
 }

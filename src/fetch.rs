@@ -10,6 +10,7 @@ use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, Fs, StdFs};
 use crate::model_ref::ModelRef;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,6 +40,47 @@ impl FetchedModel {
     pub fn size(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
+
+    /// Checks, before anything is staged, that the files can be laid out as
+    /// one model: at least one file, and for a directory model relative
+    /// paths that are valid, each listed once, and never both a file and
+    /// the directory of another file. Any fetcher's listing goes through
+    /// this (the store would otherwise fail half-way, after publishing
+    /// blobs).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.files.is_empty() {
+            return Err(Error::invalid("model_ref", "the fetcher listed no files"));
+        }
+        if !self.is_directory && self.files.len() == 1 {
+            return Ok(());
+        }
+        let mut seen = HashSet::with_capacity(self.files.len());
+        for f in &self.files {
+            check_relative_path("model file path", &f.relative_path)?;
+            if !seen.insert(f.relative_path.as_str()) {
+                return Err(Error::invalid(
+                    "model file path",
+                    format!("`{}` is listed more than once", f.relative_path),
+                ));
+            }
+        }
+        for f in &self.files {
+            let mut dir = f.relative_path.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if seen.contains(parent) {
+                    return Err(Error::invalid(
+                        "model file path",
+                        format!(
+                            "`{parent}` is listed as a file and as the directory of `{}`",
+                            f.relative_path
+                        ),
+                    ));
+                }
+                dir = parent;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Makes a model available locally.
@@ -52,7 +94,9 @@ pub trait ModelFetcher: Send + Sync {
 /// single-file model, a directory a multi-file one. Directories are walked
 /// in full, following symlinks to files (a Hugging Face cache snapshot is
 /// made of them) but refusing symlinks to directories; `.git/` and
-/// `.cache/` at the top of the directory are left out.
+/// `.cache/` at the top of the directory are left out. A file name that is
+/// not UTF-8 is refused with [`Error::NonUtf8Path`]: a model's file paths
+/// are stored as UTF-8 text.
 #[derive(Clone, Debug)]
 pub struct FileFetcher {
     fs: Arc<dyn Fs>,
@@ -113,10 +157,12 @@ impl ModelFetcher for FileFetcher {
                     ));
                 }
                 files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
-                Ok(FetchedModel {
+                let model = FetchedModel {
                     is_directory: true,
                     files,
-                })
+                };
+                model.check()?;
+                Ok(model)
             }
             _ => Err(Error::invalid(
                 "model_ref",
@@ -128,9 +174,15 @@ impl ModelFetcher for FileFetcher {
 
 impl FileFetcher {
     fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<()> {
-        let mut names = self.fs.list(dir).map_err(|e| Error::io(dir, e))?;
+        // The names exactly as the file system has them: a lossy conversion
+        // would turn `x\xfe` into `x\u{FFFD}`, a name that does not exist,
+        // or that names another file.
+        let mut names = self.fs.list_os(dir).map_err(|e| Error::io(dir, e))?;
         names.sort();
         for name in names {
+            let name = name.into_string().map_err(|raw| Error::NonUtf8Path {
+                path: dir.join(raw),
+            })?;
             if prefix.is_empty() && SKIPPED_DIRS.contains(&name.as_str()) {
                 continue;
             }
@@ -188,5 +240,59 @@ impl FileFetcher {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_model(paths: &[&str]) -> FetchedModel {
+        FetchedModel {
+            is_directory: true,
+            files: paths
+                .iter()
+                .map(|p| SourceFile {
+                    relative_path: (*p).to_string(),
+                    path: PathBuf::from("/src").join(p),
+                    size: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_listing_that_cannot_be_laid_out_is_refused() {
+        assert!(
+            dir_model(&["config.json", "a/b.bin", "a/c/d.bin"])
+                .check()
+                .is_ok()
+        );
+        for (paths, says) in [
+            (&[][..], "no files"),
+            (&["x", "x"], "more than once"),
+            (&["a", "a/b"], "as a file and as the directory"),
+            (&["a/b/c", "a/b"], "as a file and as the directory"),
+            (&["../x"], "`..`"),
+            (&["a//b"], "empty path component"),
+        ] {
+            let err = dir_model(paths).check().unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { reason, .. } if reason.contains(says)),
+                "{paths:?}: {err}"
+            );
+        }
+        let single = FetchedModel {
+            is_directory: false,
+            files: vec![SourceFile {
+                relative_path: String::new(),
+                path: PathBuf::from("/src/m.gguf"),
+                size: 1,
+            }],
+        };
+        assert!(
+            single.check().is_ok(),
+            "a one-file model has no relative path"
+        );
     }
 }

@@ -145,6 +145,16 @@ impl Catalog {
     /// entry uses: a failure to remove a file is logged and leaves it for
     /// gc; the entry is gone whatever happens to the files.
     pub(crate) fn delete_ctx(&self, id: &str, ctx: &OpContext) -> Result<bool> {
+        Ok(self.delete_report_ctx(id, ctx)?.is_some())
+    }
+
+    /// `delete_ctx`, returning what happened to the files (`None`: there
+    /// was no entry, nothing was written).
+    pub(crate) fn delete_report_ctx(
+        &self,
+        id: &str,
+        ctx: &OpContext,
+    ) -> Result<Option<EvictReport>> {
         check_id(id)?;
         ctx.validate()?;
         let w = self.writer()?;
@@ -170,7 +180,10 @@ impl Catalog {
             );
         }
         if let (true, Some((entry, planned))) = (removed, files) {
-            let mut report = EvictReport::default();
+            let mut report = EvictReport {
+                id: id.to_string(),
+                ..EvictReport::default()
+            };
             match planned {
                 Ok(plan) => remove(&self.inner.store, &plan, &mut report),
                 Err(e) => report
@@ -180,8 +193,9 @@ impl Catalog {
             for (path, error) in &report.errors {
                 tracing::warn!(model_id = id, path = %path.display(), error = %error, "delete: a file was left for gc");
             }
+            return Ok(Some(report));
         }
-        Ok(removed)
+        Ok(None)
     }
 
     /// `evict` with the store lock already held.

@@ -110,6 +110,8 @@ impl Catalog {
             used_bytes = used_bytes.saturating_sub(evicted.bytes_reclaimed);
             report.evicted_bytes += evicted.bytes_reclaimed;
             report.evicted.push(e.id);
+            // What the eviction could not remove is the gc's failure too.
+            report.errors.extend(evicted.errors);
         }
         Ok(())
     }

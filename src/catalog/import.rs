@@ -223,6 +223,7 @@ impl Catalog {
         // The fetch may take long (a network fetcher) and touches nothing of
         // the store: the store lock is taken only after it.
         let fetched: FetchedModel = fetcher.fetch(source)?;
+        fetched.check()?;
         // Imports share the store; gc and evictions wait for them.
         let _store = w.store_shared();
         let store = &self.inner.store;

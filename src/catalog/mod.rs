@@ -328,6 +328,14 @@ impl Catalog {
         self.delete_ctx(id, &OpContext::default())
     }
 
+    /// [`Catalog::delete`], saying what happened to the stored files no
+    /// other model uses: `None` if there was no entry (nothing written);
+    /// else the files removed and, in `errors`, those that could not be
+    /// removed or synced (the entry is deleted all the same; gc retries).
+    pub fn delete_with_report(&self, id: &str) -> Result<Option<EvictReport>> {
+        self.delete_report_ctx(id, &OpContext::default())
+    }
+
     /// Records the outcome of a verification of `id`'s bytes and updates its
     /// trust state. (Hashing is the caller's; this only records.)
     pub fn record_verification(&self, id: &str, outcome: Verification) -> Result<ModelEntry> {
@@ -618,6 +626,10 @@ impl WithContext<'_> {
     /// [`Catalog::delete`] with this context.
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.catalog.delete_ctx(id, &self.ctx)
+    }
+    /// [`Catalog::delete_with_report`] with this context.
+    pub fn delete_with_report(&self, id: &str) -> Result<Option<EvictReport>> {
+        self.catalog.delete_report_ctx(id, &self.ctx)
     }
     /// [`Catalog::record_verification`] with this context.
     pub fn record_verification(&self, id: &str, outcome: Verification) -> Result<ModelEntry> {

@@ -34,8 +34,15 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// Reads the bytes of `path` from `offset` to its end.
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>>;
-    /// Names of the entries of `dir`, in no particular order.
+    /// Names of the entries of `dir`, in no particular order. A name that
+    /// is not UTF-8 comes back converted lossily (see [`Fs::list_os`]).
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Names of the entries of `dir` exactly as the operating system has
+    /// them, in no particular order: what must tell `x\xfe` from
+    /// `x\u{FFFD}`. By default, the names of [`Fs::list`].
+    fn list_os(&self, dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        Ok(self.list(dir)?.into_iter().map(Into::into).collect())
+    }
     /// Creates `path` (truncating an existing file) for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// Opens an existing `path` for appending.

@@ -56,6 +56,12 @@ impl Fs for StdFs {
         Ok(names)
     }
 
+    fn list_os(&self, dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        fs::read_dir(dir)?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect()
+    }
+
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         let file = OpenOptions::new()
             .write(true)

@@ -93,7 +93,9 @@ pub struct GcReport {
     pub evicted: Vec<String>,
     /// Bytes those evictions reclaimed.
     pub evicted_bytes: u64,
-    /// Files that could not be examined or removed, with the reason.
+    /// Files that could not be examined or removed (also by the evictions
+    /// of the size budget) and directories that could not be synced, with
+    /// the reason.
     pub errors: Vec<(PathBuf, String)>,
     /// Wall-clock time taken, in milliseconds.
     pub duration_ms: u64,

@@ -3,8 +3,12 @@
 
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod stdio;
+mod actor;
 mod cmd;
 mod output;
+mod removal;
 
 use catalog_core::{Error, Lifecycle};
 use clap::{Parser, Subcommand};
@@ -15,8 +19,15 @@ use std::process::ExitCode;
 /// digests, lifecycle and trust, and the history of every change.
 ///
 /// Exit codes: 0 success; 1 a verification failed, `check` found a problem,
-/// or an operation failed; 2 bad usage or input (nothing written); 3 another
-/// process holds the writer lock.
+/// `evict`, `delete` or `gc` could not remove or sync a store file (the
+/// record is written, the report printed and the files named on stderr;
+/// `gc` retries), or an operation failed; 2 bad usage or input (nothing
+/// written); 3 another process holds the writer lock.
+///
+/// If the reader of stdout goes away (`catalog list | head -1`) the command
+/// stops writing quietly and keeps its exit code; if stdout fails otherwise
+/// (a full disk) it says so on stderr and exits 1. What it changed stays
+/// changed either way.
 #[derive(Parser, Debug)]
 #[command(name = "catalog", version, about, long_about)]
 pub struct Cli {
@@ -26,7 +37,8 @@ pub struct Cli {
     /// Machine-readable output (JSON; events as JSON lines).
     #[arg(long, global = true)]
     json: bool,
-    /// Correlation id stored with the records this command writes.
+    /// Correlation id stored with the records this command writes (at most
+    /// 256 bytes, no control characters).
     #[arg(long, global = true, value_name = "ID")]
     correlation_id: Option<String>,
     /// Log more (-v: what the catalog does; -vv: debug).
@@ -57,12 +69,14 @@ enum Command {
     Retire(cmd::lifecycle::Args),
     /// Mark a model active again.
     Activate(cmd::lifecycle::Args),
-    /// Remove a model and the stored files no other model uses.
+    /// Remove a model and the stored files no other model uses; exits 1 if
+    /// a file could not be removed.
     Evict(cmd::evict::Args),
-    /// Remove a model from the catalog.
+    /// Remove a model from the catalog, and the stored files no other model
+    /// uses; exits 1 if a file could not be removed.
     Delete(cmd::delete::Args),
     /// Remove unreferenced store files; with --max-bytes, evict retired
-    /// models until the store fits.
+    /// models until the store fits. Exits 1 if a file could not be removed.
     Gc(cmd::gc::Args),
     /// Write a snapshot so that opening replays only what follows it.
     Compact,
@@ -84,7 +98,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let ctx = match cmd::Context::new(&cli) {
         Ok(ctx) => ctx,
-        Err(err) => return output::fail(&err, cli.json),
+        Err(err) => return stdio::finish(output::fail(&err, cli.json)),
     };
     let result = match &cli.command {
         Command::Demo => cmd::demo::run(&ctx),
@@ -104,10 +118,11 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Repair => cmd::repair::run(&ctx),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(err) => output::fail(&err, cli.json),
-    }
+    };
+    stdio::finish(code)
 }
 
 fn init_logging(verbose: u8) {
@@ -130,7 +145,11 @@ pub fn exit_code(err: &Error) -> u8 {
     match err {
         // The caller asked for something that cannot be: an invalid
         // argument, an unknown id, a root with no catalog.
-        Error::InvalidInput { .. } | Error::NotFound { .. } | Error::NoCatalog { .. } => 2,
+        // A model file name that is not UTF-8 cannot be stored: bad input.
+        Error::InvalidInput { .. }
+        | Error::NotFound { .. }
+        | Error::NoCatalog { .. }
+        | Error::NonUtf8Path { .. } => 2,
         Error::Busy { .. } => 3,
         // "The bytes are not what you said" is a failed verification, and a
         // stored path that escapes the root is damage, not a typo: both 1,

@@ -5,16 +5,15 @@ use catalog_core::{
     Digest, Error, Event, Lifecycle, ModelEntry, Op, OpContext, TrustState, VerifyResult,
 };
 use serde_json::{Map, Value, json};
-use std::io::Write;
 use std::process::ExitCode;
 
 /// Prints `err` (as JSON with `--json`) and returns its exit code.
 pub fn fail(err: &Error, json: bool) -> ExitCode {
     let code = crate::exit_code(err);
     if json {
-        println!("{}", json!({ "error": err.to_string(), "exit_code": code }));
+        outln!("{}", json!({ "error": err.to_string(), "exit_code": code }));
     }
-    eprintln!("error: {err}");
+    errln!("error: {err}");
     ExitCode::from(code)
 }
 
@@ -76,9 +75,6 @@ pub fn entry_json(e: &ModelEntry) -> Value {
     })
 }
 
-/// The JSON form of a journal event: `seq`, `time`, `time_ms`, `kind`, `id`
-/// (null for a gap), `correlation_id`, `actor`, `chain`, then the fields the
-/// operation set.
 /// Files that could not be handled, with the reason, as JSON objects.
 pub fn file_errors_json(errors: &[(std::path::PathBuf, String)]) -> Value {
     errors
@@ -87,6 +83,9 @@ pub fn file_errors_json(errors: &[(std::path::PathBuf, String)]) -> Value {
         .collect()
 }
 
+/// The JSON form of a journal event: `seq`, `time`, `time_ms`, `kind`, `id`
+/// (null for a gap), `correlation_id`, `actor`, `chain`, then the fields the
+/// operation set.
 pub fn event_json(e: &Event) -> Value {
     let mut obj = Map::new();
     obj.insert("seq".into(), json!(e.seq));
@@ -265,26 +264,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
-    }
-}
-
-/// Writes one line to stdout and flushes it (for output read while the
-/// command still runs). `Ok(false)` if the reader went away (a closed pipe):
-/// the caller stops quietly.
-pub fn emit_line(line: &str) -> catalog_core::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::Io {
-            path: "<stdout>".into(),
-            source: e,
-        }),
     }
 }
 

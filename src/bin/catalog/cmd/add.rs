@@ -92,10 +92,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             "duration_ms": report.duration_ms,
             "replaced": replaced.is_some(),
         });
-        println!("{out}");
+        outln!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} ({}, {} file{}, {}) from {}",
         if replaced.is_some() {
             "replaced"
@@ -109,14 +109,14 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         e.digest.as_ref().map_or("-".into(), short_digest),
         e.model_ref
     );
-    println!(
+    outln!(
         "trust {}: {}",
         trust(e.trust),
         e.last_verification
             .as_ref()
             .map_or("", |v| v.reason.as_str())
     );
-    println!(
+    outln!(
         "stored {}, deduplicated {}, {} linked or moved, in {} ms",
         human_size(report.bytes_stored),
         human_size(report.bytes_deduplicated),

@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "ok": r.is_ok(),
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
         return Ok(code);
     }
-    println!(
+    outln!(
         "{} segment{}, {} record{} (sequences {}..={}), {} snapshot{}{}",
         r.segments,
         if r.segments == 1 { "" } else { "s" },
@@ -79,13 +79,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         }
     );
     if !r.head_chain.is_empty() {
-        println!("head chain {}", r.head_chain);
+        outln!("head chain {}", r.head_chain);
     }
     for note in &r.notes {
-        println!("note: {note}");
+        outln!("note: {note}");
     }
     for p in &r.problems {
-        println!(
+        outln!(
             "problem ({}): {} at byte {} (sequence {}): {}",
             format!("{:?}", p.kind).to_lowercase(),
             p.file.display(),
@@ -95,13 +95,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     if r.is_ok() {
-        println!("ok");
+        outln!("ok");
     } else {
         let repairable = r
             .problems
             .iter()
             .any(|p| matches!(p.kind, ProblemKind::Journal | ProblemKind::Snapshot));
-        eprintln!(
+        errln!(
             "error: {} problem{} found{}",
             r.problems.len(),
             if r.problems.len() == 1 { "" } else { "s" },

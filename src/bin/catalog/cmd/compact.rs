@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let report = ctx.existing_writer()?.compact()?;
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "seq": report.seq,
@@ -21,7 +21,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
             })
         );
     } else if let Some(path) = &report.snapshot {
-        println!(
+        outln!(
             "snapshot of {} entries at sequence {} ({}): {}",
             report.entries,
             report.seq,
@@ -29,7 +29,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
             path.display()
         );
     } else {
-        println!("nothing new since the snapshot at sequence {}", report.seq);
+        outln!("nothing new since the snapshot at sequence {}", report.seq);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,9 @@
-//! `catalog delete <id>`
+//! `catalog delete <id>`: remove a model from the catalog, and the stored
+//! files no other model uses.
 
 use super::Context;
+use crate::output::file_errors_json;
+use crate::removal;
 use catalog_core::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -13,15 +16,25 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let catalog = ctx.existing_writer()?;
-    let removed = catalog
+    let report = catalog
         .with_context(ctx.op_context("delete"))
-        .delete(&args.id)?;
+        .delete_with_report(&args.id)?;
+    let errors = report.as_ref().map_or(&[][..], |r| &r.errors[..]);
     if ctx.json {
-        println!("{}", json!({ "id": args.id, "deleted": removed }));
-    } else if removed {
-        println!("deleted {}", args.id);
+        outln!(
+            "{}",
+            json!({
+                "id": args.id,
+                "deleted": report.is_some(),
+                "files_removed": report.as_ref().map_or(0, |r| r.files_removed),
+                "bytes_reclaimed": report.as_ref().map_or(0, |r| r.bytes_reclaimed),
+                "errors": file_errors_json(errors),
+            })
+        );
+    } else if report.is_some() {
+        outln!("deleted {}", args.id);
     } else {
-        println!("{} was not in the catalog; nothing written", args.id);
+        outln!("{} was not in the catalog; nothing written", args.id);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(removal::report(errors))
 }

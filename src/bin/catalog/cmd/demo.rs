@@ -86,7 +86,7 @@ fn run_job(
     let same = entry == before && reopened.head() == head;
     let ok = same && entry.digest == Some(expected) && verified.outcome.bytes == SAMPLE_LEN as u64;
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "root": ctx.root,
@@ -109,23 +109,23 @@ fn run_job(
             })
         );
     } else {
-        println!("catalog root   {}", ctx.root.display());
-        println!(
+        outln!("catalog root   {}", ctx.root.display());
+        outln!(
             "imported       {} ({}, {}); {} newly stored",
             entry.id,
             human_size(entry.size_bytes),
             entry.digest.map_or("-".into(), |d| d.to_string()),
             human_size(imported.bytes_stored)
         );
-        println!("model path     {}", path.display());
-        println!(
+        outln!("model path     {}", path.display());
+        outln!(
             "verified       {} — {} ({} hashed in {} ms)",
             trust(entry.trust),
             verified.outcome.reason,
             human_size(verified.outcome.bytes),
             verified.outcome.duration_ms
         );
-        println!(
+        outln!(
             "lifecycle      {} (retired and re-activated)",
             lifecycle(entry.lifecycle)
         );
@@ -133,18 +133,20 @@ fn run_job(
             .iter()
             .map(|e| format!("{}:{}", e.seq, e.kind()))
             .collect();
-        println!("history        {}", kinds.join(" "));
-        println!(
+        outln!("history        {}", kinds.join(" "));
+        outln!(
             "journal        {} records written with {} fsyncs; snapshot at sequence {}",
-            stats.records, stats.fsyncs, compacted.seq
+            stats.records,
+            stats.fsyncs,
+            compacted.seq
         );
-        println!("head           seq {} chain {}", head.seq, head.chain);
-        println!(
+        outln!("head           seq {} chain {}", head.seq, head.chain);
+        outln!(
             "reopened       {} entries, state {}",
             reopened.len(),
             if same { "identical" } else { "DIFFERENT" }
         );
-        println!("done in {} ms", started.elapsed().as_millis());
+        outln!("done in {} ms", started.elapsed().as_millis());
     }
     Ok(if ok {
         ExitCode::SUCCESS

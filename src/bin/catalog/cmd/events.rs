@@ -2,7 +2,8 @@
 //! events, read through a read-only handle (never blocks the writer).
 
 use super::Context;
-use crate::output::{context_summary, emit_line, event_json, iso_time, op_summary};
+use crate::output::{context_summary, event_json, iso_time, op_summary};
+use crate::stdio;
 use catalog_core::{Event, Result};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,10 +27,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let catalog = ctx.reader()?;
     let mut next = args.since;
     if !ctx.json
-        && !emit_line(&format!(
+        && !stdio::line(&format!(
             "{:<8}  {:<24}  {:<9}  {:<20}  {:<40}  CONTEXT",
             "SEQ", "TIME", "KIND", "ID", "CHANGE"
-        ))?
+        ))
     {
         return Ok(ExitCode::SUCCESS);
     }
@@ -37,8 +38,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         let mut events = catalog.events(next)?;
         for event in events.by_ref() {
             let line = render(&event?, ctx.json);
-            if !emit_line(&line)? {
-                return Ok(ExitCode::SUCCESS); // the reader went away
+            if !stdio::line(&line) {
+                return Ok(ExitCode::SUCCESS); // stdout is gone (see `stdio`)
             }
         }
         next = events.next_seq();

@@ -3,6 +3,7 @@
 
 use super::Context;
 use crate::output::{file_errors_json, human_size};
+use crate::removal;
 use catalog_core::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .with_context(ctx.op_context("evict"))
         .evict(&args.id, args.dry_run)?;
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "id": r.id,
@@ -33,10 +34,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "errors": file_errors_json(&r.errors),
             })
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(removal::report(&r.errors));
     }
     if r.dry_run {
-        println!(
+        outln!(
             "would evict {}: {} reclaimed ({} bytes), {} shared object{} kept; nothing changed",
             r.id,
             human_size(r.bytes_reclaimed),
@@ -45,7 +46,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.shared_kept == 1 { "" } else { "s" }
         );
     } else {
-        println!(
+        outln!(
             "evicted {}: {} reclaimed ({} bytes), {} file{} removed, {} shared object{} kept",
             r.id,
             human_size(r.bytes_reclaimed),
@@ -56,11 +57,5 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.shared_kept == 1 { "" } else { "s" }
         );
     }
-    for (path, error) in &r.errors {
-        eprintln!(
-            "warning: {} was not removed ({error}); gc will retry",
-            path.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(removal::report(&r.errors))
 }

@@ -3,6 +3,7 @@
 use super::Context;
 use super::progress::Progress;
 use crate::output::{file_errors_json, human_size};
+use crate::removal;
 use catalog_core::{GcOptions, Result};
 use serde_json::json;
 use std::process::ExitCode;
@@ -43,7 +44,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     bar.finish();
     let r = report?;
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "dry_run": r.dry_run,
@@ -59,29 +60,30 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "duration_ms": r.duration_ms,
             })
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(removal::report(&r.errors));
     }
     let verb = if r.dry_run { "would remove" } else { "removed" };
-    println!(
+    outln!(
         "{verb} {} unreferenced file{} ({})",
         r.files_removed,
         if r.files_removed == 1 { "" } else { "s" },
         human_size(r.bytes_removed)
     );
-    println!(
+    outln!(
         "kept {} object{} in use ({})",
         r.kept,
         if r.kept == 1 { "" } else { "s" },
         human_size(r.kept_bytes)
     );
     if r.skipped_young > 0 {
-        println!(
+        outln!(
             "skipped {} unreferenced younger than the grace period ({} s)",
-            r.skipped_young, args.grace
+            r.skipped_young,
+            args.grace
         );
     }
     if !r.evicted.is_empty() {
-        println!(
+        outln!(
             "{} {} retired model{} to meet the size budget ({}): {}",
             if r.dry_run { "would evict" } else { "evicted" },
             r.evicted.len(),
@@ -91,17 +93,14 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     if r.not_reached > 0 {
-        println!(
+        outln!(
             "time budget ran out: {} object{} not examined; run gc again",
             r.not_reached,
             if r.not_reached == 1 { "" } else { "s" }
         );
     }
-    for (path, error) in &r.errors {
-        eprintln!("warning: {}: {error}", path.display());
-    }
-    println!("done in {} ms", r.duration_ms);
-    Ok(ExitCode::SUCCESS)
+    outln!("done in {} ms", r.duration_ms);
+    Ok(removal::report(&r.errors))
 }
 
 /// `1024`, `10K`, `1.5G`, `2GiB`, `512MB` (units are powers of 1024).

@@ -10,7 +10,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     let catalog = ctx.reader()?;
     let head = catalog.head();
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "catalog_id": catalog.catalog_id(),
@@ -22,17 +22,18 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
             })
         );
     } else {
-        println!("catalog {}", catalog.catalog_id());
-        println!("seq     {}", head.seq);
-        println!("chain   {}", head.chain);
-        println!(
+        outln!("catalog {}", catalog.catalog_id());
+        outln!("seq     {}", head.seq);
+        outln!("chain   {}", head.chain);
+        outln!(
             "pin     {}:{}  (catalog check --expect-head <pin>)",
-            head.seq, head.chain
+            head.seq,
+            head.chain
         );
         if head.seq > 0 {
-            println!("time    {}", iso_time(head.time_ms));
+            outln!("time    {}", iso_time(head.time_ms));
         } else {
-            println!("time    - (empty journal)");
+            outln!("time    - (empty journal)");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,8 @@
 //! sealed segments and compactions.
 
 use super::Context;
-use crate::output::{context_summary, emit_line, event_json, iso_time, op_summary, table};
+use crate::output::{context_summary, event_json, iso_time, op_summary, table};
+use crate::stdio;
 use catalog_core::{Error, Result};
 use std::process::ExitCode;
 
@@ -22,7 +23,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     }
     if ctx.json {
         for e in &events {
-            if !emit_line(&event_json(e).to_string())? {
+            if !stdio::line(&event_json(e).to_string()) {
                 break;
             }
         }
@@ -30,7 +31,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     }
     let start = catalog.history_start()?;
     if start > 1 {
-        println!("(history before sequence {start} was pruned by retention)");
+        outln!("(history before sequence {start} was pruned by retention)");
     }
     let rows: Vec<Vec<String>> = events
         .iter()

@@ -21,9 +21,9 @@ pub fn run(ctx: &Context, args: &Args, to: Lifecycle) -> Result<ExitCode> {
         .with_context(ctx.op_context(command))
         .set_state(&args.id, to)?;
     if ctx.json {
-        println!("{}", entry_json(&e));
+        outln!("{}", entry_json(&e));
     } else {
-        println!("{} is {}", e.id, lifecycle(e.lifecycle));
+        outln!("{} is {}", e.id, lifecycle(e.lifecycle));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     }
     if ctx.json {
         let items: Vec<_> = entries.iter().map(entry_json).collect();
-        println!("{}", serde_json::Value::Array(items));
+        outln!("{}", serde_json::Value::Array(items));
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = entries

@@ -35,6 +35,11 @@ impl Context {
             (None, Some(root)) if !root.is_empty() => PathBuf::from(root),
             _ => default_root()?,
         };
+        // A bad `--correlation-id` is bad input: refused before anything
+        // is opened or created (the library would refuse it only later).
+        if let Some(id) = &cli.correlation_id {
+            OpContext::new().correlation_id(id.clone()).validate()?;
+        }
         Ok(Context {
             root,
             json: cli.json,
@@ -67,13 +72,11 @@ impl Context {
     }
 
     /// The context stored with the records `command` writes: the
-    /// `--correlation-id`, and `catalog <command>` (with `$USER`) as actor.
+    /// `--correlation-id`, and `catalog <command>` (with `$USER`, fitted:
+    /// see `actor`) as actor.
     pub fn op_context(&self, command: &str) -> OpContext {
-        let actor = match std::env::var("USER") {
-            Ok(user) if !user.is_empty() => format!("{user} via catalog {command}"),
-            _ => format!("catalog {command}"),
-        };
-        let ctx = OpContext::new().actor(actor);
+        let user = std::env::var_os("USER");
+        let ctx = OpContext::new().actor(crate::actor::actor(user.as_deref(), command));
         match &self.correlation_id {
             Some(id) => ctx.correlation_id(id.clone()),
             None => ctx,

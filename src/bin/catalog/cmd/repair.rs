@@ -22,7 +22,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
                         "lost_seqs": g.lost_seqs, "reason": g.reason })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "damage_found": report.damage_found,
@@ -35,15 +35,15 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !report.damage_found {
-        println!("no damage found; nothing changed");
+        outln!("no damage found; nothing changed");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("kept {} records", report.records_kept);
+    outln!("kept {} records", report.records_kept);
     for g in &report.gaps {
         let lost = g
             .lost_seqs
             .map_or("none".into(), |(a, b)| format!("{a}..={b}"));
-        println!(
+        outln!(
             "gap: {} at byte {} ({} bytes, sequences {lost}): {}",
             g.file.display(),
             g.offset,
@@ -52,10 +52,10 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         );
     }
     for (seq, why) in &report.dropped_records {
-        println!("dropped record {seq}: {why}");
+        outln!("dropped record {seq}: {why}");
     }
     if let Some(q) = &report.quarantined_to {
-        println!("original files kept in {}", q.display());
+        outln!("original files kept in {}", q.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,35 +21,35 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     if ctx.json {
         let mut out = entry_json(&e);
         out["model_path"] = json!(model_path);
-        println!("{out}");
+        outln!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("id          {}", e.id);
-    println!("ref         {}", e.model_ref);
-    println!("path        {}", e.local_path);
+    outln!("id          {}", e.id);
+    outln!("ref         {}", e.model_ref);
+    outln!("path        {}", e.local_path);
     match &model_path {
-        Some(p) => println!("model path  {}", p.display()),
-        None => println!("model path  - (missing; `catalog check` says more)"),
+        Some(p) => outln!("model path  {}", p.display()),
+        None => outln!("model path  - (missing; `catalog check` says more)"),
     }
-    println!("lifecycle   {}", lifecycle(e.lifecycle));
-    println!("trust       {}", trust(e.trust));
-    println!(
+    outln!("lifecycle   {}", lifecycle(e.lifecycle));
+    outln!("trust       {}", trust(e.trust));
+    outln!(
         "digest      {}",
         e.digest.map_or("-".into(), |d| d.to_string())
     );
-    println!(
+    outln!(
         "size        {} ({} bytes)",
         human_size(e.size_bytes),
         e.size_bytes
     );
-    println!("registered  {}", iso_time(e.registered_at_ms));
-    println!(
+    outln!("registered  {}", iso_time(e.registered_at_ms));
+    outln!(
         "updated     {} (seq {})",
         iso_time(e.updated_at_ms),
         e.updated_seq
     );
     if let Some(v) = &e.last_verification {
-        println!(
+        outln!(
             "verified    {} {}: {} ({} in {} ms)",
             e.last_verified_at_ms.map_or("-".into(), iso_time),
             result(v.result),
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     for f in &e.files {
-        println!(
+        outln!(
             "file        {}  {}  {}",
             f.path,
             f.digest,

@@ -82,9 +82,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 json!({ "id": id, "error": err.to_string(), "exit_code": crate::exit_code(err) })
             }))
             .collect();
-        println!("{}", serde_json::Value::Array(items));
+        outln!("{}", serde_json::Value::Array(items));
     } else if entries.is_empty() {
-        println!("the catalog is empty; nothing to verify");
+        outln!("the catalog is empty; nothing to verify");
     } else {
         let rows: Vec<Vec<String>> = reports
             .iter()
@@ -108,10 +108,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             &rows,
         );
         for (id, err) in &errors {
-            eprintln!("error: {id}: {err}");
+            errln!("error: {id}: {err}");
         }
         if failed > 0 {
-            eprintln!(
+            errln!(
                 "error: {failed} of {} verification{} failed",
                 entries.len(),
                 if entries.len() == 1 { "" } else { "s" }
