@@ -34,6 +34,23 @@ fn opts(fs: &MemFs) -> Options {
         .fs(Arc::new(fs.clone()))
 }
 
+/// Whether the writer's cut of the failed bytes works, or fails too (then
+/// only reading the tail back from the disk at the next open protects the
+/// readers and the next writer). Without preallocation, a truncation is
+/// only ever the cut, so making every truncation fail fails just the cut.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    Works,
+    Fails,
+}
+
+fn opts_for(fs: &MemFs, cut: Cut) -> Options {
+    match cut {
+        Cut::Works => opts(fs),
+        Cut::Fails => opts(fs).preallocate(0),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Put(u64),
@@ -113,9 +130,9 @@ fn run_workload(catalog: &Catalog) -> (Model, Option<(usize, Step)>) {
 }
 
 /// Calls of `call` the workload makes after the catalog is open.
-fn calls_in_workload(call: Call) -> u64 {
+fn calls_in_workload(call: Call, cut: Cut) -> u64 {
     let fs = MemFs::new();
-    let catalog = Catalog::open_with(ROOT, opts(&fs)).unwrap();
+    let catalog = Catalog::open_with(ROOT, opts_for(&fs, cut)).unwrap();
     let before = fs.calls(call);
     let (_, failed) = run_workload(&catalog);
     assert!(failed.is_none(), "the workload runs clean without faults");
@@ -133,56 +150,68 @@ fn more(model: &mut Model, catalog: &Catalog, round: u64) {
 #[test]
 fn a_fault_at_every_write_and_sync_is_never_shown_and_never_built_upon() {
     let mut faults = 0;
-    for call in [Call::Sync, Call::Write] {
-        let total = calls_in_workload(call);
-        assert!(total > 20, "{call:?}: the workload makes {total} calls");
-        for n in 1..=total {
-            let fs = MemFs::new();
-            let catalog = Catalog::open_with(ROOT, opts(&fs)).unwrap();
-            fs.fail_nth(call, n, ErrorKind::Other);
-            let (mut model, failed) = run_workload(&catalog);
-            let (at, step) = failed.unwrap_or_else(|| panic!("{call:?} #{n}: nothing failed"));
-            faults += 1;
-            drop(catalog);
-            let what = format!("{call:?} #{n} failed step {at} ({step:?})");
-
-            // No crash, the page cache still holds the failed bytes.
-            let reader = Catalog::open_read_only_with(ROOT, opts(&fs)).unwrap();
-            assert_eq!(summary(&reader), model, "{what}: a reader sees it");
-            let writer = Catalog::open_with(ROOT, opts(&fs))
-                .unwrap_or_else(|e| panic!("{what}: reopen failed: {e}"));
-            assert_eq!(summary(&writer), model, "{what}: the next writer sees it");
-            assert_eq!(reader.refresh().unwrap(), 0, "{what}: nothing new");
-            more(&mut model, &writer, 1);
-            writer.compact().unwrap();
-            more(&mut model, &writer, 2);
-            drop(writer);
-
-            // The cache forgets what never reached the disk.
-            fs.drop_cache();
-            let writer = Catalog::open_with(ROOT, opts(&fs))
-                .unwrap_or_else(|e| panic!("{what}: open after the cache drop: {e}"));
-            assert_eq!(summary(&writer), model, "{what}: after the cache drop");
-            more(&mut model, &writer, 3);
-            drop(writer);
-            // (The specs name blobs that were never stored: only the
-            // journal and the snapshots are of interest here.)
-            let check = Catalog::check(ROOT, opts(&fs), true).unwrap();
-            let damage: Vec<_> = check
-                .problems
-                .iter()
-                .filter(|p| p.kind != ProblemKind::Store)
-                .collect();
-            assert!(damage.is_empty(), "{what}: check: {damage:?}");
-
-            // And a power loss after all that.
-            fs.crash(CrashMode::DropUnsynced);
-            let writer = Catalog::open_with(ROOT, opts(&fs))
-                .unwrap_or_else(|e| panic!("{what}: open after power loss: {e}"));
-            assert_eq!(summary(&writer), model, "{what}: after power loss");
+    for cut in [Cut::Works, Cut::Fails] {
+        for call in [Call::Sync, Call::Write] {
+            let total = calls_in_workload(call, cut);
+            assert!(total > 20, "{call:?}: the workload makes {total} calls");
+            for n in 1..=total {
+                one_fault(call, n, cut);
+                faults += 1;
+            }
         }
     }
     eprintln!("{faults} faults injected, none shown, none built upon");
+}
+
+fn one_fault(call: Call, n: u64, cut: Cut) {
+    let fs = MemFs::new();
+    let opts = |fs: &MemFs| opts_for(fs, cut);
+    let catalog = Catalog::open_with(ROOT, opts(&fs)).unwrap();
+    fs.fail_nth(call, n, ErrorKind::Other);
+    if matches!(cut, Cut::Fails) {
+        fs.always_fail(Call::SetLen, true);
+    }
+    let (mut model, failed) = run_workload(&catalog);
+    let (at, step) = failed.unwrap_or_else(|| panic!("{call:?} #{n}: nothing failed"));
+    drop(catalog);
+    let what = format!("{cut:?}: {call:?} #{n} failed step {at} ({step:?})");
+
+    // No crash, the page cache may still hold the failed bytes.
+    let reader = Catalog::open_read_only_with(ROOT, opts(&fs)).unwrap();
+    assert_eq!(summary(&reader), model, "{what}: a reader sees it");
+    fs.always_fail(Call::SetLen, false);
+    let writer = Catalog::open_with(ROOT, opts(&fs))
+        .unwrap_or_else(|e| panic!("{what}: reopen failed: {e}"));
+    assert_eq!(summary(&writer), model, "{what}: the next writer sees it");
+    more(&mut model, &writer, 1);
+    writer.compact().unwrap();
+    more(&mut model, &writer, 2);
+    reader.refresh().unwrap();
+    assert_eq!(summary(&reader), model, "{what}: the reader follows");
+    drop(writer);
+
+    // The cache forgets what never reached the disk.
+    fs.drop_cache();
+    let writer = Catalog::open_with(ROOT, opts(&fs))
+        .unwrap_or_else(|e| panic!("{what}: open after the cache drop: {e}"));
+    assert_eq!(summary(&writer), model, "{what}: after the cache drop");
+    more(&mut model, &writer, 3);
+    drop(writer);
+    // (The specs name blobs that were never stored: only the journal and
+    // the snapshots are of interest here.)
+    let check = Catalog::check(ROOT, opts(&fs), true).unwrap();
+    let damage: Vec<_> = check
+        .problems
+        .iter()
+        .filter(|p| p.kind != ProblemKind::Store)
+        .collect();
+    assert!(damage.is_empty(), "{what}: check: {damage:?}");
+
+    // And a power loss after all that.
+    fs.crash(CrashMode::DropUnsynced);
+    let writer = Catalog::open_with(ROOT, opts(&fs))
+        .unwrap_or_else(|e| panic!("{what}: open after power loss: {e}"));
+    assert_eq!(summary(&writer), model, "{what}: after power loss");
 }
 
 #[test]

@@ -2,56 +2,31 @@
 //! `tests/fixtures/v1/`. Every later build must open them to exactly the
 //! same state (digest below) or fail with exactly the same error.
 //!
-//! The fixtures were written once by `generate_fixtures` (ignored):
-//! `CATALOG_WRITE_FIXTURES=1 cargo test --test golden_fixtures_of_format_v1 -- --ignored`.
-//! Regenerating them is a format change: never do it to make a test pass.
+//! The fixtures were written once, by release 0.1.0: `clean` is the workload
+//! in `support::golden::write_clean`; `torn_tail` adds the first 40 bytes of
+//! a record to its newest segment; `corrupt_sealed_segment` flips bit 3 of
+//! byte 70 of record 3; `compacted` is `clean` compacted (snapshot at 14)
+//! plus three puts. This build writes format 2 and cannot regenerate them;
+//! they must never change. A writer opening them seals the format-1 newest
+//! segment and continues in a format-2 one.
 
 mod support;
 
-use catalog_core::{
-    Catalog, Digest, EntrySpec, Error, Lifecycle, ManifestFile, ModelEntry, OpContext, Options,
-    RecoveryMode, Verification, VerifyResult,
-};
-use std::path::{Path, PathBuf};
+use catalog_core::{Catalog, EntrySpec, Error, RecoveryMode};
+use std::path::Path;
+use support::golden::{newest_segment, opts, state_digest};
 
 const CLEAN: &str = "clean";
 const TORN: &str = "torn_tail";
 const CORRUPT: &str = "corrupt_sealed_segment";
 const COMPACTED: &str = "compacted";
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/v1")
-        .join(name)
+fn fixture(name: &str) -> std::path::PathBuf {
+    support::golden::fixture("v1", name)
 }
 
-fn opts() -> Options {
-    Options::default()
-        .auto_compact(None)
-        .max_segment_bytes(1024)
-}
-
-/// A copy of a fixture in a temp dir (opening may cut a tail or add a lock file).
 fn copy(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    support::copy_dir(&fixture(name), dir.path());
-    dir
-}
-
-/// SHA-256 over every entry in its format-defined encoding (postcard of
-/// `ModelEntry`, §4.3 of docs/FORMAT.md), in id order, then the journal
-/// head: the "state digest" the fixtures are pinned to.
-fn state_digest(catalog: &Catalog) -> String {
-    let mut bytes = Vec::new();
-    for e in catalog.list() {
-        let encoded: Vec<u8> = postcard::to_allocvec::<ModelEntry>(&e).unwrap();
-        bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&encoded);
-    }
-    let head = catalog.head();
-    bytes
-        .extend_from_slice(format!("head {} {} {}", head.seq, head.chain, head.time_ms).as_bytes());
-    Digest::of_bytes(&bytes).hex()
+    support::golden::copy("v1", name)
 }
 
 const CLEAN_DIGEST: &str = "b9a027f576e44cf98821a7f808c19b4ad5c5a52bb8f073790226a71948dcfb75";
@@ -127,98 +102,69 @@ fn compacted_fixture_opens_from_its_snapshot_to_the_pinned_state() {
     );
 }
 
-/// Writes the fixtures (run on purpose only; see the module docs).
 #[test]
-#[ignore = "writes the golden fixtures; run only to create a new format version's fixtures"]
-fn generate_fixtures() {
-    if std::env::var("CATALOG_WRITE_FIXTURES").as_deref() != Ok("1") {
-        return;
-    }
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
-    let _ = std::fs::remove_dir_all(&base);
-    let clean = base.join(CLEAN);
-    write_clean(&clean);
-    // torn tail: the first 40 bytes of a record appended to the newest segment.
-    let torn = base.join(TORN);
-    support::copy_dir(&clean, &torn);
-    let newest = newest_segment(&torn);
-    let mut bytes = std::fs::read(&newest).unwrap();
-    let record: Vec<u8> = std::fs::read(&newest).unwrap()[84..124].to_vec();
-    bytes.extend_from_slice(&record);
-    std::fs::write(&newest, bytes).unwrap();
-    // corrupt sealed segment: one bit of record 3's payload.
-    let corrupt = base.join(CORRUPT);
-    support::copy_dir(&clean, &corrupt);
-    let seg1 = corrupt.join("catalog/journal/00000000000000000001.seg");
-    let mut bytes = std::fs::read(&seg1).unwrap();
-    let third = third_record_offset(&bytes);
-    bytes[third + 70] ^= 0x08;
-    std::fs::write(&seg1, bytes).unwrap();
-    // compacted: snapshot at 14, then 3 more records.
-    let compacted = base.join(COMPACTED);
-    support::copy_dir(&clean, &compacted);
-    let catalog = Catalog::open_with(&compacted, opts()).unwrap();
-    catalog.compact().unwrap();
-    for i in 20..23 {
-        catalog
-            .put(EntrySpec::new(format!("m{i}"), "hf:org/repo", "blobs/x"))
-            .unwrap();
-    }
-    drop(catalog);
-    for dir in [&clean, &torn, &corrupt, &compacted] {
-        let _ = std::fs::remove_file(dir.join("catalog/LOCK"));
-    }
-}
-
-fn write_clean(root: &Path) {
-    let catalog = Catalog::open_with(root, opts()).unwrap();
-    let ctx = OpContext::new()
-        .correlation_id("fixture")
-        .actor("generator");
-    for i in 0..10u64 {
-        let digest = Digest::of_bytes(format!("w{i}").as_bytes());
-        let mut spec = EntrySpec::new(
-            format!("m{i}"),
-            format!("hf:org/repo-{i}/m.gguf"),
-            format!("blobs/sha256/{}", digest.hex()),
-        )
-        .digest(digest)
-        .size_bytes(1000 + i);
-        if i == 4 {
-            spec = spec.files(vec![ManifestFile {
-                path: "config.json".into(),
-                digest,
-                size_bytes: 2,
-            }]);
-        }
-        catalog.with_context(ctx.clone()).put(spec).unwrap();
-    }
-    catalog.set_state("m1", Lifecycle::Retired).unwrap();
-    let mut v = Verification::new(VerifyResult::Fail, "digest mismatch");
-    v.bytes = 1001;
-    catalog.record_verification("m1", v).unwrap();
+fn a_format_1_catalog_takes_new_writes_in_a_format_2_segment() {
+    let dir = copy(CLEAN);
+    let sealed = std::fs::read(newest_segment(dir.path())).unwrap();
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    assert_eq!(
+        state_digest(&catalog),
+        CLEAN_DIGEST,
+        "opening changes nothing"
+    );
     catalog
-        .put(EntrySpec::new("gone", "hf:org/repo", "blobs/x"))
+        .put(EntrySpec::new("new", "hf:org/new", "blobs/new"))
         .unwrap();
-    assert!(catalog.delete("gone").unwrap());
-    assert_eq!(catalog.head().seq, 14);
-}
-
-fn newest_segment(root: &Path) -> PathBuf {
-    let dir = root.join("catalog/journal");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
+    catalog.compact().unwrap();
+    let expected = as_map(&catalog);
+    drop(catalog);
+    let segments: Vec<_> = std::fs::read_dir(dir.path().join("catalog/journal"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    names.sort();
-    names.pop().unwrap()
+    let version =
+        |p: &Path| u32::from_le_bytes(std::fs::read(p).unwrap()[8..12].try_into().unwrap());
+    let mut versions: Vec<(String, u32)> = segments
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                version(p),
+            )
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(
+        versions.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        [1, 1, 1, 2, 2],
+        "the format-1 segments stay as they were; new records go to format-2 ones: {versions:?}"
+    );
+    assert_eq!(
+        std::fs::read(
+            &segments
+                .iter()
+                .find(|p| p.ends_with("00000000000000000003.seg"))
+                .unwrap()
+        )
+        .unwrap(),
+        sealed,
+        "the old newest segment was sealed untouched"
+    );
+    let reopened = Catalog::open_with(dir.path(), opts().recovery(RecoveryMode::Strict)).unwrap();
+    assert_eq!(as_map(&reopened), expected);
+    let check = Catalog::check(dir.path(), opts(), true).unwrap();
+    let damage: Vec<_> = check
+        .problems
+        .iter()
+        .filter(|p| p.kind != catalog_core::ProblemKind::Store)
+        .collect();
+    assert!(damage.is_empty(), "{damage:?}");
 }
 
-fn third_record_offset(segment: &[u8]) -> usize {
-    let mut pos = 84;
-    for _ in 0..2 {
-        let len = u32::from_le_bytes(segment[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        pos += 64 + len;
-    }
-    pos
+fn as_map(catalog: &Catalog) -> Vec<(String, String)> {
+    catalog
+        .list()
+        .into_iter()
+        .map(|e| (e.id, format!("{:?} {}", e.lifecycle, e.model_ref)))
+        .collect()
 }

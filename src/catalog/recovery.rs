@@ -199,9 +199,12 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
         ));
     }
     let headers = read_headers(fs, layout, &segments, &identity.catalog_id)?;
-    if writable && let Some(newest) = headers.last() {
+    if let Some(newest) = headers.last() {
+        // Read the newest segment's unproven tail from the disk, not from a
+        // page cache a failed fdatasync may have left lying (docs/FORMAT.md §6.8).
         let path = layout.segment_file(newest.segment_no);
-        report.write_error_at_open = crate::journal::settle::settle(fs, &path)?.sync_failed;
+        report.write_error_at_open =
+            crate::journal::settle::settle(fs, &path, writable)?.sync_failed;
     }
     // Newest snapshot first; one whose contents differ from the checkpoint
     // record that bound it is passed over like a damaged one.

@@ -81,13 +81,13 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Removes write permission from a file (content-addressed files never change).
     fn set_readonly(&self, path: &Path) -> io::Result<()>;
 
-    /// Drops the clean cached pages of the file at `path` from byte `from`
-    /// to its end (`posix_fadvise(POSIX_FADV_DONTNEED)`), so the next read
-    /// of that range comes from the disk. After a failed `fdatasync`, Linux
-    /// keeps the pages it could not write in the cache, readable and marked
-    /// clean: this is how a later process reads what the disk really holds.
-    /// Advice only: a file system may ignore it.
-    fn drop_cached(&self, path: &Path, from: u64) -> io::Result<()>;
+    /// Drops the clean cached pages of bytes `[from, from + len)` of the
+    /// file at `path` (`posix_fadvise(POSIX_FADV_DONTNEED)`), so the next
+    /// read of that range comes from the disk. After a failed `fdatasync`,
+    /// Linux keeps the pages it could not write in the cache, readable and
+    /// marked clean: this is how a later process reads what the disk really
+    /// holds. Advice only: a file system may ignore it.
+    fn drop_cached(&self, path: &Path, from: u64, len: u64) -> io::Result<()>;
 
     /// Takes an exclusive advisory lock on `path` (creating the file),
     /// without waiting: `Ok(None)` if someone else holds it. The lock lasts

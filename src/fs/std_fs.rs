@@ -154,9 +154,12 @@ impl Fs for StdFs {
         fs::set_permissions(path, perms)
     }
 
-    fn drop_cached(&self, path: &Path, from: u64) -> io::Result<()> {
+    fn drop_cached(&self, path: &Path, from: u64, len: u64) -> io::Result<()> {
+        let Some(len) = std::num::NonZeroU64::new(len) else {
+            return Ok(()); // zero would mean "to the end of the file"
+        };
         let file = File::open(path)?;
-        rustix::fs::fadvise(&file, from, None, rustix::fs::Advice::DontNeed)
+        rustix::fs::fadvise(&file, from, Some(len), rustix::fs::Advice::DontNeed)
             .map_err(io::Error::from)
     }
 

@@ -12,16 +12,21 @@
 //! Only the last batch of the segment can be affected: a writer writes a
 //! batch only after the previous one's `fdatasync` succeeded, and a failed
 //! one poisons it. The last batch starts at its records' `synced_before`
-//! (`S`). So, at every writer open, before replay:
+//! (`P`) and ends with the last record the cache shows (`E`). So, at every
+//! open, before replay:
 //!
-//! 1. `fdatasync` the segment: a killed writer's batch that is still dirty
-//!    is written now (if this fails, its pages are now clean and failed);
-//! 2. drop the cached pages from the page holding `S` to the end of the
-//!    file (`posix_fadvise(DONTNEED)`: clean pages only);
+//! 1. a writer `fdatasync`s the segment: a killed writer's batch that is
+//!    still dirty is written now (if this fails, its pages are now clean and
+//!    failed); a reader changes nothing and skips this;
+//! 2. the cached pages from the one holding `P` to the one holding `E` are
+//!    dropped (`posix_fadvise(DONTNEED)`: clean pages only; a live writer's
+//!    dirty batch stays);
 //! 3. replay then reads that range from the disk. Bytes that never reached
 //!    it read as the preallocated zeros (a clean end) or old bytes (a torn
-//!    tail, cut and kept as usual); bytes before `S` were made durable by a
-//!    successful `fdatasync` of the writer that wrote them.
+//!    tail, cut and kept as usual); bytes before `P` were made durable by a
+//!    successful `fdatasync` of the writer that wrote them. Past `E` the
+//!    cache holds zeros, which is all a failed write can have left on the
+//!    disk there too.
 
 use super::record::{self, Parsed};
 use super::segment;
@@ -39,50 +44,52 @@ pub struct Settled {
     /// Start of the last batch (`synced_before` of the last valid record, or
     /// the header's end if there is none): bytes before it are durable.
     pub proven: u64,
-    /// Whether the `fdatasync` reported an error: the disk failed to take
-    /// the unsynced tail; what was read again is what it holds.
+    /// Whether the `fdatasync` (writers only) reported an error: the disk
+    /// failed to take the unsynced tail; what is read again is what it holds.
     pub sync_failed: bool,
 }
 
-/// Syncs the newest segment at `path` and drops its unproven tail from the
-/// page cache, so the next read of it returns what the disk holds.
-pub fn settle(fs: &dyn Fs, path: &Path) -> Result<Settled> {
+/// Makes the next read of the newest segment at `path` return what the disk
+/// holds for its unproven tail: syncs it first if `writer`, then drops the
+/// last batch's pages from the page cache.
+pub fn settle(fs: &dyn Fs, path: &Path, writer: bool) -> Result<Settled> {
     let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
-    let proven = last_batch_start(&bytes);
-    let synced = fs
-        .open_append(path)
-        .and_then(|mut file| file.sync_data())
-        .map_err(|e| Error::io(path, e));
-    let sync_failed = match synced {
-        Ok(()) => false,
-        Err(err) => {
-            tracing::warn!(
-                segment = %path.display(),
-                error = %err,
-                durable_up_to = proven,
-                "the disk failed to write the journal's unsynced tail; reading it back from the disk"
-            );
-            true
-        }
-    };
+    let (proven, end) = last_batch(&bytes);
+    let sync_failed = writer
+        && match fs.open_append(path).and_then(|mut file| file.sync_data()) {
+            Ok(()) => false,
+            Err(err) => {
+                tracing::warn!(
+                    segment = %path.display(),
+                    error = %err,
+                    durable_up_to = proven,
+                    "the disk failed to write the journal's unsynced tail; reading it back from the disk"
+                );
+                true
+            }
+        };
     let from = proven / PAGE * PAGE;
-    fs.drop_cached(path, from).map_err(|e| Error::io(path, e))?;
+    let to = end.div_ceil(PAGE) * PAGE;
+    fs.drop_cached(path, from, to.saturating_sub(from))
+        .map_err(|e| Error::io(path, e))?;
     Ok(Settled {
         proven,
         sync_failed,
     })
 }
 
-/// `synced_before` of the last record whose frame is valid (records are
-/// walked from the header on, frames and CRCs only), or the header's end.
-fn last_batch_start(bytes: &[u8]) -> u64 {
+/// The last batch as the cache shows it: from the `synced_before` of the
+/// last record whose frame is valid (records are walked from the header on,
+/// frames and CRCs only) to that record's end; both the header's end if
+/// there is no record.
+fn last_batch(bytes: &[u8]) -> (u64, u64) {
     let mut pos = segment::HEADER_LEN;
     let mut start = segment::HEADER_LEN as u64;
     while let Some(Parsed::Record(rec)) = bytes.get(pos..).map(record::parse) {
         start = rec.header.synced_before.min(pos as u64);
         pos += rec.frame_len();
     }
-    start
+    (start, pos as u64)
 }
 
 #[cfg(test)]
@@ -112,12 +119,14 @@ mod tests {
     #[test]
     fn the_last_batch_starts_where_its_records_say_the_segment_was_durable() {
         let (bytes, starts) = segment_with(&[&[1, 2], &[3], &[4, 5, 6]]);
-        assert_eq!(last_batch_start(&bytes), starts[2]);
+        let end = bytes.len() as u64;
+        assert_eq!(last_batch(&bytes), (starts[2], end));
         let mut with_zeros = bytes.clone();
         with_zeros.resize(bytes.len() + 5000, 0);
-        assert_eq!(last_batch_start(&with_zeros), starts[2], "zeros after");
+        assert_eq!(last_batch(&with_zeros), (starts[2], end), "zeros after");
         let (empty, _) = segment_with(&[]);
-        assert_eq!(last_batch_start(&empty), segment::HEADER_LEN as u64);
+        let header = segment::HEADER_LEN as u64;
+        assert_eq!(last_batch(&empty), (header, header));
     }
 
     #[test]
@@ -131,6 +140,6 @@ mod tests {
             chain: [0; 32],
         };
         record::encode(&mut bytes, &h, b"x");
-        assert_eq!(last_batch_start(&bytes), segment::HEADER_LEN as u64);
+        assert_eq!(last_batch(&bytes).0, segment::HEADER_LEN as u64);
     }
 }

@@ -34,7 +34,7 @@ const SECTOR: usize = 512;
 const PAGE: usize = 4096;
 
 /// The kinds of call a fault can target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Call {
     Write,
     Sync,
@@ -94,9 +94,9 @@ impl Inode {
     /// Clean pages from byte `from` on are dropped from the cache: they read
     /// what the disk holds (zeros past its end). Dirty pages and the
     /// in-memory length stay.
-    fn drop_clean_pages(&mut self, from: usize) {
+    fn drop_clean_pages(&mut self, from: usize, to: usize) {
         let len = self.data.len();
-        for page in from / PAGE..len.div_ceil(PAGE) {
+        for page in from / PAGE..len.min(to).div_ceil(PAGE) {
             if self.dirty.contains(&page) {
                 continue;
             }
@@ -140,6 +140,8 @@ struct State {
     locks: BTreeSet<PathBuf>,
     calls: HashMap<Call, u64>,
     faults: Vec<(Call, u64, io::ErrorKind)>,
+    /// Kinds of call that fail every time, until cleared.
+    always_failing: BTreeSet<Call>,
     sync_delay: Option<Duration>,
     /// Counters for reports.
     syncs: u64,
@@ -259,6 +261,9 @@ impl State {
         let n = self.calls.entry(call).or_default();
         *n += 1;
         let n = *n;
+        if self.always_failing.contains(&call) {
+            return Err(err(io::ErrorKind::Other, &format!("{call:?} always fails")));
+        }
         if let Some(i) = self
             .faults
             .iter()
@@ -353,6 +358,16 @@ impl MemFs {
         s.faults.push((call, done + n, kind));
     }
 
+    /// Makes every call of `call` fail (`true`) or work again (`false`).
+    pub fn always_fail(&self, call: Call, on: bool) {
+        let mut s = self.lock();
+        if on {
+            s.always_failing.insert(call);
+        } else {
+            s.always_failing.remove(&call);
+        }
+    }
+
     /// Clears pending faults.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
@@ -407,7 +422,7 @@ impl MemFs {
     pub fn drop_cache(&self) {
         let mut s = self.lock();
         for inode in s.inodes.values_mut() {
-            inode.drop_clean_pages(0);
+            inode.drop_clean_pages(0, usize::MAX);
         }
     }
 
@@ -845,14 +860,15 @@ impl Fs for MemFs {
         self.lock().lookup(path).map(|_| ())
     }
 
-    fn drop_cached(&self, path: &Path, from: u64) -> io::Result<()> {
+    fn drop_cached(&self, path: &Path, from: u64, len: u64) -> io::Result<()> {
         let mut s = self.lock();
         s.alive()?;
         let ino = s.lookup(path)?;
+        let to = from.saturating_add(len) as usize;
         s.inodes
             .get_mut(&ino)
             .unwrap()
-            .drop_clean_pages(from as usize);
+            .drop_clean_pages(from as usize, to);
         Ok(())
     }
 

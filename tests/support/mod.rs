@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod golden;
 pub mod mem_fs;
 
 use catalog_core::{Digest, EntrySpec, Lifecycle, ManifestFile, ModelEntry};
