@@ -139,14 +139,12 @@ fn a_format_1_catalog_takes_new_writes_in_a_format_2_segment() {
         [1, 1, 1, 2, 2],
         "the format-1 segments stay as they were; new records go to format-2 ones: {versions:?}"
     );
+    let old_newest = segments
+        .iter()
+        .find(|p| p.ends_with("00000000000000000003.seg"))
+        .unwrap();
     assert_eq!(
-        std::fs::read(
-            &segments
-                .iter()
-                .find(|p| p.ends_with("00000000000000000003.seg"))
-                .unwrap()
-        )
-        .unwrap(),
+        std::fs::read(old_newest).unwrap(),
         sealed,
         "the old newest segment was sealed untouched"
     );
