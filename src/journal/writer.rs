@@ -22,6 +22,10 @@ use crate::fs::{Fs, FsFile, publish_file};
 use crate::layout::{Layout, segment_name};
 use std::sync::Arc;
 
+/// Page size assumed when dropping cached pages (a larger real page only
+/// means that a little more is read again).
+const PAGE: u64 = 4096;
+
 /// A record waiting to be written: its sequence number, time and payload.
 #[derive(Debug)]
 pub struct PendingRecord {
@@ -213,15 +217,47 @@ impl SegmentWriter {
         rotated
     }
 
-    /// After a failed write or `fdatasync`: cut the segment back to the end
-    /// of its last durable record. On Linux the pages a failed `fdatasync`
-    /// could not write stay in the page cache, readable and marked clean;
-    /// truncating removes them, so no reader — in this process or another —
-    /// sees the failed records, and no later writer builds on them. Best
-    /// effort: if this fails too, the next writer's open reads the tail back
+    /// After a failed write or `fdatasync`: make the failed bytes vanish
+    /// from the page cache. On Linux the pages a failed `fdatasync` could not
+    /// write stay cached, readable and marked clean; the next open — in this
+    /// process or another — would replay the failed records and build on
+    /// them. So:
+    ///
+    /// 1. drop the cached pages from the one holding the durable end to the
+    ///    end of the file (`posix_fadvise(DONTNEED)`): clean failed pages go,
+    ///    and the file reads what the disk holds, the preallocated zeros.
+    ///    The blocks stay the segment's: a failing disk's bad blocks are not
+    ///    handed back to the file system to hold its metadata next;
+    /// 2. if anything but zeros is still readable past the durable end (a
+    ///    failed `write` leaves dirty pages, which are not dropped), cut the
+    ///    file back to it (`set_len`, then `fdatasync`).
+    ///
+    /// Best effort: if this fails too, every later open reads the tail back
     /// from the disk (`journal::settle`).
     fn contain(&mut self) {
         let path = self.layout.segment_file(self.segment_no);
+        let end = self
+            .fs
+            .len(&path)
+            .ok()
+            .flatten()
+            .unwrap_or(self.allocated)
+            .max(self.allocated);
+        let from = self.len / PAGE * PAGE;
+        let dropped = self
+            .fs
+            .drop_cached(&path, from, end.saturating_sub(from))
+            .and_then(|()| self.fs.read_from(&path, self.len));
+        if let Ok(rest) = &dropped
+            && rest.iter().all(|&b| b == 0)
+        {
+            tracing::warn!(
+                segment = %path.display(),
+                durable_len = self.len,
+                "dropped the failed write from the page cache"
+            );
+            return;
+        }
         let cut = self
             .file
             .set_len(self.len)
@@ -237,7 +273,7 @@ impl SegmentWriter {
                 segment = %path.display(),
                 durable_len = self.len,
                 error = %e,
-                "could not cut the failed write off the journal; the next open reads it back from the disk"
+                "could not remove the failed write from the journal; every open reads it back from the disk"
             ),
         }
     }
