@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
-# Matrix row 15: remove a durability step from publish_file and show that a
-# test fails. Restores the file afterwards. Not part of CI (it is slow and
-# expects failures); run by hand: scripts/mutation-check.sh
+# Matrix rows 15-17: remove a durability or safety step from the code and
+# show that a test fails (the tests have teeth). Restores every file
+# afterwards. Not part of CI (it is slow and expects failures); run by hand:
+#   scripts/mutation-check.sh
 set -u
 cd "$(dirname "$0")/.."
-file=src/fs/atomic.rs
-cp "$file" "$file.orig"
-trap 'mv "$file.orig" "$file"' EXIT
-
-run() {
-  local name=$1
-  if cargo test --no-default-features --test crash_at_every_step >/tmp/mutation-$name.log 2>&1; then
-    echo "MUTATION SURVIVED: $name (no test failed) — the tests lack teeth"
-    return 1
-  fi
-  echo "mutation caught: $name ($(grep -m1 -o 'panicked at [^:]*' /tmp/mutation-$name.log))"
-}
 
 status=0
-# 1. no directory fsync after the rename
-sed 's/^    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;$//' "$file.orig" > "$file"
-run no-dir-fsync || status=1
-# 2. no file fsync before the rename
-sed 's/^    file.sync_data().map_err(|e| Error::io(&tmp, e))?;$//' "$file.orig" > "$file"
-run no-file-fsync || status=1
+# mutate FILE NAME TEST SED-EXPRESSION: applies the sed to FILE, runs TEST,
+# restores FILE; the mutation must make TEST fail.
+mutate() {
+  local file=$1 name=$2 test=$3 expr=$4
+  cp "$file" "$file.orig"
+  sed "$expr" "$file.orig" > "$file"
+  if cmp -s "$file" "$file.orig"; then
+    echo "MUTATION NOT APPLIED: $name (the pattern no longer matches $file)"
+    mv "$file.orig" "$file"
+    status=1
+    return
+  fi
+  if cargo test --no-default-features --test "$test" >"/tmp/mutation-$name.log" 2>&1; then
+    echo "MUTATION SURVIVED: $name (no test failed) — the tests lack teeth"
+    status=1
+  else
+    echo "mutation caught: $name ($(grep -m1 -o 'panicked at [^:]*' "/tmp/mutation-$name.log"))"
+  fi
+  mv "$file.orig" "$file"
+}
+trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/recovery.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
+
+# Row 15: publish_file without its fsyncs.
+mutate src/fs/atomic.rs no-dir-fsync crash_at_every_step \
+  's/^    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;$//'
+mutate src/fs/atomic.rs no-file-fsync crash_at_every_step \
+  's/^    file.sync_data().map_err(|e| Error::io(&tmp, e))?;$//'
+
+# Row 16: trust the page cache after a failed sync.
+# (a) the writer leaves the failed bytes in the cache when a write fails;
+mutate src/journal/writer.rs no-containment failed_writes_are_never_shown_or_built_upon \
+  's/^            self.contain();$//'
+# (b) opens replay the newest segment's tail as the cache shows it.
+mutate src/catalog/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
+  's/crate::journal::settle::settle(fs, &path, writable)?.sync_failed;/false;/'
+
 exit $status
