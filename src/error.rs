@@ -203,11 +203,13 @@ impl Error {
         }
     }
 
-    /// Builds an [`Error::InvalidInput`].
+    /// Builds an [`Error::InvalidInput`]. Token shapes (`hf_…`, `ghp_…`,
+    /// see `docs/MODEL_REF.md` §4) in the reason are scrubbed, whatever
+    /// input it quotes.
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
             field,
-            reason: reason.into(),
+            reason: crate::model_ref::scrub_tokens(&reason.into()),
         }
     }
 

@@ -182,7 +182,11 @@ fn one_fault(call: Call, n: u64, cut: Cut) {
         // returned the error: a refresh does not pick them up. (If that
         // removal fails too, only a reopen is protected: docs/FORMAT.md §9.)
         follower.refresh().unwrap();
-        assert_eq!(summary(&follower), model, "{what}: a refreshing reader sees it");
+        assert_eq!(
+            summary(&follower),
+            model,
+            "{what}: a refreshing reader sees it"
+        );
     }
 
     // No crash, the page cache may still hold the failed bytes.

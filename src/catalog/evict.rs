@@ -173,7 +173,7 @@ impl Catalog {
         if let (true, Some((entry, _))) = (removed, &files) {
             tracing::info!(
                 model_id = id,
-                model_ref = %entry.model_ref,
+                model_ref = %crate::model_ref::ModelRef::redact_stored(&entry.model_ref),
                 correlation_id = ctx.correlation_id.as_deref(),
                 actor = ctx.actor.as_deref(),
                 "model deleted"
@@ -231,7 +231,7 @@ impl Catalog {
         self.inner.opts.metrics.eviction(report.bytes_reclaimed);
         tracing::info!(
             model_id = id,
-            model_ref = %entry.model_ref,
+            model_ref = %crate::model_ref::ModelRef::redact_stored(&entry.model_ref),
             bytes = report.bytes_reclaimed,
             files = report.files_removed,
             correlation_id = ctx.correlation_id.as_deref(),

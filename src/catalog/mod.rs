@@ -688,7 +688,7 @@ fn log_mutation(kind: &'static str, entry: &ModelEntry, ctx: &OpContext, started
     tracing::info!(
         op = kind,
         model_id = %entry.id,
-        model_ref = %entry.model_ref,
+        model_ref = %crate::model_ref::ModelRef::redact_stored(&entry.model_ref),
         digest = entry.digest.map(|d| d.to_string()).as_deref(),
         bytes = entry.size_bytes,
         seq = entry.updated_seq,

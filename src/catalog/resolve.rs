@@ -10,14 +10,16 @@ use std::path::PathBuf;
 
 impl Catalog {
     /// The entries registered from `source` (by its canonical form), oldest
-    /// registration first. Writes nothing.
+    /// registration first. Writes nothing. An entry stored by an older
+    /// version, whose redaction hid less, matches by its canonical form of
+    /// today ([`ModelRef::redact_stored`]).
     pub fn locate(&self, source: &ModelRef) -> Vec<ModelEntry> {
         let canonical = source.canonical();
         let mut found: Vec<ModelEntry> = self
             .view()
             .state
             .values()
-            .filter(|e| e.model_ref == canonical)
+            .filter(|e| ModelRef::stored_matches(&e.model_ref, &canonical))
             .cloned()
             .collect();
         found.sort_by_key(|e| (e.registered_at_ms, e.updated_seq));
@@ -27,7 +29,10 @@ impl Catalog {
     /// Whether some entry was registered from `source`.
     pub fn exists_ref(&self, source: &ModelRef) -> bool {
         let canonical = source.canonical();
-        self.view().state.values().any(|e| e.model_ref == canonical)
+        self.view()
+            .state
+            .values()
+            .any(|e| ModelRef::stored_matches(&e.model_ref, &canonical))
     }
 
     /// The path an engine loads for `id`: the blob of a single-file model,

@@ -186,7 +186,7 @@ impl Catalog {
         )?;
         tracing::info!(
             model_id = id,
-            model_ref = %entry.model_ref,
+            model_ref = %crate::model_ref::ModelRef::redact_stored(&entry.model_ref),
             digest = ?outcome.actual,
             bytes = outcome.bytes,
             duration_ms = outcome.duration_ms,

@@ -8,9 +8,11 @@
 //! revision is a branch, tag or commit: 1 to [`MAX_REVISION_LEN`]
 //! characters of ASCII letters, digits, `.`, `_` and `-`, without `..`
 //! (so no `/` in branch names). The path inside the repository is
-//! normalized like every other path (see `path.rs`).
+//! normalized like every other path (see `path.rs`); when shown, a `?` in
+//! it starts a query, a `#` a fragment and a `;` path parameters, redacted
+//! like a URL's (see `redact.rs`).
 
-use super::{ModelRef, invalid, path, quote};
+use super::{ModelRef, invalid, path, quote, quote_after};
 use crate::Result;
 
 /// Longest organization or repository name the Hub accepts.
@@ -29,7 +31,7 @@ pub(super) fn parse(rest: &str) -> Result<ModelRef> {
         return Err(invalid(format!(
             "{} has no repository; write hf:org/repo (optionally \
              hf:org/repo@revision/path/in/repo)",
-            quote(&format!("hf:{rest}"))
+            quote_after("hf:", rest)
         )));
     };
     let (repo_and_rev, in_repo) = match after_org.split_once('/') {

@@ -36,22 +36,49 @@
 //! # Redaction
 //!
 //! [`Display`](fmt::Display), [`Debug`](fmt::Debug),
-//! [`ModelRef::canonical`] and [`ModelRef::default_id`] never show secrets:
-//! URL user information becomes `***@`; the values of query or fragment
-//! parameters whose names look secret (`token`, `sig`, `X-Amz-Signature`,
-//! anything containing `key`, `secret`, …) become `REDACTED`; and anything
-//! shaped like a Hugging Face token (`hf_` and 20 or more letters or
-//! digits) becomes `hf_redacted`, wherever it appears. Error messages never
-//! quote user information, ports or hosts, and scrub token shapes from
-//! whatever they do quote. [`ModelUrl::expose_with_credentials`] is the one
-//! way to get the secrets back, for a fetcher.
+//! [`ModelRef::canonical`] and [`ModelRef::default_id`] never show a
+//! secret, and neither does any error message that quotes input. Redaction
+//! is by default, not by pattern list:
+//!
+//! - URL user information is always shown as `***@`;
+//! - in every parameter list (a URL's query and fragment, the query and
+//!   fragment of a `hf:` in-repo path, the `;` path parameters of a path
+//!   segment) each parameter keeps its name and its value becomes
+//!   `REDACTED`, and a bare item becomes `REDACTED`, unless the name is one
+//!   of `branch`, `dl`, `download`, `filename`, `format`, `raw`, `ref`,
+//!   `revision`;
+//! - well-known token shapes (Hugging Face `hf_…`, GitHub `ghp_…`,
+//!   `github_pat_…` and kin, GitLab `glpat-…`, `sk-ant-…`/`sk-proj-…` API
+//!   keys, JSON Web Tokens) become `<prefix>redacted` wherever they appear.
+//!
+//! The redacted form parses, and is its own canonical form. Error messages
+//! never quote user information, ports or hosts, and quote other input only
+//! up to its first character other than a letter, digit, `.`, `_`, `-` or
+//! `/`. [`ModelUrl::expose_with_credentials`] is the one way to get the
+//! secrets back, for a fetcher; [`ModelRef::redact_stored`] applies today's
+//! rule to a `model_ref` stored by an older version.
+//!
+//! ```
+//! use catalog_core::ModelRef;
+//!
+//! let r = ModelRef::parse("hf:org/repo@main/m.gguf?token=s3cret&download=1")?;
+//! assert_eq!(r.canonical(), "hf:org/repo@main/m.gguf?token=REDACTED&download=1");
+//! let r = ModelRef::parse("https://h/m.gguf;jsessionid=abc?x=1#key")?;
+//! assert_eq!(r.canonical(), "https://h/m.gguf;jsessionid=REDACTED?x=REDACTED#REDACTED");
+//! let err = ModelRef::parse("hf:org/repo?token=s3cret").unwrap_err();
+//! assert!(!err.to_string().contains("s3cret"), "{err}");
+//! # Ok::<(), catalog_core::Error>(())
+//! ```
 
 mod hf;
 mod path;
 mod redact;
+mod tokens;
 mod url;
 
 pub use url::ModelUrl;
+
+pub(crate) use tokens::scrub_tokens;
 
 use crate::entry::{MAX_ID_LEN, MAX_PATH_LEN};
 use crate::error::{Error, Result};
@@ -150,8 +177,8 @@ impl ModelRef {
         self.render(true)
     }
 
-    /// Whether redaction hides anything (user information, a secret
-    /// parameter value or a token shape), so that [`canonical`] does not
+    /// Whether redaction hides anything (user information, a parameter
+    /// value or bare item, or a token shape), so that [`canonical`] does not
     /// parse back to an equal reference.
     ///
     /// [`canonical`]: ModelRef::canonical
@@ -176,14 +203,17 @@ impl ModelRef {
                 repo,
                 revision,
                 path,
-            } => hf::default_id(org, repo, revision.as_deref(), path.as_deref()),
+            } => {
+                let path = path.as_deref().map(redact::redact_in_repo_path);
+                hf::default_id(org, repo, revision.as_deref(), path.as_deref())
+            }
             ModelRef::File { path } => path
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            ModelRef::Url(url) => url.id_hint().to_owned(),
+            ModelRef::Url(url) => url.id_hint(),
         };
-        let mut id = redact::scrub_tokens(&raw);
+        let mut id = tokens::scrub_tokens(&raw);
         let mut end = id.len().min(MAX_ID_LEN);
         while !id.is_char_boundary(end) {
             end -= 1;
@@ -193,6 +223,47 @@ impl ModelRef {
             "" => "model".to_owned(),
             trimmed => trimmed.to_owned(),
         }
+    }
+
+    /// A stored `model_ref` as it may be shown today. The rule has grown
+    /// stricter over versions, so a journal written by an older one can hold
+    /// a parameter value or token shape that today's rule hides: the text is
+    /// parsed and its current canonical form returned. Text that does not
+    /// parse is cut before its first character other than an ASCII letter,
+    /// digit, `.`, `_`, `-` or `/` (and token shapes are scrubbed).
+    ///
+    /// ```
+    /// use catalog_core::ModelRef;
+    ///
+    /// // Stored verbatim by a version that only hid secret-looking names.
+    /// let old = "hf:org/repo/m.gguf?token=s3cret&x=abc";
+    /// assert_eq!(ModelRef::redact_stored(old), "hf:org/repo/m.gguf?token=REDACTED&x=REDACTED");
+    /// assert_eq!(ModelRef::redact_stored("bad://u:s3cret@h"), "bad…");
+    /// ```
+    pub fn redact_stored(stored: &str) -> String {
+        match ModelRef::parse(stored) {
+            Ok(r) => r.canonical(),
+            Err(_) => {
+                let (plain, cut) = redact::quotable(stored);
+                let mut shown = tokens::scrub_tokens(plain);
+                if cut {
+                    shown.push('…');
+                }
+                shown
+            }
+        }
+    }
+
+    /// Whether `stored`, a `model_ref` as stored by this or an older
+    /// version, names the reference whose canonical form is `canonical`.
+    /// Only text that today's rule could redact further (a `?`, `#` or `;`,
+    /// or a token shape) is parsed again.
+    pub(crate) fn stored_matches(stored: &str, canonical: &str) -> bool {
+        if stored == canonical {
+            return true;
+        }
+        let may_differ = stored.contains(['?', '#', ';']) || tokens::scrub_tokens(stored) != stored;
+        may_differ && ModelRef::redact_stored(stored) == canonical
     }
 
     /// The string form, redacted unless `redact` is false.
@@ -211,7 +282,11 @@ impl ModelRef {
                 }
                 if let Some(path) = path {
                     text.push('/');
-                    text.push_str(path);
+                    if redact {
+                        text.push_str(&redact::redact_in_repo_path(path));
+                    } else {
+                        text.push_str(path);
+                    }
                 }
                 text
             }
@@ -219,7 +294,7 @@ impl ModelRef {
             ModelRef::Url(url) => return url.render(redact),
         };
         if redact {
-            redact::scrub_tokens(&text)
+            tokens::scrub_tokens(&text)
         } else {
             text
         }
@@ -391,20 +466,27 @@ fn parse_file(rest: &str) -> Result<ModelRef> {
 /// The crate's error for a refused model reference. Any token shape in the
 /// reason is scrubbed.
 fn invalid(reason: impl Into<String>) -> Error {
-    Error::invalid("model_ref", redact::scrub_tokens(&reason.into()))
+    Error::invalid("model_ref", tokens::scrub_tokens(&reason.into()))
 }
 
-/// Quotes part of the input for an error message: token shapes scrubbed,
-/// cut to 64 characters. Only called after [`check_input`] passed, so the
-/// text has no control characters.
+/// Quotes part of the input for an error message: only its plain start
+/// (letters, digits, `.`, `_`, `-`, `/`; never a query, fragment, parameter
+/// or user information), token shapes scrubbed, at most 64 characters, `…`
+/// where anything was left out.
 fn quote(text: &str) -> String {
+    quote_after("", text)
+}
+
+/// [`quote`], with `literal` (not input) written before the quoted text.
+fn quote_after(literal: &str, text: &str) -> String {
     const MAX_QUOTED_CHARS: usize = 64;
-    let scrubbed = redact::scrub_tokens(text);
+    let (plain, cut) = redact::quotable(text);
+    let scrubbed = tokens::scrub_tokens(plain);
     let mut quoted: String = scrubbed.chars().take(MAX_QUOTED_CHARS).collect();
-    if scrubbed.chars().nth(MAX_QUOTED_CHARS).is_some() {
+    if cut || scrubbed.chars().nth(MAX_QUOTED_CHARS).is_some() {
         quoted.push('…');
     }
-    format!("`{quoted}`")
+    format!("`{literal}{quoted}`")
 }
 
 #[cfg(test)]
@@ -435,11 +517,59 @@ mod tests {
     }
 
     #[test]
-    fn quoting_scrubs_tokens_and_cuts_long_text() {
+    fn quoting_keeps_only_plain_text_scrubs_tokens_and_cuts_long_text() {
         assert_eq!(quote("org"), "`org`");
         assert_eq!(quote("hf_abcdefghijklmnopqrstuvwxyz"), "`hf_redacted`");
-        let long = quote(&"é".repeat(100));
+        assert_eq!(quote("repo?token=s3cret"), "`repo…`");
+        assert_eq!(quote("main#k"), "`main…`");
+        assert_eq!(quote("u:pw@h"), "`u…`");
+        assert_eq!(quote_after("hf:", "org;p=s3cret"), "`hf:org…`");
+        assert_eq!(quote("é"), "`…`");
+        let long = quote(&"x".repeat(100));
         assert_eq!(long.chars().count(), 64 + 3, "{long}");
+    }
+
+    #[test]
+    fn stored_references_are_shown_with_todays_rule() {
+        for (stored, shown) in [
+            ("hf:o/r", "hf:o/r"),
+            ("hf:o/r/m.gguf?token=abc", "hf:o/r/m.gguf?token=REDACTED"),
+            (
+                "https://h/x?v=1&download=1",
+                "https://h/x?v=REDACTED&download=1",
+            ),
+            (
+                "https://***@h/x?token=REDACTED",
+                "https://***@h/x?token=REDACTED",
+            ),
+            (
+                "https://h/ghp_abcdefghijklmnopqrstuvwxyz0123456789/x",
+                "https://h/ghp_redacted/x",
+            ),
+            ("not a reference?x=s3cret", "not…"),
+            ("", ""),
+        ] {
+            assert_eq!(ModelRef::redact_stored(stored), shown, "{stored}");
+        }
+    }
+
+    #[test]
+    fn stored_references_match_the_canonical_form_of_today() {
+        let canonical = |s: &str| ModelRef::parse(s).expect(s).canonical();
+        let today = canonical("https://h/x?v=2&download=1");
+        assert!(ModelRef::stored_matches(&today, &today));
+        assert!(ModelRef::stored_matches(
+            "https://h/x?v=1&download=1",
+            &today
+        ));
+        assert!(!ModelRef::stored_matches("https://h/x?v=1", &today));
+        assert!(!ModelRef::stored_matches("https://h/y", &today));
+        let today = canonical("hf:o/r@ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+        assert!(ModelRef::stored_matches(
+            "hf:o/r@ghp_zyxwvutsrqponmlkjihgfedcba9876543210",
+            &today
+        ));
+        assert!(!ModelRef::stored_matches("hf:o/r@main", &today));
     }
 
     #[test]

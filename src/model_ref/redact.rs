@@ -1,105 +1,114 @@
-//! Keeping secrets out of everything a [`ModelRef`](super::ModelRef) shows.
+//! The redaction rule: what a [`ModelRef`](super::ModelRef) never shows.
 //!
-//! Two rules, applied to every string a reference displays (and to error
-//! messages that quote part of the input):
+//! Redaction by default, not by pattern list. In every parameter list of a
+//! reference (a URL's query and fragment, the query and fragment of a `hf:`
+//! in-repo path, and the path parameters after a `;` in a path segment):
 //!
-//! - a query (or fragment) parameter whose name looks secret keeps its name
-//!   and has its value replaced by [`REDACTED`] ([`is_secret_param`]);
-//! - anything shaped like a Hugging Face access token, `hf_` followed by 20
-//!   or more ASCII letters and digits, becomes [`HF_TOKEN_REDACTED`]
-//!   ([`scrub_tokens`]), wherever it appears.
+//! - a parameter keeps its name and its value becomes [`REDACTED`], unless
+//!   the name is on the short list of known non-secrets, [`SHOWN_PARAMS`];
+//! - an item without `=` (a bare value such as `?3f9c…` or `#key`) becomes
+//!   [`REDACTED`] unless it is itself one of those names;
+//! - items are separated by `&` or `;` (servers accept both), and an empty
+//!   value stays empty: there is nothing to hide.
 //!
-//! URL user information is replaced by `***` by the URL writer itself.
+//! URL user information is replaced by `***` by the URL writer, and token
+//! shapes are scrubbed everywhere by [`super::tokens`]. Every replacement is
+//! made of characters the part it replaces accepts, so a redacted form
+//! parses, and redacting it again changes nothing.
 
-/// What a secret parameter value is replaced by.
+/// What a parameter value (or a bare item) is replaced by.
 pub(crate) const REDACTED: &str = "REDACTED";
 
-/// What a Hugging Face token is replaced by. Lowercase and made of
-/// characters every part of a reference accepts, so a redacted canonical
-/// form still parses (to a reference that differs from the original).
-pub(crate) const HF_TOKEN_REDACTED: &str = "hf_redacted";
-
-/// Fewest characters after `hf_` for a run to count as a token.
-const HF_TOKEN_MIN_TAIL: usize = 20;
-
-/// Parameter names (lowercase) that are secret however short or generic:
-/// credentials, and the AWS, GCS and Azure presigned-URL parameters.
-const SECRET_NAMES: &[&str] = &[
-    "auth",
-    "sig",
-    "pwd",
-    "passwd",
-    "sas",
-    "code",
-    "sv",
-    "se",
-    "sp",
-    "skoid",
-    "sktid",
-    "session",
-    "sessionid",
-    "jwt",
-    "bearer",
+/// Parameter names whose values are shown (compared case-insensitively,
+/// after decoding `%XX` escapes). Each one names *which* artifact is meant,
+/// never who may fetch it; the reasons are in `docs/MODEL_REF.md` §4.
+pub(crate) const SHOWN_PARAMS: &[&str] = &[
+    "branch", "dl", "download", "filename", "format", "raw", "ref", "revision",
 ];
 
-/// Parameter names containing any of these (lowercase) are secret.
-const SECRET_PARTS: &[&str] = &[
-    "token",
-    "secret",
-    "password",
-    "signature",
-    "credential",
-    "key",
-    "authorization",
-];
-
-/// Whether a query parameter name (compared case-insensitively, after
-/// decoding `%XX` escapes) is treated as secret.
-pub(crate) fn is_secret_param(name: &str) -> bool {
+/// Whether a parameter's value is shown.
+pub(crate) fn is_shown_param(name: &str) -> bool {
     let name = percent_decode_lossy(name).to_ascii_lowercase();
-    SECRET_NAMES.contains(&name.as_str()) || SECRET_PARTS.iter().any(|part| name.contains(part))
+    SHOWN_PARAMS.contains(&name.as_str())
 }
 
-/// Writes an `a=1&b=2` list with the values of secret parameters replaced.
-/// An empty value stays empty: there is nothing to hide.
+/// Redacts a parameter list: items separated by `&` or `;`, each `name=value`
+/// or a bare item.
 pub(crate) fn redact_params(params: &str) -> String {
     let mut out = String::with_capacity(params.len());
-    for (i, pair) in params.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        match pair.split_once('=') {
-            Some((name, value)) if !value.is_empty() && is_secret_param(name) => {
+    let mut rest = params;
+    loop {
+        let end = rest.find(['&', ';']).unwrap_or(rest.len());
+        let (item, after) = rest.split_at(end);
+        match item.split_once('=') {
+            Some((name, value)) if value.is_empty() || is_shown_param(name) => {
+                out.push_str(item);
+            }
+            Some((name, _)) => {
                 out.push_str(name);
                 out.push('=');
                 out.push_str(REDACTED);
             }
-            _ => out.push_str(pair),
+            None if item.is_empty() || is_shown_param(item) => out.push_str(item),
+            None => out.push_str(REDACTED),
+        }
+        let mut chars = after.chars();
+        match chars.next() {
+            Some(separator) => {
+                out.push(separator);
+                rest = chars.as_str();
+            }
+            None => return out,
+        }
+    }
+}
+
+/// Redacts the path parameters of a `/`-separated path: whatever follows
+/// the first `;` of a segment is a parameter list.
+pub(crate) fn redact_path_params(path: &str) -> String {
+    if !path.contains(';') {
+        return path.to_owned();
+    }
+    let redacted: Vec<String> = path
+        .split('/')
+        .map(|segment| match segment.split_once(';') {
+            Some((name, params)) => format!("{name};{}", redact_params(params)),
+            None => segment.to_owned(),
+        })
+        .collect();
+    redacted.join("/")
+}
+
+/// Redacts a path inside a Hugging Face repository: a `#` starts a
+/// fragment, a `?` before it a query, and segments may carry `;` path
+/// parameters, as in a URL.
+pub(crate) fn redact_in_repo_path(path: &str) -> String {
+    let (before_fragment, fragment) = match path.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (path, None),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (before_fragment, None),
+    };
+    let mut out = redact_path_params(path);
+    for (mark, part) in [('?', query), ('#', fragment)] {
+        if let Some(part) = part {
+            out.push(mark);
+            out.push_str(&redact_params(part));
         }
     }
     out
 }
 
-/// Replaces every Hugging Face token shape (`hf_` and 20 or more ASCII
-/// letters or digits) by [`HF_TOKEN_REDACTED`].
-pub(crate) fn scrub_tokens(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("hf_") {
-        let (before, from) = rest.split_at(at);
-        out.push_str(before);
-        let tail = from.get(3..).unwrap_or("");
-        let run = tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        if run >= HF_TOKEN_MIN_TAIL {
-            out.push_str(HF_TOKEN_REDACTED);
-            rest = tail.get(run..).unwrap_or("");
-        } else {
-            out.push_str("hf_");
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out
+/// The part of some input that an error message may quote: everything
+/// before the first character other than an ASCII letter, digit, `.`, `_`,
+/// `-` or `/` (so never a query, fragment, parameter or user information),
+/// and whether anything was cut.
+pub(crate) fn quotable(text: &str) -> (&str, bool) {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+    let end = text.find(|c: char| !plain(c)).unwrap_or(text.len());
+    (text.get(..end).unwrap_or_default(), end < text.len())
 }
 
 /// Decodes `%XX` escapes where they form valid UTF-8 and leaves anything
@@ -138,68 +147,91 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_parameter_names_are_recognised_in_any_case() {
+    fn only_the_listed_names_show_their_values_in_any_case() {
+        for name in SHOWN_PARAMS {
+            assert!(is_shown_param(name), "{name}");
+        }
+        for name in ["Download", "REVISION", "dow%6Eload", "%72ef"] {
+            assert!(is_shown_param(name), "{name} is a shown name");
+        }
         for name in [
             "token",
-            "access_token",
-            "X-Amz-Signature",
-            "X-Amz-Credential",
-            "x-amz-security-token",
-            "X-Goog-Signature",
+            "x",
+            "pass",
+            "pw",
+            "passphrase",
             "sig",
-            "SV",
-            "se",
-            "sp",
-            "api_key",
-            "apikey",
-            "KEY",
-            "password",
-            "client_secret",
-            "Authorization",
-            "x%2Damz%2Dsignature",
-            "%74oken",
+            "key",
+            "v",
+            "",
+            "ref ",
+            "refs",
+            "download_token",
+            "revisions",
         ] {
-            assert!(is_secret_param(name), "{name} should be secret");
-        }
-        for name in [
-            "revision",
-            "download",
-            "x-amz-date",
-            "version",
-            "s",
-            "format",
-        ] {
-            assert!(!is_secret_param(name), "{name} should not be secret");
+            assert!(!is_shown_param(name), "{name} is not a shown name");
         }
     }
 
     #[test]
-    fn only_non_empty_secret_values_are_replaced() {
+    fn every_value_but_the_listed_ones_is_replaced() {
         assert_eq!(
-            redact_params("a=1&token=abc&sig=&flag&X-Amz-Signature=f00"),
-            "a=1&token=REDACTED&sig=&flag&X-Amz-Signature=REDACTED"
+            redact_params("a=1&token=abc&sig=&flag&download=1&X-Amz-Signature=f00"),
+            "a=REDACTED&token=REDACTED&sig=&REDACTED&download=1&X-Amz-Signature=REDACTED"
+        );
+        assert_eq!(
+            redact_params("download=1;token=s3cret;;x"),
+            "download=1;token=REDACTED;;REDACTED"
+        );
+        assert_eq!(
+            redact_params("=v&download&Raw=true"),
+            "=REDACTED&download&Raw=true"
         );
         assert_eq!(redact_params(""), "");
-        assert_eq!(redact_params("token"), "token");
+        assert_eq!(redact_params("é=ü&ü"), "é=REDACTED&REDACTED");
     }
 
     #[test]
-    fn hugging_face_token_shapes_are_scrubbed_everywhere() {
-        let token = "hf_abcdefghijKLMNOPQRST0123";
-        assert_eq!(scrub_tokens(token), "hf_redacted");
+    fn path_parameters_are_redacted_in_every_segment() {
         assert_eq!(
-            scrub_tokens(&format!("x{token}.y/{token}")),
-            "xhf_redacted.y/hf_redacted"
+            redact_path_params("/a;jsessionid=x1/b;v=2;k/c.gguf;download=1"),
+            "/a;jsessionid=REDACTED/b;v=REDACTED;REDACTED/c.gguf;download=1"
         );
-        // Too short, or not followed by letters and digits: left alone.
-        assert_eq!(scrub_tokens("hf_short hf_ hf"), "hf_short hf_ hf");
+        assert_eq!(redact_path_params("/a//b"), "/a//b");
+        assert_eq!(redact_path_params("/a;"), "/a;");
+    }
+
+    #[test]
+    fn in_repo_paths_split_like_urls() {
         assert_eq!(
-            scrub_tokens("hf_hf_abcdefghijklmnopqrstu"),
-            "hf_hf_redacted"
+            redact_in_repo_path("q4/m.gguf?token=t&download=1#k"),
+            "q4/m.gguf?token=REDACTED&download=1#REDACTED"
         );
-        // Idempotent: the replacement is not itself a token shape.
-        assert_eq!(scrub_tokens("hf_redacted"), "hf_redacted");
-        assert_eq!(scrub_tokens("é hf_€"), "é hf_€");
+        assert_eq!(redact_in_repo_path("a#b?c=d"), "a#b?c=REDACTED");
+        assert_eq!(redact_in_repo_path("a;s=1/b?"), "a;s=REDACTED/b?");
+        assert_eq!(redact_in_repo_path("plain/x.gguf"), "plain/x.gguf");
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        for text in [
+            "a=1&b&=c&;&download=x=y",
+            "q4/m.gguf;p=1?token=t#f=1&g",
+            "a#/b=1",
+        ] {
+            let once = redact_in_repo_path(text);
+            assert_eq!(redact_in_repo_path(&once), once, "{text}");
+            let once = redact_params(text);
+            assert_eq!(redact_params(&once), once, "{text}");
+        }
+    }
+
+    #[test]
+    fn only_plain_text_is_quotable() {
+        assert_eq!(quotable("repo-1.v2/x_y"), ("repo-1.v2/x_y", false));
+        assert_eq!(quotable("repo?token=s3cret"), ("repo", true));
+        assert_eq!(quotable("u:pw@host"), ("u", true));
+        assert_eq!(quotable("é"), ("", true));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! lowercase repository, a valid tag or `sha256`/`sha512` digest, and no
 //! query or fragment.
 
-use super::{invalid, redact};
+use super::{invalid, redact, tokens};
 use crate::Result;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -33,10 +33,10 @@ const MAX_TAG_LEN: usize = 128;
 
 /// A parsed `http`, `https`, `s3` or `oci` URL.
 ///
-/// It keeps any user information (`user:password@`) and query string
-/// exactly, so a fetcher can use them through
+/// It keeps any user information (`user:password@`), path parameters, query
+/// string and fragment exactly, so a fetcher can use them through
 /// [`expose_with_credentials`](ModelUrl::expose_with_credentials); its
-/// `Display` and `Debug` forms are redacted.
+/// `Display` and `Debug` forms are redacted (see `docs/MODEL_REF.md` §4).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ModelUrl {
     scheme: &'static str,
@@ -55,7 +55,8 @@ impl ModelUrl {
     }
 
     /// The host, lowercase (a bucket for `s3`, a registry for `oci`); an
-    /// IPv6 address keeps its brackets.
+    /// IPv6 address keeps its brackets. Not redacted (a token shape in a
+    /// host name is kept for the fetcher); `Display` shows the redacted URL.
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -66,7 +67,9 @@ impl ModelUrl {
     }
 
     /// The normalized path: empty, or starting with `/` and not ending with
-    /// one. For `s3` it is `/` followed by the object key.
+    /// one. For `s3` it is `/` followed by the object key. Not redacted:
+    /// path parameters (`;jsessionid=…`) are kept for the fetcher, so never
+    /// log or show it; `Display` shows the redacted URL.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -94,7 +97,11 @@ impl ModelUrl {
             out.push(':');
             out.push_str(&port.to_string());
         }
-        out.push_str(&self.path);
+        if redact {
+            out.push_str(&redact::redact_path_params(&self.path));
+        } else {
+            out.push_str(&self.path);
+        }
         for (mark, part) in [('?', &self.query), ('#', &self.fragment)] {
             if let Some(part) = part {
                 out.push(mark);
@@ -106,23 +113,25 @@ impl ModelUrl {
             }
         }
         if redact {
-            out = redact::scrub_tokens(&out);
+            out = tokens::scrub_tokens(&out);
         }
         out
     }
 
-    /// The last non-empty path segment, or the host.
-    pub(super) fn id_hint(&self) -> &str {
-        self.path
-            .rsplit('/')
+    /// The last non-empty segment of the redacted path, or the host (token
+    /// shapes are scrubbed by the caller).
+    pub(super) fn id_hint(&self) -> String {
+        let path = redact::redact_path_params(&self.path);
+        path.rsplit('/')
             .find(|segment| !segment.is_empty())
             .unwrap_or(&self.host)
+            .to_owned()
     }
 }
 
 impl fmt::Display for ModelUrl {
-    /// The redacted URL: user information as `***`, secret parameter values
-    /// as `REDACTED`.
+    /// The redacted URL: user information as `***`, every parameter value
+    /// not on the shown list as `REDACTED`, token shapes scrubbed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(true))
     }
@@ -498,12 +507,15 @@ mod tests {
 
     #[test]
     fn rendering_redacts_unless_asked_not_to() {
-        let url = parse("https", "//u:p4ss@H:443/a?token=t0k&x=1#frag").expect("valid");
-        assert_eq!(url.render(true), "https://***@h/a?token=REDACTED&x=1#frag");
+        let url = parse("https", "//u:p4ss@H:443/a;sid=9?token=t0k&x=1&dl=1#frag").expect("valid");
+        assert_eq!(
+            url.render(true),
+            "https://***@h/a;sid=REDACTED?token=REDACTED&x=REDACTED&dl=1#REDACTED"
+        );
         assert_eq!(
             url.expose_with_credentials(),
-            "https://u:p4ss@h/a?token=t0k&x=1#frag"
+            "https://u:p4ss@h/a;sid=9?token=t0k&x=1&dl=1#frag"
         );
-        assert_eq!(url.id_hint(), "a");
+        assert_eq!(url.id_hint(), "a;sid=REDACTED");
     }
 }

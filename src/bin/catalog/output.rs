@@ -2,7 +2,7 @@
 //! UTC times, and how one journal event is shown.
 
 use catalog_core::{
-    Digest, Error, Event, Lifecycle, ModelEntry, Op, OpContext, TrustState, VerifyResult,
+    Digest, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState, VerifyResult,
 };
 use serde_json::{Map, Value, json};
 use std::process::ExitCode;
@@ -52,7 +52,7 @@ pub fn result(r: VerifyResult) -> &'static str {
 pub fn entry_json(e: &ModelEntry) -> Value {
     json!({
         "id": e.id,
-        "ref": e.model_ref,
+        "ref": ModelRef::redact_stored(&e.model_ref),
         "lifecycle": lifecycle(e.lifecycle),
         "trust": trust(e.trust),
         "digest": e.digest.map(|d| d.to_string()),
@@ -106,7 +106,7 @@ pub fn event_json(e: &Event) -> Value {
 fn op_json(op: &Op) -> Value {
     match op {
         Op::Put(spec) => json!({
-            "ref": spec.model_ref,
+            "ref": ModelRef::redact_stored(&spec.model_ref),
             "path": spec.local_path,
             "lifecycle": lifecycle(spec.lifecycle),
             "digest": spec.digest.map(|d| d.to_string()),
@@ -154,7 +154,10 @@ pub fn op_summary(op: &Op) -> String {
             if !spec.files.is_empty() {
                 s.push_str(&format!(" ({} files)", spec.files.len()));
             }
-            s.push_str(&format!(" from {}", spec.model_ref));
+            s.push_str(&format!(
+                " from {}",
+                ModelRef::redact_stored(&spec.model_ref)
+            ));
             s
         }
         Op::SetLifecycle { lifecycle: l, .. } => format!("lifecycle -> {}", lifecycle(*l)),

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::output::{entry_json, human_size, lifecycle, table, trust};
-use catalog_core::Result;
+use catalog_core::{ModelRef, Result};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 human_size(e.size_bytes),
                 e.digest
                     .map_or_else(|| "-".to_string(), |d| short_digest(&d.to_string())),
-                e.model_ref.clone(),
+                ModelRef::redact_stored(&e.model_ref),
             ]
         })
         .collect();

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::output::{entry_json, human_size, iso_time, lifecycle, result, trust};
-use catalog_core::Result;
+use catalog_core::{ModelRef, Result};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     outln!("id          {}", e.id);
-    outln!("ref         {}", e.model_ref);
+    outln!("ref         {}", ModelRef::redact_stored(&e.model_ref));
     outln!("path        {}", e.local_path);
     match &model_path {
         Some(p) => outln!("model path  {}", p.display()),
