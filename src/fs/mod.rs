@@ -100,8 +100,14 @@ pub struct Meta {
     pub kind: FileKind,
     /// Length in bytes.
     pub len: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
+    /// Modification time, nanoseconds since the Unix epoch. A rename or a
+    /// hard link keeps it, and anyone who can write the file can set it.
     pub modified_ns: u64,
+    /// Inode change time (`ctime`), nanoseconds since the Unix epoch: set
+    /// by the kernel whenever the file's data or its links change (a
+    /// rename, a new hard link), and never settable to the past. gc's
+    /// grace period counts from the later of the two times.
+    pub changed_ns: u64,
     /// Inode number.
     pub inode: u64,
     /// Number of hard links.

@@ -88,7 +88,6 @@ impl Fs for StdFs {
     }
 
     fn metadata(&self, path: &Path, follow_symlinks: bool) -> io::Result<Option<Meta>> {
-        use std::os::unix::fs::MetadataExt;
         let meta = if follow_symlinks {
             fs::metadata(path)
         } else {
@@ -99,27 +98,7 @@ impl Fs for StdFs {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let ft = meta.file_type();
-        let kind = if ft.is_symlink() {
-            FileKind::Symlink
-        } else if ft.is_dir() {
-            FileKind::Dir
-        } else if ft.is_file() {
-            FileKind::File
-        } else {
-            FileKind::Other
-        };
-        let modified_ns = u64::try_from(meta.mtime())
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::try_from(meta.mtime_nsec()).unwrap_or(0));
-        Ok(Some(Meta {
-            kind,
-            len: meta.len(),
-            modified_ns,
-            inode: meta.ino(),
-            nlink: meta.nlink(),
-        }))
+        Ok(Some(meta_of(&meta)))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
@@ -169,4 +148,34 @@ impl Fs for StdFs {
             Err(err) => Err(err),
         }
     }
+}
+
+/// The store's view of an OS file's metadata.
+pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
+    use std::os::unix::fs::MetadataExt;
+    let ft = meta.file_type();
+    let kind = if ft.is_symlink() {
+        FileKind::Symlink
+    } else if ft.is_dir() {
+        FileKind::Dir
+    } else if ft.is_file() {
+        FileKind::File
+    } else {
+        FileKind::Other
+    };
+    Meta {
+        kind,
+        len: meta.len(),
+        modified_ns: nanos(meta.mtime(), meta.mtime_nsec()),
+        changed_ns: nanos(meta.ctime(), meta.ctime_nsec()),
+        inode: meta.ino(),
+        nlink: meta.nlink(),
+    }
+}
+
+fn nanos(secs: i64, nsec: i64) -> u64 {
+    u64::try_from(secs)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(nsec).unwrap_or(0))
 }

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 #[non_exhaustive]
 pub struct GcOptions {
     /// Only files older than this are removed (a file an import is about to
-    /// register, or a view being built, is younger). Default: one hour.
+    /// register, or a view being built, is younger). A file's age counts
+    /// from the later of its modification and inode change times: a file
+    /// moved in keeps its source's mtime, but the move sets its ctime.
+    /// Default: one hour.
     pub grace: Duration,
     /// Stop after this long and report what was not reached.
     pub max_time: Option<Duration>,
@@ -157,7 +160,11 @@ pub(crate) fn sweep(
             }
             continue;
         }
-        if now_ns.saturating_sub(meta.modified_ns) < grace_ns {
+        // The age counts from the later of mtime and ctime: a file moved in
+        // keeps the mtime its source had (possibly years ago, or set by
+        // anyone), but the move itself sets its ctime.
+        let touched_ns = meta.modified_ns.max(meta.changed_ns);
+        if now_ns.saturating_sub(touched_ns) < grace_ns {
             report.skipped_young += 1;
             continue;
         }

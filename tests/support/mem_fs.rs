@@ -670,6 +670,7 @@ impl Fs for MemFs {
                 kind: FileKind::Dir,
                 len: 0,
                 modified_ns: 0,
+                changed_ns: 0,
                 inode: 0,
                 nlink: 1,
             }));
@@ -688,6 +689,8 @@ impl Fs for MemFs {
             kind: FileKind::File,
             len: inode.data.len() as u64,
             modified_ns: inode.modified_ns,
+            // No separate change time is kept: nothing here sets an old mtime.
+            changed_ns: inode.modified_ns,
             inode: ino,
             nlink,
         }))
