@@ -29,6 +29,9 @@ impl Catalog {
             ..GcReport::default()
         };
         let store = &self.inner.store;
+        // A store directory that is a symlink is refused before anything
+        // is evicted or removed.
+        store.check_layout()?;
         if let Some(budget) = opts.max_bytes {
             self.fit_budget(store, budget, &opts, &mut report)?;
         }

@@ -10,7 +10,7 @@ use std::path::Path;
 pub struct StdFs;
 
 #[derive(Debug)]
-struct StdFile(File);
+pub(super) struct StdFile(pub(super) File);
 
 impl FsFile for StdFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -147,6 +147,42 @@ impl Fs for StdFs {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    // Beneath a root: through directory handles (src/fs/beneath.rs).
+
+    fn metadata_beneath(&self, root: &Path, rel: &str) -> io::Result<Option<Meta>> {
+        self.metadata_beneath_impl(root, rel)
+    }
+    fn create_dir_all_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.create_dir_all_beneath_impl(root, rel)
+    }
+    fn create_new_beneath(&self, root: &Path, rel: &str) -> io::Result<Box<dyn FsFile>> {
+        self.create_new_beneath_impl(root, rel)
+    }
+    fn rename_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.rename_beneath_impl(root, from, to)
+    }
+    fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.hard_link_beneath_impl(root, from, to)
+    }
+    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.move_in_beneath_impl(source, root, to)
+    }
+    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.link_in_beneath_impl(source, root, to)
+    }
+    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
+        self.move_out_beneath_impl(root, from, dest)
+    }
+    fn remove_tree_beneath(&self, root: &Path, rel: &str) -> io::Result<u64> {
+        self.remove_tree_beneath_impl(root, rel)
+    }
+    fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.sync_dir_beneath_impl(root, rel)
+    }
+    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.set_readonly_beneath_impl(root, rel)
     }
 }
 

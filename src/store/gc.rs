@@ -189,9 +189,9 @@ pub(crate) fn sweep(
             Err(e) => report.errors.push((path.clone(), e.to_string())),
         }
     }
-    for dir in [store.blobs_dir(), store.staging_dir(), store.views_dir()] {
-        if let Err(e) = store.fs.sync_dir(&dir) {
-            report.errors.push((dir, e.to_string()));
+    for dir in [BLOBS_DIR, STAGING_DIR, VIEWS_DIR] {
+        if let Err(e) = store.sync_dir(dir) {
+            report.errors.push((store.root().join(dir), e.to_string()));
         }
     }
 }

@@ -8,10 +8,10 @@
 //! grace period) or a complete blob; never a partial blob under a digest
 //! name. Nothing is registered until the blob is durable.
 
-use super::{Object, Store};
+use super::{BLOBS_DIR, Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, FsWriter, Meta};
+use crate::fs::{FileKind, FsWriter, Meta, is_not_beneath};
 use crate::hashing::{FileDigest, FsOpener, copy_and_hash, hash_files_via, hash_reader};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,8 @@ fn staging_name() -> String {
 #[derive(Debug)]
 pub(crate) struct Staged {
     source: PathBuf,
-    tmp: PathBuf,
+    /// The staged file, relative to the root (`blobs/tmp/<name>`).
+    tmp: String,
     pub method: Method,
     pub digest: FileDigest,
 }
@@ -94,7 +95,7 @@ pub(crate) fn stage_file(
     } else {
         LinkMode::Copy
     };
-    let tmp = store.staging_dir().join(staging_name());
+    let tmp = format!("{STAGING_DIR}/{}", staging_name());
     let (method, copied) = stage(store, source, &tmp, mode, progress)?;
     let staged = |digest| Staged {
         source: source.to_path_buf(),
@@ -117,8 +118,12 @@ pub(crate) fn stage_file(
         },
     };
     let staged = staged(digest);
-    match fs.metadata(&tmp, false) {
+    match fs.metadata_beneath(store.root(), &tmp) {
         Ok(Some(m)) if m.kind == FileKind::File => Ok(staged),
+        Err(e) if is_not_beneath(&e) => {
+            staged.undo(store);
+            Err(store.error(&tmp, e))
+        }
         _ => {
             let path = staged.source.clone();
             staged.undo(store);
@@ -134,12 +139,15 @@ impl Staged {
     /// Puts the source back as it was (a moved file is moved back) and
     /// removes the staged file. Best effort: a failure is logged.
     pub(crate) fn undo(self, store: &Store) {
+        let root = store.root();
         let undone = match self.method {
-            Method::Moved => store.fs.rename(&self.tmp, &self.source),
-            Method::Copied | Method::Linked => store.fs.remove_file(&self.tmp),
+            Method::Moved => store.fs.move_out_beneath(root, &self.tmp, &self.source),
+            Method::Copied | Method::Linked => {
+                store.fs.remove_tree_beneath(root, &self.tmp).map(|_| ())
+            }
         };
         if let Err(e) = undone {
-            tracing::warn!(staged = %self.tmp.display(), source = %self.source.display(), error = %e, "could not undo a staged import");
+            tracing::warn!(staged = %root.join(&self.tmp).display(), source = %self.source.display(), error = %e, "could not undo a staged import");
         }
     }
 
@@ -150,8 +158,12 @@ impl Staged {
     /// the verified copy replaces it.
     pub(crate) fn publish(self, store: &Store) -> Result<Ingested> {
         let fs = &store.fs;
-        let blob = store.path(Object::Blob(self.digest.digest));
-        let existing = fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?;
+        let root = store.root();
+        let blob_rel = Object::Blob(self.digest.digest).rel();
+        let blob = root.join(&blob_rel);
+        let existing = fs
+            .metadata_beneath(root, &blob_rel)
+            .map_err(|e| store.error(&blob_rel, e))?;
         let same = match existing {
             Some(m) if m.kind == FileKind::File && m.len == self.digest.bytes => {
                 let opener = FsOpener(&**fs);
@@ -161,25 +173,25 @@ impl Staged {
             _ => false,
         };
         let stored = if same {
-            fs.remove_file(&self.tmp)
-                .map_err(|e| Error::io(&self.tmp, e))?;
+            fs.remove_tree_beneath(root, &self.tmp)
+                .map_err(|e| store.error(&self.tmp, e))?;
             false
         } else {
             if existing.is_some() {
                 tracing::warn!(blob = %blob.display(), "replacing a stored file whose bytes do not match its name with a verified copy");
             }
-            fs.rename(&self.tmp, &blob)
-                .map_err(|e| Error::io(&blob, e))?;
-            let dir = store.blobs_dir();
-            fs.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+            fs.rename_beneath(root, &self.tmp, &blob_rel)
+                .map_err(|e| store.error(&blob_rel, e))?;
+            store.sync_dir(BLOBS_DIR)?;
             if self.method == Method::Copied {
-                fs.set_readonly(&blob).map_err(|e| Error::io(&blob, e))?;
+                fs.set_readonly_beneath(root, &blob_rel)
+                    .map_err(|e| store.error(&blob_rel, e))?;
             }
             true
         };
         let meta = fs
-            .metadata(&blob, false)
-            .map_err(|e| Error::io(&blob, e))?
+            .metadata_beneath(root, &blob_rel)
+            .map_err(|e| store.error(&blob_rel, e))?
             .ok_or_else(|| Error::io(&blob, io::Error::from(io::ErrorKind::NotFound)))?;
         Ok(Ingested {
             digest: self.digest,
@@ -207,51 +219,62 @@ impl Staged {
     }
 }
 
-/// Puts the source's bytes at `tmp` (durably), by the cheapest allowed way;
-/// a copy also yields the digest, computed on the way.
+/// Puts the source's bytes at `tmp` (relative to the root; durably), by
+/// the cheapest allowed way; a copy also yields the digest, computed on the
+/// way.
 fn stage(
     store: &Store,
     source: &Path,
-    tmp: &Path,
+    tmp: &str,
     mode: LinkMode,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Method, Option<FileDigest>)> {
     let fs = &store.fs;
+    let root = store.root();
     let attempt = match mode {
         LinkMode::Copy => None,
-        LinkMode::HardLink => Some((fs.hard_link(source, tmp), Method::Linked)),
-        LinkMode::Move => Some((fs.rename(source, tmp), Method::Moved)),
+        LinkMode::HardLink => Some((fs.link_in_beneath(source, root, tmp), Method::Linked)),
+        LinkMode::Move => Some((fs.move_in_beneath(source, root, tmp), Method::Moved)),
     };
     match attempt {
         Some((Ok(()), method)) => {
             // The source's bytes may never have been synced.
-            let mut file = fs.open_append(tmp).map_err(|e| Error::io(tmp, e))?;
-            file.sync_data().map_err(|e| Error::io(tmp, e))?;
+            let path = root.join(tmp);
+            let mut file = fs.open_append(&path).map_err(|e| Error::io(&path, e))?;
+            file.sync_data().map_err(|e| Error::io(&path, e))?;
             return Ok((method, None));
         }
         Some((Err(e), _)) if e.kind() == io::ErrorKind::CrossesDevices => {
             tracing::debug!(source = %source.display(), "different file system; copying instead");
         }
+        Some((Err(e), _)) if is_not_beneath(&e) => return Err(store.error(tmp, e)),
         Some((Err(e), _)) => return Err(Error::io(source, e)),
         None => {}
     }
     let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
-    let mut file = fs.create(tmp).map_err(|e| Error::io(tmp, e))?;
+    let mut file = fs
+        .create_new_beneath(root, tmp)
+        .map_err(|e| store.error(tmp, e))?;
     let mut writer = FsWriter(&mut *file);
     let mut failed_write = WriteErrorSide::default();
     let copied = copy_and_hash(&mut reader, &mut failed_write.watch(&mut writer), progress);
     let digest = copied.map_err(|e| {
-        let _ = fs.remove_file(tmp);
+        let _ = fs.remove_tree_beneath(root, tmp);
         // A write failure (a full disk) is the store's, not the source's.
-        Error::io(if failed_write.hit { tmp } else { source }, e)
+        if failed_write.hit {
+            store.error(tmp, e)
+        } else {
+            Error::io(source, e)
+        }
     })?;
-    file.sync_data().map_err(|e| Error::io(tmp, e))?;
+    file.sync_data().map_err(|e| store.error(tmp, e))?;
     Ok((Method::Copied, Some(digest)))
 }
 
-fn hash_staged(store: &Store, tmp: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
-    let mut reader = store.fs.open_read(tmp).map_err(|e| Error::io(tmp, e))?;
-    hash_reader(&mut reader, progress).map_err(|e| Error::io(tmp, e))
+fn hash_staged(store: &Store, tmp: &str, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
+    let path = store.root().join(tmp);
+    let mut reader = store.fs.open_read(&path).map_err(|e| Error::io(&path, e))?;
+    hash_reader(&mut reader, progress).map_err(|e| Error::io(&path, e))
 }
 
 /// Remembers whether a write (rather than a read) failed during a copy.
