@@ -34,6 +34,13 @@ pub struct RecoveryReport {
     pub torn_tail: Option<TornTail>,
     /// Temp files of interrupted writes that were removed.
     pub removed_temp_files: Vec<PathBuf>,
+    /// Source paths whose files an interrupted `--link move` import had
+    /// moved into the store, and that were put back.
+    pub restored_moved: Vec<PathBuf>,
+    /// Files an interrupted `--link move` import had moved into the store
+    /// that could not be put back (the path is taken or gone): kept in the
+    /// store, never deleted; `check` reports them.
+    pub kept_moved: Vec<crate::KeptFile>,
 }
 
 /// Everything an open handle starts from.

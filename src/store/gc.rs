@@ -6,7 +6,7 @@
 use super::confine::remove_tree;
 use super::{BLOBS_DIR, Object, STAGING_DIR, Store, VIEWS_DIR};
 use crate::fs::FileKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -98,6 +98,12 @@ pub struct GcReport {
     pub evicted_bytes: u64,
     /// Files that could not be examined or removed, with the reason.
     pub errors: Vec<(PathBuf, String)>,
+    /// Source paths whose files an interrupted `--link move` import had
+    /// moved into the store, put back before the sweep.
+    pub restored_moved: Vec<PathBuf>,
+    /// Files a failed or interrupted `--link move` import moved into the
+    /// store that could not be put back: kept (gc never removes them).
+    pub kept_moved: Vec<crate::KeptFile>,
     /// Wall-clock time taken, in milliseconds.
     pub duration_ms: u64,
 }
@@ -109,16 +115,20 @@ enum Candidate {
     View(Option<Object>, String, PathBuf),
 }
 
-/// Sweeps the store. `users` says which objects entries use.
+/// Sweeps the store. `users` says which objects entries use; `protected`
+/// names the files in `blobs/tmp/` never to remove (move intents and the
+/// files they name), or is `None` if they could not be read — then no
+/// staged file is removed at all.
 pub(crate) fn sweep(
     store: &Store,
     users: &BTreeMap<Object, usize>,
+    protected: Option<&BTreeSet<String>>,
     opts: &GcOptions,
     deadline: Option<Instant>,
     report: &mut GcReport,
     progress: &(dyn Fn(u64) + Sync),
 ) {
-    let candidates = match list(store) {
+    let candidates = match list(store, protected) {
         Ok(c) => c,
         Err((path, e)) => {
             report.errors.push((path, e));
@@ -196,7 +206,10 @@ pub(crate) fn sweep(
     }
 }
 
-fn list(store: &Store) -> Result<Vec<Candidate>, (PathBuf, String)> {
+fn list(
+    store: &Store,
+    protected: Option<&BTreeSet<String>>,
+) -> Result<Vec<Candidate>, (PathBuf, String)> {
     let names = |dir: PathBuf| -> Result<Vec<String>, (PathBuf, String)> {
         match store.fs.list(&dir) {
             Ok(mut n) => {
@@ -218,6 +231,10 @@ fn list(store: &Store) -> Result<Vec<Candidate>, (PathBuf, String)> {
         }
     }
     for name in names(store.staging_dir())? {
+        // Bytes a move import took from their source are never removed.
+        if protected.is_none_or(|p| p.contains(&name)) {
+            continue;
+        }
         let rel = format!("{STAGING_DIR}/{name}");
         out.push(Candidate::Staged(rel.clone(), store.root().join(rel)));
     }

@@ -18,7 +18,9 @@
 pub(crate) mod confine;
 pub(crate) mod gc;
 pub(crate) mod ingest;
+pub(crate) mod intent;
 pub(crate) mod manifest;
+pub(crate) mod put_back;
 pub(crate) mod usage;
 pub(crate) mod view;
 

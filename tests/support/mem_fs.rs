@@ -102,6 +102,9 @@ struct State {
     armed: Option<(u64, CrashMode)>,
     /// After an armed crash: every call fails, as for a dead process.
     dead: bool,
+    /// Kill the process (SIGKILL: nothing is lost, the page cache stays)
+    /// just before this mutating call.
+    kill_at: Option<u64>,
 }
 
 /// The in-memory file system; clones share the same disk.
@@ -140,6 +143,10 @@ impl State {
             self.crash_in_place(mode);
             self.dead = true;
             return Err(err(io::ErrorKind::Other, "the process crashed"));
+        }
+        if self.kill_at == Some(self.mut_ops) {
+            self.dead = true;
+            return Err(err(io::ErrorKind::Other, "the process was killed"));
         }
         Ok(())
     }
@@ -334,6 +341,14 @@ impl MemFs {
     /// had died, until [`MemFs::revive`].
     pub fn crash_before_op(&self, n: u64, mode: CrashMode) {
         self.lock().armed = Some((n, mode));
+    }
+
+    /// Arms a process kill (SIGKILL) just before mutating call number `n`:
+    /// unlike a power loss nothing is lost (every change made so far stays,
+    /// synced or not), but that call and every later one fail as if the
+    /// process had died, until [`MemFs::revive`].
+    pub fn kill_before_op(&self, n: u64) {
+        self.lock().kill_at = Some(n);
     }
 
     /// Whether an armed crash happened.
