@@ -27,7 +27,7 @@ mutate() {
   fi
   mv "$file.orig" "$file"
 }
-trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/recovery.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
+trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/recovery.rs src/store/put_back.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
 
 # Row 15: publish_file without its fsyncs.
 mutate src/fs/atomic.rs no-dir-fsync crash_at_every_step \
@@ -42,5 +42,11 @@ mutate src/journal/writer.rs no-containment failed_writes_are_never_shown_or_bui
 # (b) opens replay the newest segment's tail as the cache shows it.
 mutate src/catalog/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
   's/crate::journal::settle::settle(fs, &path, writable)?.sync_failed;/false;/'
+
+# Row 17 (P5): skip the move-back. Resolving a move intent then pretends a
+# moved file whose source path is free was put back: the intent goes, the
+# user's bytes stay unprotected in blobs/tmp/, and gc deletes them.
+mutate src/store/put_back.rs skip-move-back a_move_import_never_loses_the_source_whatever_fails \
+  's/None => match fs.move_out_beneath(root, \&staged_rel, \&f.source) {/None => match Ok::<(), io::Error>(()) {/'
 
 exit $status

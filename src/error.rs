@@ -171,6 +171,26 @@ pub enum Error {
         /// The file, with its name exactly as the file system has it.
         path: PathBuf,
     },
+
+    /// A `--link move` import failed, and some of the files it had moved
+    /// into the store could not be put back where they came from (the path
+    /// is taken, its directory is gone, or putting back failed). Their
+    /// bytes are kept in the store, never deleted by the catalog; every
+    /// later writer open and gc try again, and `check` lists them.
+    #[error(
+        "{cause}; and {} moved file(s) could not be put back — their bytes are kept in the store: \
+         {}; move each where you want it (or free its old path and open the catalog for writing \
+         again)",
+        kept.len(),
+        kept.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    MovedFilesKept {
+        /// Why the import failed.
+        #[source]
+        cause: Box<Error>,
+        /// Where each kept file's bytes are, and where they came from.
+        kept: Vec<crate::KeptFile>,
+    },
 }
 
 /// `path` for a message, with every byte that is not UTF-8 shown as `\xNN`

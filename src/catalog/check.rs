@@ -24,7 +24,7 @@ use crate::snapshot;
 use crate::state::{State, change_for};
 use crate::store::confine::confined;
 use crate::store::usage::objects_of;
-use crate::store::{BLOBS_DIR, Object, Store, view};
+use crate::store::{BLOBS_DIR, Object, Store, put_back, view};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -230,6 +230,7 @@ pub(crate) fn check(root: &Path, opts: &Options, copts: &CheckOptions) -> Result
     if let Some(state) = journal.replayed.or(opened) {
         check_store(&layout, opts, copts.deep, &state, &mut report)?;
     }
+    check_moves(&layout, opts, &mut report)?;
     Ok(report)
 }
 
@@ -507,6 +508,60 @@ fn check_pinned_head(
             what,
         );
     }
+}
+
+/// Files `--link move` imports took from their sources and did not
+/// register: one that recovery could not put back is a problem naming
+/// where the bytes are and where they came from; one of an import that is
+/// running or was interrupted is a note (the next writer open puts it
+/// back). An unreadable intent is a problem.
+fn check_moves(layout: &Layout, opts: &Options, report: &mut CheckReport) -> Result<()> {
+    let store = Store::new(opts.fs.clone(), layout.root());
+    let (pending, errors) = put_back::pending(&store)?;
+    for p in pending {
+        if p.kept {
+            problem(
+                report,
+                ProblemKind::Store,
+                &p.staged,
+                0,
+                None,
+                format!(
+                    "the bytes of {} were moved into the store by an import that failed or was \
+                     interrupted and could not be put back (the path is taken or its directory \
+                     is gone); they are kept here and never deleted: move them where you want \
+                     them, or free the path and open the catalog for writing",
+                    p.source.display()
+                ),
+            );
+        } else {
+            report.notes.push(format!(
+                "{}: moved from {} by an import that is running or was interrupted ({}); the \
+                 next writer open puts it back if the import did not finish",
+                p.staged.display(),
+                p.source.display(),
+                p.intent.display()
+            ));
+        }
+    }
+    for e in errors {
+        let (file, offset) = match &e {
+            Error::Corrupt { file, offset, .. } => (file.clone(), *offset),
+            Error::UnsupportedVersion { file, .. } => (file.clone(), 0),
+            _ => (store.staging_dir(), 0),
+        };
+        problem(
+            report,
+            ProblemKind::Store,
+            &file,
+            offset,
+            None,
+            format!(
+                "a move intent cannot be read ({e}); gc removes no staged file while it is there"
+            ),
+        );
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -152,6 +152,17 @@ impl Committer {
         self.bytes_since_snapshot.store(0, Ordering::Relaxed);
     }
 
+    /// `Err(Poisoned)` if nothing more can be written through this handle
+    /// (checked by imports before they move anything).
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        match &lock(&self.queue).poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn poison(&self, q: &mut Queue, err: &Error) {
         let cause = err.to_string();
         tracing::error!(error = %cause, "journal write failed; the catalog handle is poisoned until reopened");

@@ -14,7 +14,7 @@ use crate::fs::FileKind;
 use crate::journal::op::Op;
 use crate::store::confine::{confined, remove_tree};
 use crate::store::usage::{objects_of, users};
-use crate::store::{Object, Store};
+use crate::store::{BLOBS_DIR, Object, Store, VIEWS_DIR};
 use std::path::PathBuf;
 
 /// What an eviction did (or, in a dry run, would do).
@@ -52,6 +52,8 @@ impl RemovalPlan {
 }
 
 pub(crate) fn plan(store: &Store, entry: &ModelEntry, all: &[ModelEntry]) -> Result<RemovalPlan> {
+    // Refuse before anything is written if a store directory is a symlink.
+    store.check_layout()?;
     let used = users(all.iter());
     let mut objects = Vec::new();
     let mut shared = 0;
@@ -113,9 +115,9 @@ pub(crate) fn remove(store: &Store, plan: &RemovalPlan, report: &mut EvictReport
             Err(e) => report.errors.push((store.path(*o), e.to_string())),
         }
     }
-    for dir in [store.views_dir(), store.blobs_dir()] {
-        if let Err(e) = store.fs.sync_dir(&dir) {
-            report.errors.push((dir, e.to_string()));
+    for dir in [VIEWS_DIR, BLOBS_DIR] {
+        if let Err(e) = store.sync_dir(dir) {
+            report.errors.push((store.root().join(dir), e.to_string()));
         }
     }
 }

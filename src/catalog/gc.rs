@@ -1,12 +1,13 @@
 //! `gc`: the size budget (evicting retired models) and the sweep of
 //! unreferenced store files.
 
-use super::Catalog;
+use super::{Catalog, moves};
 use crate::digest::Digest;
 use crate::entry::Lifecycle;
 use crate::error::{Error, Result};
 use crate::store::gc::{GcOptions, GcReport, sweep};
 use crate::store::manifest::manifest_digest;
+use crate::store::put_back;
 use crate::store::usage::users;
 use crate::store::{Object, Store};
 use std::collections::HashMap;
@@ -29,11 +30,41 @@ impl Catalog {
             ..GcReport::default()
         };
         let store = &self.inner.store;
+        // A store directory that is a symlink is refused before anything
+        // is evicted or removed.
+        store.check_layout()?;
+        // Files an interrupted or failed move import took from their
+        // sources go back first (no import runs: the lock is exclusive).
+        // A dry run changes nothing (the sweep still leaves them alone).
+        if !opts.dry_run {
+            let moved = moves::recover(store, &self.view().state)?;
+            report.restored_moved = moved.restored;
+            report.kept_moved = moved.kept;
+            report.errors.extend(moved.errors);
+        }
         if let Some(budget) = opts.max_bytes {
             self.fit_budget(store, budget, &opts, &mut report)?;
         }
         let used = users(self.list().iter());
-        sweep(store, &used, &opts, deadline, &mut report, progress);
+        let protected = match put_back::protected(store) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                report.errors.push((
+                    store.staging_dir(),
+                    format!("no staged file removed: a move intent cannot be read ({e})"),
+                ));
+                None
+            }
+        };
+        sweep(
+            store,
+            &used,
+            protected.as_ref(),
+            &opts,
+            deadline,
+            &mut report,
+            progress,
+        );
         if !opts.dry_run {
             self.inner.opts.metrics.gc_reclaimed(report.bytes_removed);
         }

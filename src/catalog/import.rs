@@ -2,10 +2,16 @@
 //!
 //! Every file is hashed while it is copied (or right after it is linked or
 //! moved) and published under its digest before the entry is written, so
-//! an entry never names a blob that is not durable. Imports of the same id
+//! an entry never names a blob that is not durable. Everything that can
+//! refuse an import without its bytes (the record sizes, the store layout,
+//! a poisoned handle) is checked before the first byte moves; a move import
+//! then records a durable intent first and never loses a moved file
+//! (see `moves`). Imports of the same id
 //! in one process are single-flight: the first does the work, the others
 //! wait and get its result. Across processes the writer lock decides.
 
+use super::import_bounds;
+use super::moves::{self, MoveIntent};
 use super::{Catalog, Writer};
 use crate::context::OpContext;
 use crate::digest::Digest;
@@ -17,8 +23,8 @@ use crate::metrics::VerifyReason;
 use crate::model_ref::ModelRef;
 use crate::store::ingest::{Ingested, LinkMode, Method, Staged, stage_file};
 use crate::store::manifest::manifest_digest;
-use crate::store::{Object, view};
-use std::collections::HashMap;
+use crate::store::{BLOBS_DIR, Object, STAGING_DIR, Store, view};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -222,17 +228,91 @@ impl Catalog {
         let started = Instant::now();
         // The fetch may take long (a network fetcher) and touches nothing of
         // the store: the store lock is taken only after it.
-        let fetched: FetchedModel = fetcher.fetch(source)?;
+        let mut fetched: FetchedModel = fetcher.fetch(source)?;
         fetched.check()?;
         // Imports share the store; gc and evictions wait for them.
         let _store = w.store_shared();
         let store = &self.inner.store;
-        store.create_dirs()?;
         let single = !fetched.is_directory && fetched.files.len() == 1;
+        // Every refusal that does not need the bytes comes before the first
+        // byte moves: the records must fit, the store layout must be sound.
+        import_bounds::records_fit(id, source, &fetched, single, opts.expected, &opts.context)?;
+        w.committer.check_alive()?;
+        store.create_dirs()?;
+        for f in &mut fetched.files {
+            f.path = std::path::absolute(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        }
+        // A move first records, durably, where each file comes from.
+        let intent = match opts.link {
+            LinkMode::Move => Some(MoveIntent::begin(
+                store,
+                id,
+                self.head().seq,
+                &fetched.files,
+            )?),
+            _ => None,
+        };
+        let mut registered = false;
+        let result = self.stage_and_register(
+            store,
+            &fetched,
+            intent.as_ref(),
+            Target {
+                id,
+                source,
+                single,
+                started,
+            },
+            opts,
+            progress,
+            &mut registered,
+        );
+        let Some(intent) = intent else {
+            return result;
+        };
+        match result {
+            Ok(report) => {
+                intent.finish(store);
+                Ok(report)
+            }
+            // Only an entry this import registered may keep moved bytes.
+            Err(e) if registered => Err(intent.fail(
+                store,
+                &|id, after, rel| moves::registered_digest(&self.view().state, id, after, rel),
+                e,
+            )),
+            Err(e) => Err(intent.fail(store, &|_, _, _| None, e)),
+        }
+    }
+
+    /// Stages (moving only to the intent's names), checks, publishes and
+    /// registers; sets `registered` once the `Put` is durable. On failure,
+    /// staged copies and links are removed; moved files are left for the
+    /// intent to put back.
+    #[allow(clippy::too_many_arguments)]
+    fn stage_and_register(
+        &self,
+        store: &Store,
+        fetched: &FetchedModel,
+        intent: Option<&MoveIntent>,
+        target: Target<'_>,
+        opts: &ImportOptions,
+        progress: &(dyn Fn(u64) + Sync),
+        registered: &mut bool,
+    ) -> Result<ImportReport> {
+        let Target {
+            id,
+            source,
+            single,
+            started,
+        } = target;
         // 1. Stage and hash every file; nothing is published yet.
         let mut staged: Vec<(String, Staged)> = Vec::with_capacity(fetched.files.len());
-        for file in &fetched.files {
-            match stage_file(store, &file.path, opts.link, &mut |n| progress(n)) {
+        for (i, file) in fetched.files.iter().enumerate() {
+            let moved_name = intent.and_then(|m| m.staged_name(i));
+            match stage_file(store, &file.path, opts.link, moved_name, &mut |n| {
+                progress(n)
+            }) {
                 Ok(s) => staged.push((file.relative_path.clone(), s)),
                 Err(e) => {
                     undo_all(store, staged);
@@ -240,8 +320,29 @@ impl Catalog {
                 }
             }
         }
-        // 2. Check the expected digest before anything is published (a
-        //    refused import leaves moved sources where they were).
+        // The moves are durable: in blobs/tmp/ and gone from the sources.
+        if intent.is_some() {
+            let synced = store.sync_dir(STAGING_DIR).and_then(|()| {
+                let moved: Vec<_> = staged
+                    .iter()
+                    .filter(|(_, s)| s.method == Method::Moved)
+                    .map(|(_, s)| s.source().to_path_buf())
+                    .collect();
+                for dir in moved
+                    .iter()
+                    .filter_map(|p| p.parent())
+                    .collect::<BTreeSet<_>>()
+                {
+                    store.fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                Ok(())
+            });
+            if let Err(e) = synced {
+                undo_all(store, staged);
+                return Err(e);
+            }
+        }
+        // 2. Check the expected digest before anything is published.
         let files: Vec<ManifestFile> = staged
             .iter()
             .map(|(path, s)| ManifestFile {
@@ -269,7 +370,7 @@ impl Catalog {
                 actual,
             });
         }
-        // 3. Publish every file.
+        // 3. Publish every file (a moved file keeps its staged name too).
         let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(staged.len());
         let mut rest = staged.into_iter();
         while let Some((path, s)) = rest.next() {
@@ -277,13 +378,11 @@ impl Catalog {
                 Ok(i) => ingested.push((path, i)),
                 Err(e) => {
                     undo_all(store, rest.collect());
-                    for (k, (_, i)) in ingested.iter().enumerate() {
-                        Staged::restore_published(store, &fetched.files[k].path, i);
-                    }
                     return Err(e);
                 }
             }
         }
+        store.sync_dir(BLOBS_DIR)?;
         let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
         let spec = if single {
             EntrySpec::new(id, source.canonical(), Object::Blob(actual).rel())
@@ -307,7 +406,8 @@ impl Catalog {
             })
             .collect();
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let registered = self.put_locked(spec, &opts.context)?;
+        let registered_entry = self.put_locked(spec, &opts.context)?;
+        *registered = true;
         let outcome = Verification {
             result: check.result(),
             reason: check.reason().to_string(),
@@ -317,8 +417,13 @@ impl Catalog {
             files: fingerprints,
         };
         let reason = VerifyReason::from_result(outcome.result);
-        let entry =
-            self.record_verification_with(id, outcome, &opts.context, reason, Some(&registered))?;
+        let entry = self.record_verification_with(
+            id,
+            outcome,
+            &opts.context,
+            reason,
+            Some(&registered_entry),
+        )?;
         let stored: u64 = ingested
             .iter()
             .filter(|(_, i)| i.stored)
@@ -349,8 +454,17 @@ impl Catalog {
     }
 }
 
-/// Undoes staged files (moved sources go back).
-fn undo_all(store: &crate::store::Store, staged: Vec<(String, Staged)>) {
+/// What is being imported, and as what.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    id: &'a str,
+    source: &'a ModelRef,
+    single: bool,
+    started: Instant,
+}
+
+/// Drops staged copies and links (moved files are the intent's to put back).
+fn undo_all(store: &Store, staged: Vec<(String, Staged)>) {
     for (_, s) in staged {
         s.undo(store);
     }

@@ -14,6 +14,8 @@ mod gc;
 mod history;
 mod identity;
 mod import;
+mod import_bounds;
+mod moves;
 mod options;
 mod recovery;
 mod refresh;
@@ -159,7 +161,19 @@ impl Catalog {
             .create_dir_all(meta)
             .map_err(|e| Error::io(meta, e))?;
         let lock = lock::acquire(&*opts.fs, &layout, opts.lock_wait)?;
-        let rec = recovery::recover(&layout, &opts, true)?;
+        let mut rec = recovery::recover(&layout, &opts, true)?;
+        // Files an interrupted move import took from their sources go back
+        // (or are kept and reported) before anything else can run.
+        let store = Store::new(opts.fs.clone(), layout.root());
+        match moves::recover(&store, &rec.view.state) {
+            Ok(moved) => {
+                rec.report.restored_moved = moved.restored;
+                rec.report.kept_moved = moved.kept;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "interrupted move imports were not resolved; the next writer open or gc tries again");
+            }
+        }
         if let Some(torn) = rec
             .report
             .torn_tail

@@ -40,6 +40,13 @@ pub struct RecoveryReport {
     /// disk, and whatever had not reached it is gone (it was never
     /// acknowledged). A sign of a failing disk.
     pub write_error_at_open: bool,
+    /// Source paths whose files an interrupted `--link move` import had
+    /// moved into the store, and that were put back.
+    pub restored_moved: Vec<PathBuf>,
+    /// Files an interrupted `--link move` import had moved into the store
+    /// that could not be put back (the path is taken or gone): kept in the
+    /// store, never deleted; `check` reports them.
+    pub kept_moved: Vec<crate::KeptFile>,
 }
 
 /// Everything an open handle starts from.

@@ -3,8 +3,17 @@
 //! Keeping it to one trait lets tests substitute a fault-injecting file
 //! system (dropped unsynced data, failing fsyncs, lost renames) without
 //! touching the engine. [`StdFs`] is the real implementation.
+//!
+//! The `*_beneath` operations act on a path relative to a root and never
+//! follow a symlink below it, even one swapped in by another process while
+//! they run: [`StdFs`] walks from a handle on the root, opening every
+//! directory with `O_NOFOLLOW | O_DIRECTORY` and acting relative to the
+//! handle of the last one (`openat`, `unlinkat`, `renameat`, `linkat`).
+//! The model store creates, publishes and removes its files only through
+//! them.
 
 mod atomic;
+mod beneath;
 mod std_fs;
 
 pub use atomic::{TEMP_SUFFIX, publish_file};
@@ -93,6 +102,100 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// without waiting: `Ok(None)` if someone else holds it. The lock lasts
     /// as long as the returned guard, and ends with the process.
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>>;
+
+    // Operations beneath a root. `rel` (and `from`, `to`) is a path
+    // relative to `root`, `/`-separated, with no empty, `.` or `..`
+    // component (anything else fails with `InvalidInput`). No symlink below
+    // `root` is followed, even one swapped in meanwhile: meeting one fails
+    // with an error for which [`is_not_beneath`] is true. `root` itself may
+    // be a symlink.
+
+    /// Metadata of `root/rel` itself (a final symlink is reported as one),
+    /// or `None` if it does not exist.
+    fn metadata_beneath(&self, root: &Path, rel: &str) -> io::Result<Option<Meta>>;
+    /// Creates the directory `root/rel` and its missing parents below `root`.
+    fn create_dir_all_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
+    /// Creates the new file `root/rel` for writing; fails with
+    /// `AlreadyExists` if the name exists (a file, a link to one, anything).
+    fn create_new_beneath(&self, root: &Path, rel: &str) -> io::Result<Box<dyn FsFile>>;
+    /// Atomically renames `root/from` to `root/to`, replacing `to`.
+    fn rename_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()>;
+    /// Creates `root/to` as another name of the file `root/from`; never
+    /// replaces (`AlreadyExists`).
+    fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()>;
+    /// Moves the file at `source` (anywhere on the same file system) to
+    /// `root/to`; never replaces (`AlreadyExists`). `CrossesDevices` if it
+    /// is on another file system.
+    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
+    /// Creates `root/to` as another name of the file at `source` (not
+    /// following a final symlink); never replaces.
+    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
+    /// Moves `root/from` out to `dest`, never replacing: `AlreadyExists` if
+    /// `dest` is taken, `NotFound` if its directory is gone.
+    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()>;
+    /// Removes `root/rel`: a file or link, or a directory and everything in
+    /// it, through directory handles (a directory swapped for a symlink
+    /// meanwhile is never entered; a symlink found is removed as a link).
+    /// Returns the number of non-directories removed; 0 if it did not exist.
+    fn remove_tree_beneath(&self, root: &Path, rel: &str) -> io::Result<u64>;
+    /// Makes the entries of the directory `root/rel` durable (`rel` may be
+    /// empty: the root itself).
+    fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
+    /// Removes write permission from the regular file `root/rel`.
+    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
+}
+
+/// The payload of the error a `*_beneath` operation returns when the path
+/// would leave the root: a symlink (or a `..`) on the way.
+#[derive(Debug)]
+struct NotBeneath(String);
+
+impl fmt::Display for NotBeneath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is a symlink (or leads out of the root); not followed",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotBeneath {}
+
+/// The error a `*_beneath` operation returns when `what` (a path relative
+/// to the root) is a symlink it will not follow.
+///
+/// ```
+/// use catalog_core::fs::{is_not_beneath, not_beneath};
+/// assert!(is_not_beneath(&not_beneath("views/x")));
+/// assert!(!is_not_beneath(&std::io::Error::other("x")));
+/// ```
+pub fn not_beneath(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, NotBeneath(what.to_string()))
+}
+
+/// Whether `err` is a `*_beneath` operation's refusal to leave its root.
+pub fn is_not_beneath(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|e| e.is::<NotBeneath>())
+}
+
+/// The components of a root-relative path, checked: not absolute, no
+/// empty, `.` or `..` component. The empty path has no components.
+pub(crate) fn components(rel: &str) -> io::Result<Vec<&str>> {
+    if rel.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0'))
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{rel}` is not a plain relative path"),
+        ));
+    }
+    Ok(parts)
 }
 
 /// What a directory entry is.
@@ -115,8 +218,14 @@ pub struct Meta {
     pub kind: FileKind,
     /// Length in bytes.
     pub len: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
+    /// Modification time, nanoseconds since the Unix epoch. A rename or a
+    /// hard link keeps it, and anyone who can write the file can set it.
     pub modified_ns: u64,
+    /// Inode change time (`ctime`), nanoseconds since the Unix epoch: set
+    /// by the kernel whenever the file's data or its links change (a
+    /// rename, a new hard link), and never settable to the past. gc's
+    /// grace period counts from the later of the two times.
+    pub changed_ns: u64,
     /// Inode number.
     pub inode: u64,
     /// Number of hard links.

@@ -10,7 +10,7 @@ use std::path::Path;
 pub struct StdFs;
 
 #[derive(Debug)]
-struct StdFile(File);
+pub(super) struct StdFile(pub(super) File);
 
 impl FsFile for StdFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -94,7 +94,6 @@ impl Fs for StdFs {
     }
 
     fn metadata(&self, path: &Path, follow_symlinks: bool) -> io::Result<Option<Meta>> {
-        use std::os::unix::fs::MetadataExt;
         let meta = if follow_symlinks {
             fs::metadata(path)
         } else {
@@ -105,27 +104,7 @@ impl Fs for StdFs {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let ft = meta.file_type();
-        let kind = if ft.is_symlink() {
-            FileKind::Symlink
-        } else if ft.is_dir() {
-            FileKind::Dir
-        } else if ft.is_file() {
-            FileKind::File
-        } else {
-            FileKind::Other
-        };
-        let modified_ns = u64::try_from(meta.mtime())
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::try_from(meta.mtime_nsec()).unwrap_or(0));
-        Ok(Some(Meta {
-            kind,
-            len: meta.len(),
-            modified_ns,
-            inode: meta.ino(),
-            nlink: meta.nlink(),
-        }))
+        Ok(Some(meta_of(&meta)))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
@@ -184,4 +163,70 @@ impl Fs for StdFs {
             Err(err) => Err(err),
         }
     }
+
+    // Beneath a root: through directory handles (src/fs/beneath.rs).
+
+    fn metadata_beneath(&self, root: &Path, rel: &str) -> io::Result<Option<Meta>> {
+        self.metadata_beneath_impl(root, rel)
+    }
+    fn create_dir_all_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.create_dir_all_beneath_impl(root, rel)
+    }
+    fn create_new_beneath(&self, root: &Path, rel: &str) -> io::Result<Box<dyn FsFile>> {
+        self.create_new_beneath_impl(root, rel)
+    }
+    fn rename_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.rename_beneath_impl(root, from, to)
+    }
+    fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.hard_link_beneath_impl(root, from, to)
+    }
+    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.move_in_beneath_impl(source, root, to)
+    }
+    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.link_in_beneath_impl(source, root, to)
+    }
+    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
+        self.move_out_beneath_impl(root, from, dest)
+    }
+    fn remove_tree_beneath(&self, root: &Path, rel: &str) -> io::Result<u64> {
+        self.remove_tree_beneath_impl(root, rel)
+    }
+    fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.sync_dir_beneath_impl(root, rel)
+    }
+    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.set_readonly_beneath_impl(root, rel)
+    }
+}
+
+/// The store's view of an OS file's metadata.
+pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
+    use std::os::unix::fs::MetadataExt;
+    let ft = meta.file_type();
+    let kind = if ft.is_symlink() {
+        FileKind::Symlink
+    } else if ft.is_dir() {
+        FileKind::Dir
+    } else if ft.is_file() {
+        FileKind::File
+    } else {
+        FileKind::Other
+    };
+    Meta {
+        kind,
+        len: meta.len(),
+        modified_ns: nanos(meta.mtime(), meta.mtime_nsec()),
+        changed_ns: nanos(meta.ctime(), meta.ctime_nsec()),
+        inode: meta.ino(),
+        nlink: meta.nlink(),
+    }
+}
+
+fn nanos(secs: i64, nsec: i64) -> u64 {
+    u64::try_from(secs)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(nsec).unwrap_or(0))
 }

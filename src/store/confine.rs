@@ -7,12 +7,16 @@
 //! symlinks, so finding one means someone else put it there, and it is
 //! refused whether it points inside the root or out of it. The root itself
 //! may be a symlink (for example `~/.cache/models` → `/data/models`).
+//!
+//! That check is for reading and for a typed refusal up front; a symlink
+//! swapped in after it is caught by the `*_beneath` file operations every
+//! write and removal goes through.
 
 use super::Store;
 use crate::entry::check_relative_path;
 use crate::error::{Error, Result};
 use crate::fs::FileKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The absolute path of `rel` under the root, after checking that it cannot
 /// escape: lexically, and through no symlink on the way.
@@ -46,28 +50,17 @@ pub(crate) fn confined(store: &Store, rel: &str) -> Result<PathBuf> {
 }
 
 /// Removes `rel` (a file, or a directory and everything in it) without
-/// following any symlink: a link found inside is removed as a link. Returns
-/// the number of files removed.
+/// following any symlink: a path through a symlink is refused before
+/// anything is removed, and the removal itself goes through directory
+/// handles ([`crate::fs::Fs::remove_tree_beneath`]), so a directory swapped
+/// for a symlink meanwhile is never entered; a link found inside is removed
+/// as a link. Returns the number of files removed.
 pub(crate) fn remove_tree(store: &Store, rel: &str) -> Result<u64> {
-    let path = confined(store, rel)?;
-    remove_path(store, &path)
-}
-
-fn remove_path(store: &Store, path: &Path) -> Result<u64> {
-    let fs = &store.fs;
-    let Some(meta) = fs.metadata(path, false).map_err(|e| Error::io(path, e))? else {
-        return Ok(0);
-    };
-    if meta.kind != FileKind::Dir {
-        fs.remove_file(path).map_err(|e| Error::io(path, e))?;
-        return Ok(1);
-    }
-    let mut removed = 0;
-    for name in fs.list(path).map_err(|e| Error::io(path, e))? {
-        removed += remove_path(store, &path.join(name))?;
-    }
-    fs.remove_dir(path).map_err(|e| Error::io(path, e))?;
-    Ok(removed)
+    confined(store, rel)?;
+    store
+        .fs
+        .remove_tree_beneath(store.root(), rel)
+        .map_err(|e| store.error(rel, e))
 }
 
 fn unsafe_path(path: PathBuf, reason: String) -> Error {

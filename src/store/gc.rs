@@ -6,7 +6,7 @@
 use super::confine::remove_tree;
 use super::{BLOBS_DIR, Object, STAGING_DIR, Store, VIEWS_DIR};
 use crate::fs::FileKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 #[non_exhaustive]
 pub struct GcOptions {
     /// Only files older than this are removed (a file an import is about to
-    /// register, or a view being built, is younger). Default: one hour.
+    /// register, or a view being built, is younger). A file's age counts
+    /// from the later of its modification and inode change times: a file
+    /// moved in keeps its source's mtime, but the move sets its ctime.
+    /// Default: one hour.
     pub grace: Duration,
     /// Stop after this long and report what was not reached.
     pub max_time: Option<Duration>,
@@ -97,6 +100,12 @@ pub struct GcReport {
     /// of the size budget) and directories that could not be synced, with
     /// the reason.
     pub errors: Vec<(PathBuf, String)>,
+    /// Source paths whose files an interrupted `--link move` import had
+    /// moved into the store, put back before the sweep.
+    pub restored_moved: Vec<PathBuf>,
+    /// Files a failed or interrupted `--link move` import moved into the
+    /// store that could not be put back: kept (gc never removes them).
+    pub kept_moved: Vec<crate::KeptFile>,
     /// Wall-clock time taken, in milliseconds.
     pub duration_ms: u64,
 }
@@ -108,16 +117,20 @@ enum Candidate {
     View(Option<Object>, String, PathBuf),
 }
 
-/// Sweeps the store. `users` says which objects entries use.
+/// Sweeps the store. `users` says which objects entries use; `protected`
+/// names the files in `blobs/tmp/` never to remove (move intents and the
+/// files they name), or is `None` if they could not be read — then no
+/// staged file is removed at all.
 pub(crate) fn sweep(
     store: &Store,
     users: &BTreeMap<Object, usize>,
+    protected: Option<&BTreeSet<String>>,
     opts: &GcOptions,
     deadline: Option<Instant>,
     report: &mut GcReport,
     progress: &(dyn Fn(u64) + Sync),
 ) {
-    let candidates = match list(store) {
+    let candidates = match list(store, protected) {
         Ok(c) => c,
         Err((path, e)) => {
             report.errors.push((path, e));
@@ -159,7 +172,11 @@ pub(crate) fn sweep(
             }
             continue;
         }
-        if now_ns.saturating_sub(meta.modified_ns) < grace_ns {
+        // The age counts from the later of mtime and ctime: a file moved in
+        // keeps the mtime its source had (possibly years ago, or set by
+        // anyone), but the move itself sets its ctime.
+        let touched_ns = meta.modified_ns.max(meta.changed_ns);
+        if now_ns.saturating_sub(touched_ns) < grace_ns {
             report.skipped_young += 1;
             continue;
         }
@@ -184,14 +201,17 @@ pub(crate) fn sweep(
             Err(e) => report.errors.push((path.clone(), e.to_string())),
         }
     }
-    for dir in [store.blobs_dir(), store.staging_dir(), store.views_dir()] {
-        if let Err(e) = store.fs.sync_dir(&dir) {
-            report.errors.push((dir, e.to_string()));
+    for dir in [BLOBS_DIR, STAGING_DIR, VIEWS_DIR] {
+        if let Err(e) = store.sync_dir(dir) {
+            report.errors.push((store.root().join(dir), e.to_string()));
         }
     }
 }
 
-fn list(store: &Store) -> Result<Vec<Candidate>, (PathBuf, String)> {
+fn list(
+    store: &Store,
+    protected: Option<&BTreeSet<String>>,
+) -> Result<Vec<Candidate>, (PathBuf, String)> {
     let names = |dir: PathBuf| -> Result<Vec<String>, (PathBuf, String)> {
         match store.fs.list(&dir) {
             Ok(mut n) => {
@@ -213,6 +233,10 @@ fn list(store: &Store) -> Result<Vec<Candidate>, (PathBuf, String)> {
         }
     }
     for name in names(store.staging_dir())? {
+        // Bytes a move import took from their source are never removed.
+        if protected.is_none_or(|p| p.contains(&name)) {
+            continue;
+        }
         let rel = format!("{STAGING_DIR}/{name}");
         out.push(Candidate::Staged(rel.clone(), store.root().join(rel)));
     }

@@ -3,15 +3,19 @@
 //! then publish it under its digest — or drop it if an identical blob is
 //! already there.
 //!
-//! Order: write temp → fsync temp → rename to `blobs/sha256/<hex>` → fsync
-//! `blobs/sha256/`. A crash leaves a temp file (removed by gc after its
-//! grace period) or a complete blob; never a partial blob under a digest
-//! name. Nothing is registered until the blob is durable.
+//! Order for a copy: write temp → fsync temp → rename to
+//! `blobs/sha256/<hex>` → fsync `blobs/sha256/`. A crash leaves a temp file
+//! (removed by gc after its grace period) or a complete blob; never a
+//! partial blob under a digest name. Nothing is registered until the blob
+//! is durable. A moved file goes only to the staging name its import's
+//! durable intent recorded, is published by a hard link and keeps that name
+//! until its entry is durable (see `put_back`). Every step goes through the
+//! file system's `*_beneath` operations.
 
-use super::{Object, Store};
+use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, FsWriter, Meta};
+use crate::fs::{FileKind, FsWriter, Meta, TEMP_SUFFIX, is_not_beneath};
 use crate::hashing::{FileDigest, FsOpener, copy_and_hash, hash_files_via, hash_reader};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,7 +59,8 @@ pub(crate) struct Ingested {
 
 static STAGED: AtomicU64 = AtomicU64::new(0);
 
-fn staging_name() -> String {
+/// A fresh staging name, `<pid>-<n>-<ms>.tmp`.
+pub(crate) fn staging_name() -> String {
     let n = STAGED.fetch_add(1, Ordering::Relaxed);
     format!(
         "{}-{n}-{}.tmp",
@@ -69,7 +74,8 @@ fn staging_name() -> String {
 #[derive(Debug)]
 pub(crate) struct Staged {
     source: PathBuf,
-    tmp: PathBuf,
+    /// The staged file, relative to the root (`blobs/tmp/<name>`).
+    tmp: String,
     pub method: Method,
     pub digest: FileDigest,
 }
@@ -78,10 +84,16 @@ pub(crate) struct Staged {
 /// it when asked and possible, then hashes it. A symlinked source is always
 /// copied (through the link): linking or moving the link itself would put
 /// a symlink in the store, or take a file out of the user's cache.
+///
+/// A move goes only to `moved_name` (in `blobs/tmp/`), the name the import's
+/// durable move intent recorded for this source; without one, a move is a
+/// copy. The caller fsyncs `blobs/tmp/` and the source's directory after
+/// its moves.
 pub(crate) fn stage_file(
     store: &Store,
     source: &Path,
     mode: LinkMode,
+    moved_name: Option<&str>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Staged> {
     let fs = &store.fs;
@@ -89,13 +101,12 @@ pub(crate) fn stage_file(
         .metadata(source, false)
         .map_err(|e| Error::io(source, e))?
         .ok_or_else(|| Error::io(source, io::Error::from(io::ErrorKind::NotFound)))?;
-    let mode = if own.kind == FileKind::File {
-        mode
-    } else {
-        LinkMode::Copy
+    let mode = match mode {
+        _ if own.kind != FileKind::File => LinkMode::Copy,
+        LinkMode::Move if moved_name.is_none() => LinkMode::Copy,
+        m => m,
     };
-    let tmp = store.staging_dir().join(staging_name());
-    let (method, copied) = stage(store, source, &tmp, mode, progress)?;
+    let (method, tmp, copied) = stage(store, source, mode, moved_name, progress)?;
     let staged = |digest| Staged {
         source: source.to_path_buf(),
         tmp: tmp.clone(),
@@ -117,8 +128,12 @@ pub(crate) fn stage_file(
         },
     };
     let staged = staged(digest);
-    match fs.metadata(&tmp, false) {
+    match fs.metadata_beneath(store.root(), &tmp) {
         Ok(Some(m)) if m.kind == FileKind::File => Ok(staged),
+        Err(e) if is_not_beneath(&e) => {
+            staged.undo(store);
+            Err(store.error(&tmp, e))
+        }
         _ => {
             let path = staged.source.clone();
             staged.undo(store);
@@ -131,56 +146,85 @@ pub(crate) fn stage_file(
 }
 
 impl Staged {
-    /// Puts the source back as it was (a moved file is moved back) and
-    /// removes the staged file. Best effort: a failure is logged.
+    /// Drops a staged copy or link. A moved file is left where it is: the
+    /// import's move intent names it, and resolving the intent
+    /// ([`super::put_back`]) puts it back. Best effort: a failure is
+    /// logged (gc removes stale copies later).
     pub(crate) fn undo(self, store: &Store) {
-        let undone = match self.method {
-            Method::Moved => store.fs.rename(&self.tmp, &self.source),
-            Method::Copied | Method::Linked => store.fs.remove_file(&self.tmp),
-        };
-        if let Err(e) = undone {
-            tracing::warn!(staged = %self.tmp.display(), source = %self.source.display(), error = %e, "could not undo a staged import");
+        if self.method == Method::Moved {
+            return;
+        }
+        if let Err(e) = store.fs.remove_tree_beneath(store.root(), &self.tmp) {
+            tracing::warn!(staged = %store.root().join(&self.tmp).display(), error = %e, "could not remove a staged copy");
         }
     }
 
-    /// Publishes the staged file under its digest: rename, fsync of
-    /// `blobs/sha256/`. If a blob of that name exists, it is hashed: if
-    /// it holds the same bytes the staged copy is dropped (deduplicated),
-    /// otherwise (a damaged blob, or a hard-linked source edited in place)
-    /// the verified copy replaces it.
+    /// Publishes the staged file under its digest. If a blob of that name
+    /// exists, it is hashed: if it holds the same bytes the staged file is
+    /// not needed (deduplicated), otherwise (a damaged blob, or a
+    /// hard-linked source edited in place) the verified file replaces it.
+    ///
+    /// A copy or link is renamed to the blob. A moved file is hard-linked
+    /// to it and keeps its staged name (deduplicated, it is simply kept)
+    /// until the entry is durable: until then the move intent can still
+    /// put it back. The caller fsyncs `blobs/sha256/` after publishing.
     pub(crate) fn publish(self, store: &Store) -> Result<Ingested> {
         let fs = &store.fs;
-        let blob = store.path(Object::Blob(self.digest.digest));
-        let existing = fs.metadata(&blob, false).map_err(|e| Error::io(&blob, e))?;
-        let same = match existing {
-            Some(m) if m.kind == FileKind::File && m.len == self.digest.bytes => {
-                let opener = FsOpener(&**fs);
-                let hashed = hash_files_via(&opener, std::slice::from_ref(&blob), 1, &|_| {});
-                matches!(hashed.first(), Some(Ok(d)) if d.digest == self.digest.digest)
+        let root = store.root();
+        let blob_rel = Object::Blob(self.digest.digest).rel();
+        let mut stored = true;
+        // Twice at most: a concurrent import may publish the same blob
+        // between the look and the link.
+        for attempt in 0..2 {
+            let existing = fs
+                .metadata_beneath(root, &blob_rel)
+                .map_err(|e| store.error(&blob_rel, e))?;
+            if existing.is_some_and(|m| m.kind == FileKind::File && m.len == self.digest.bytes)
+                && holds(store, &blob_rel, self.digest.digest)
+            {
+                if self.method != Method::Moved {
+                    fs.remove_tree_beneath(root, &self.tmp)
+                        .map_err(|e| store.error(&self.tmp, e))?;
+                }
+                stored = false;
+                break;
             }
-            _ => false,
-        };
-        let stored = if same {
-            fs.remove_file(&self.tmp)
-                .map_err(|e| Error::io(&self.tmp, e))?;
-            false
-        } else {
-            if existing.is_some() {
-                tracing::warn!(blob = %blob.display(), "replacing a stored file whose bytes do not match its name with a verified copy");
+            let published = match (self.method, existing) {
+                (Method::Moved, None) => fs.hard_link_beneath(root, &self.tmp, &blob_rel),
+                (Method::Moved, Some(_)) => {
+                    // Replace through a second name, keeping the staged one.
+                    tracing::warn!(blob = %root.join(&blob_rel).display(), "replacing a stored file whose bytes do not match its name with a verified copy");
+                    let second = format!("{}.replace{TEMP_SUFFIX}", self.tmp);
+                    fs.remove_tree_beneath(root, &second)
+                        .and_then(|_| fs.hard_link_beneath(root, &self.tmp, &second))
+                        .and_then(|()| fs.rename_beneath(root, &second, &blob_rel))
+                }
+                (_, existing) => {
+                    if existing.is_some() {
+                        tracing::warn!(blob = %root.join(&blob_rel).display(), "replacing a stored file whose bytes do not match its name with a verified copy");
+                    }
+                    fs.rename_beneath(root, &self.tmp, &blob_rel)
+                }
+            };
+            match published {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt == 0 => continue,
+                Err(e) => return Err(store.error(&blob_rel, e)),
             }
-            fs.rename(&self.tmp, &blob)
-                .map_err(|e| Error::io(&blob, e))?;
-            let dir = store.blobs_dir();
-            fs.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-            if self.method == Method::Copied {
-                fs.set_readonly(&blob).map_err(|e| Error::io(&blob, e))?;
-            }
-            true
-        };
+        }
+        if stored && self.method == Method::Copied {
+            fs.set_readonly_beneath(root, &blob_rel)
+                .map_err(|e| store.error(&blob_rel, e))?;
+        }
         let meta = fs
-            .metadata(&blob, false)
-            .map_err(|e| Error::io(&blob, e))?
-            .ok_or_else(|| Error::io(&blob, io::Error::from(io::ErrorKind::NotFound)))?;
+            .metadata_beneath(root, &blob_rel)
+            .map_err(|e| store.error(&blob_rel, e))?
+            .ok_or_else(|| {
+                Error::io(
+                    root.join(&blob_rel),
+                    io::Error::from(io::ErrorKind::NotFound),
+                )
+            })?;
         Ok(Ingested {
             digest: self.digest,
             stored,
@@ -189,69 +233,92 @@ impl Staged {
         })
     }
 
-    /// After a failed import: a moved source that was already published
-    /// gets its name back as a hard link to the blob (best effort).
-    pub(crate) fn restore_published(store: &Store, source: &Path, ingested: &Ingested) {
-        if ingested.method != Method::Moved {
-            return;
-        }
-        let blob = store.path(Object::Blob(ingested.digest.digest));
-        if let Err(e) = store.fs.hard_link(&blob, source) {
-            tracing::warn!(source = %source.display(), error = %e, "could not give a moved model file its name back");
-        }
-    }
-
     /// The source path.
     pub(crate) fn source(&self) -> &Path {
         &self.source
     }
 }
 
-/// Puts the source's bytes at `tmp` (durably), by the cheapest allowed way;
-/// a copy also yields the digest, computed on the way.
+/// Whether the blob `rel` hashes to `digest`.
+fn holds(store: &Store, rel: &str, digest: Digest) -> bool {
+    let path = store.root().join(rel);
+    let hashed = hash_files_via(
+        &FsOpener(&*store.fs),
+        std::slice::from_ref(&path),
+        1,
+        &|_| {},
+    );
+    matches!(hashed.first(), Some(Ok(d)) if d.digest == digest)
+}
+
+/// Puts the source's bytes in `blobs/tmp/` (durably), by the cheapest
+/// allowed way; returns how, where (relative to the root), and, for a copy,
+/// the digest computed on the way.
 fn stage(
     store: &Store,
     source: &Path,
-    tmp: &Path,
     mode: LinkMode,
+    moved_name: Option<&str>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(Method, Option<FileDigest>)> {
+) -> Result<(Method, String, Option<FileDigest>)> {
     let fs = &store.fs;
-    let attempt = match mode {
-        LinkMode::Copy => None,
-        LinkMode::HardLink => Some((fs.hard_link(source, tmp), Method::Linked)),
-        LinkMode::Move => Some((fs.rename(source, tmp), Method::Moved)),
+    let root = store.root();
+    let fresh = format!("{STAGING_DIR}/{}", staging_name());
+    let attempt = match (mode, moved_name) {
+        (LinkMode::Move, Some(name)) => {
+            let tmp = format!("{STAGING_DIR}/{name}");
+            Some((fs.move_in_beneath(source, root, &tmp), Method::Moved, tmp))
+        }
+        (LinkMode::HardLink, _) => Some((
+            fs.link_in_beneath(source, root, &fresh),
+            Method::Linked,
+            fresh.clone(),
+        )),
+        _ => None,
     };
     match attempt {
-        Some((Ok(()), method)) => {
+        Some((Ok(()), method, tmp)) => {
             // The source's bytes may never have been synced.
-            let mut file = fs.open_append(tmp).map_err(|e| Error::io(tmp, e))?;
-            file.sync_data().map_err(|e| Error::io(tmp, e))?;
-            return Ok((method, None));
+            let path = root.join(&tmp);
+            let mut file = fs.open_append(&path).map_err(|e| Error::io(&path, e))?;
+            file.sync_data().map_err(|e| Error::io(&path, e))?;
+            return Ok((method, tmp, None));
         }
-        Some((Err(e), _)) if e.kind() == io::ErrorKind::CrossesDevices => {
+        Some((Err(e), _, _)) if e.kind() == io::ErrorKind::CrossesDevices => {
             tracing::debug!(source = %source.display(), "different file system; copying instead");
         }
-        Some((Err(e), _)) => return Err(Error::io(source, e)),
+        Some((Err(e), _, tmp)) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
+        Some((Err(e), _, _)) => return Err(Error::io(source, e)),
         None => {}
     }
+    let tmp = fresh;
     let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
-    let mut file = fs.create(tmp).map_err(|e| Error::io(tmp, e))?;
+    let mut file = fs
+        .create_new_beneath(root, &tmp)
+        .map_err(|e| store.error(&tmp, e))?;
     let mut writer = FsWriter(&mut *file);
     let mut failed_write = WriteErrorSide::default();
     let copied = copy_and_hash(&mut reader, &mut failed_write.watch(&mut writer), progress);
     let digest = copied.map_err(|e| {
-        let _ = fs.remove_file(tmp);
+        let _ = fs.remove_tree_beneath(root, &tmp);
         // A write failure (a full disk) is the store's, not the source's.
-        Error::io(if failed_write.hit { tmp } else { source }, e)
+        if failed_write.hit {
+            store.error(&tmp, e)
+        } else {
+            Error::io(source, e)
+        }
     })?;
-    file.sync_data().map_err(|e| Error::io(tmp, e))?;
-    Ok((Method::Copied, Some(digest)))
+    if let Err(e) = file.sync_data() {
+        let _ = fs.remove_tree_beneath(root, &tmp);
+        return Err(store.error(&tmp, e));
+    }
+    Ok((Method::Copied, tmp, Some(digest)))
 }
 
-fn hash_staged(store: &Store, tmp: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
-    let mut reader = store.fs.open_read(tmp).map_err(|e| Error::io(tmp, e))?;
-    hash_reader(&mut reader, progress).map_err(|e| Error::io(tmp, e))
+fn hash_staged(store: &Store, tmp: &str, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
+    let path = store.root().join(tmp);
+    let mut reader = store.fs.open_read(&path).map_err(|e| Error::io(&path, e))?;
+    hash_reader(&mut reader, progress).map_err(|e| Error::io(&path, e))
 }
 
 /// Remembers whether a write (rather than a read) failed during a copy.

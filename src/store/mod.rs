@@ -7,20 +7,27 @@
 //!                                links to its blobs, named by the digest of
 //!                                its manifest (so identical models share it)
 //! ```
-//! Every path the store writes or deletes is built by [`Store`] from a
-//! digest or checked by [`confine`]: nothing outside the root is touched
-//! and no symlink is followed out of it.
+//! Every path the store writes or deletes is relative to the root and goes
+//! through the file system's `*_beneath` operations, which open one
+//! directory at a time without following symlinks: nothing outside the
+//! root is touched, even by a process that swaps a directory for a symlink
+//! while the store works. Paths from the journal are checked lexically
+//! first ([`confine`]), and every operation starts by refusing a store
+//! directory that is a symlink ([`Store::check_layout`]).
 
 pub(crate) mod confine;
 pub(crate) mod gc;
 pub(crate) mod ingest;
+pub(crate) mod intent;
 pub(crate) mod manifest;
+pub(crate) mod put_back;
 pub(crate) mod usage;
 pub(crate) mod view;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fs::Fs;
+use crate::fs::{FileKind, Fs, is_not_beneath};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,6 +37,11 @@ pub const BLOBS_DIR: &str = "blobs/sha256";
 pub const STAGING_DIR: &str = "blobs/tmp";
 /// Directory of views, relative to the root.
 pub const VIEWS_DIR: &str = "views";
+/// Parent of the blob and staging directories, relative to the root.
+pub const BLOBS_PARENT: &str = "blobs";
+
+/// Every directory of the store layout, parents first.
+const LAYOUT: [&str; 4] = [BLOBS_PARENT, BLOBS_DIR, STAGING_DIR, VIEWS_DIR];
 
 /// A file or directory the store owns, recognised from its relative path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,25 +118,83 @@ impl Store {
         self.root.join(VIEWS_DIR)
     }
 
-    /// Creates the store's directories (durably).
-    pub(crate) fn create_dirs(&self) -> Result<()> {
-        for dir in [self.blobs_dir(), self.staging_dir(), self.views_dir()] {
-            if self
+    /// The error for a failed operation on `rel`: a refusal to follow a
+    /// symlink is [`Error::UnsafePath`] (nothing was written), anything
+    /// else an I/O error on the path.
+    pub(crate) fn error(&self, rel: &str, e: io::Error) -> Error {
+        let path = self.root.join(rel);
+        if is_not_beneath(&e) {
+            Error::UnsafePath {
+                path,
+                reason: format!(
+                    "{e}: a symlink inside the catalog root (the store never makes one; it may \
+                     lead outside the root)"
+                ),
+            }
+        } else {
+            Error::io(path, e)
+        }
+    }
+
+    /// Refuses (with [`Error::UnsafePath`], before anything is written) a
+    /// store whose layout directories (`blobs`, `blobs/sha256`,
+    /// `blobs/tmp`, `views`) are symlinks or not directories. Missing ones
+    /// are fine. Every operation that writes or removes store files starts
+    /// here; the `*_beneath` operations then keep a later swap from
+    /// redirecting it.
+    pub(crate) fn check_layout(&self) -> Result<()> {
+        for rel in LAYOUT {
+            let path = self.root.join(rel);
+            match self
                 .fs
-                .metadata(&dir, false)
-                .map_err(|e| Error::io(&dir, e))?
-                .is_none()
+                .metadata(&path, false)
+                .map_err(|e| Error::io(&path, e))?
             {
-                self.fs
-                    .create_dir_all(&dir)
-                    .map_err(|e| Error::io(&dir, e))?;
-                let parent = dir.parent().unwrap_or(&self.root);
-                self.fs.sync_dir(parent).map_err(|e| Error::io(parent, e))?;
+                Some(m) if m.kind == FileKind::Symlink => {
+                    return Err(Error::UnsafePath {
+                        path,
+                        reason: "a store directory is a symlink (the store never makes one; it \
+                                 may lead outside the root); replace it with the directory"
+                            .into(),
+                    });
+                }
+                Some(m) if m.kind != FileKind::Dir => {
+                    return Err(Error::UnsafePath {
+                        path,
+                        reason: "a store directory is not a directory".into(),
+                    });
+                }
+                _ => {}
             }
         }
-        let blobs = self.root.join("blobs");
-        self.fs.sync_dir(&blobs).map_err(|e| Error::io(&blobs, e))?;
         Ok(())
+    }
+
+    /// Creates the store's directories (durably), after checking the layout.
+    pub(crate) fn create_dirs(&self) -> Result<()> {
+        self.check_layout()?;
+        for rel in LAYOUT {
+            let exists = self
+                .fs
+                .metadata_beneath(&self.root, rel)
+                .map_err(|e| self.error(rel, e))?
+                .is_some();
+            if !exists {
+                self.fs
+                    .create_dir_all_beneath(&self.root, rel)
+                    .map_err(|e| self.error(rel, e))?;
+                let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+                self.sync_dir(parent)?;
+            }
+        }
+        self.sync_dir(BLOBS_PARENT)
+    }
+
+    /// fsync of the store directory `rel` (`""`: the root).
+    pub(crate) fn sync_dir(&self, rel: &str) -> Result<()> {
+        self.fs
+            .sync_dir_beneath(&self.root, rel)
+            .map_err(|e| self.error(rel, e))
     }
 }
 

@@ -8,8 +8,8 @@
 
 use super::confine::{confined, remove_tree};
 use super::manifest::manifest_digest;
-use super::{Object, Store};
-use crate::entry::ManifestFile;
+use super::{Object, Store, VIEWS_DIR};
+use crate::entry::{ManifestFile, check_relative_path};
 use crate::error::{Error, Result};
 use crate::fs::FileKind;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,17 +30,21 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
         BUILDS.fetch_add(1, Ordering::Relaxed),
         crate::catalog::now_ms()
     );
-    let staging = confined(store, &staging_rel)?;
+    confined(store, &staging_rel)?;
     remove_tree(store, &staging_rel)?;
+    // Built through directory handles: a directory of the view swapped for
+    // a symlink meanwhile makes the build fail, never link outside.
+    let root = store.root();
     for f in files {
-        let blob = store.path(Object::Blob(f.digest));
-        let link = confined(store, &format!("{staging_rel}/{}", f.path))?;
-        if let Some(parent) = link.parent() {
-            fs.create_dir_all(parent)
-                .map_err(|e| Error::io(parent, e))?;
+        check_relative_path("files.path", &f.path)?;
+        let blob = Object::Blob(f.digest).rel();
+        let link = format!("{staging_rel}/{}", f.path);
+        if let Some((parent, _)) = link.rsplit_once('/') {
+            fs.create_dir_all_beneath(root, parent)
+                .map_err(|e| store.error(parent, e))?;
         }
-        fs.hard_link(&blob, &link)
-            .map_err(|e| Error::io(&link, e))?;
+        fs.hard_link_beneath(root, &blob, &link)
+            .map_err(|e| store.error(&link, e))?;
     }
     // Another import of the same files may have built it meanwhile.
     if is_complete(store, &rel, files)? {
@@ -49,17 +53,15 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
     }
     // An incomplete old view (after a crash) is replaced.
     remove_tree(store, &rel)?;
-    let target = store.path(object);
-    if let Err(e) = fs.rename(&staging, &target) {
+    if let Err(e) = fs.rename_beneath(root, &staging_rel, &rel) {
         // Lost a race with another build of the same view: fine if it is whole.
         if is_complete(store, &rel, files)? {
             remove_tree(store, &staging_rel)?;
             return Ok(rel);
         }
-        return Err(Error::io(&target, e));
+        return Err(store.error(&rel, e));
     }
-    let views = store.views_dir();
-    fs.sync_dir(&views).map_err(|e| Error::io(&views, e))?;
+    store.sync_dir(VIEWS_DIR)?;
     Ok(rel)
 }
 

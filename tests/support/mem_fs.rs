@@ -43,6 +43,8 @@ pub enum Call {
     Create,
     Remove,
     SetLen,
+    /// Hard links made by the `*_beneath` operations.
+    Link,
 }
 
 /// What survives a simulated power loss.
@@ -442,6 +444,14 @@ impl MemFs {
         s.armed_call = Some((call, done + n, mode));
     }
 
+    /// Arms a process kill (SIGKILL) just before mutating call number `n`:
+    /// unlike a power loss nothing is lost (every change made so far stays,
+    /// synced or not), but that call and every later one fail as if the
+    /// process had died, until [`MemFs::revive`].
+    pub fn kill_before_op(&self, n: u64) {
+        self.crash_before_op(n, CrashMode::Kill);
+    }
+
     /// Whether an armed crash happened.
     pub fn crashed(&self) -> bool {
         self.lock().dead
@@ -792,6 +802,7 @@ impl Fs for MemFs {
                 kind: FileKind::Dir,
                 len: 0,
                 modified_ns: 0,
+                changed_ns: 0,
                 inode: 0,
                 nlink: 1,
             }));
@@ -810,6 +821,8 @@ impl Fs for MemFs {
             kind: FileKind::File,
             len: inode.data.len() as u64,
             modified_ns: inode.modified_ns,
+            // No separate change time is kept: nothing here sets an old mtime.
+            changed_ns: inode.modified_ns,
             inode: ino,
             nlink,
         }))
@@ -886,6 +899,94 @@ impl Fs for MemFs {
             path: path.to_path_buf(),
             epoch: s.epoch,
         }))))
+    }
+
+    // Beneath a root: this file system has no symlinks, so every path under
+    // the root stays under it; these are the path operations above.
+
+    fn metadata_beneath(&self, root: &Path, rel: &str) -> io::Result<Option<Meta>> {
+        self.metadata(&beneath(root, rel), false)
+    }
+
+    fn create_dir_all_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.create_dir_all(&beneath(root, rel))
+    }
+
+    fn create_new_beneath(&self, root: &Path, rel: &str) -> io::Result<Box<dyn FsFile>> {
+        let path = beneath(root, rel);
+        if self.metadata(&path, false)?.is_some() {
+            return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
+        }
+        self.create(&path)
+    }
+
+    fn rename_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.rename(&beneath(root, from), &beneath(root, to))
+    }
+
+    fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
+        self.lock().check_fault(Call::Link)?;
+        self.hard_link(&beneath(root, from), &beneath(root, to))
+    }
+
+    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        let to = beneath(root, to);
+        if self.metadata(&to, false)?.is_some() {
+            return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
+        }
+        self.rename(source, &to)
+    }
+
+    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.lock().check_fault(Call::Link)?;
+        self.hard_link(source, &beneath(root, to))
+    }
+
+    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
+        if self.metadata(dest, false)?.is_some() {
+            return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
+        }
+        let parent = dest.parent().unwrap_or(Path::new("/"));
+        if !self.lock().dirs.contains_key(parent) {
+            return Err(err(io::ErrorKind::NotFound, "no such directory"));
+        }
+        self.rename(&beneath(root, from), dest)
+    }
+
+    fn remove_tree_beneath(&self, root: &Path, rel: &str) -> io::Result<u64> {
+        fn remove(fs: &MemFs, path: &Path) -> io::Result<u64> {
+            let Some(meta) = fs.metadata(path, false)? else {
+                return Ok(0);
+            };
+            if meta.kind != FileKind::Dir {
+                fs.remove_file(path)?;
+                return Ok(1);
+            }
+            let mut removed = 0;
+            for name in fs.list(path)? {
+                removed += remove(fs, &path.join(name))?;
+            }
+            fs.remove_dir(path)?;
+            Ok(removed)
+        }
+        remove(self, &beneath(root, rel))
+    }
+
+    fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.sync_dir(&beneath(root, rel))
+    }
+
+    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+        self.set_readonly(&beneath(root, rel))
+    }
+}
+
+/// `root/rel` (the root itself for an empty `rel`).
+fn beneath(root: &Path, rel: &str) -> PathBuf {
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
     }
 }
 

@@ -57,6 +57,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "evicted": r.evicted,
                 "evicted_bytes": r.evicted_bytes,
                 "errors": file_errors_json(&r.errors),
+                "restored_moved": r.restored_moved,
+                "kept_moved": r.kept_moved.iter().map(|k| json!({
+                    "staged": k.staged, "source": k.source, "reason": k.reason,
+                })).collect::<Vec<_>>(),
                 "duration_ms": r.duration_ms,
             })
         );
@@ -97,6 +101,21 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             "time budget ran out: {} object{} not examined; run gc again",
             r.not_reached,
             if r.not_reached == 1 { "" } else { "s" }
+        );
+    }
+    for source in &r.restored_moved {
+        outln!(
+            "put back {} (moved in by an import that did not finish)",
+            source.display()
+        );
+    }
+    for k in &r.kept_moved {
+        outln!(
+            "kept {}: moved in from {} by an import that did not finish, not put back ({}); \
+             never removed — move it where you want it",
+            k.staged.display(),
+            k.source.display(),
+            k.reason
         );
     }
     outln!("done in {} ms", r.duration_ms);

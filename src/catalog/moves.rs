@@ -1,0 +1,158 @@
+//! The catalog's side of `--link move` imports (P5: bytes moved in and
+//! never registered are never deleted).
+//!
+//! Before the first file moves, the import publishes a durable intent
+//! naming, for every source file, the staging name it will take. Moved
+//! files keep that name until the entry's records are durable. Then:
+//! success removes the staged names and the intent ([`MoveIntent::finish`]);
+//! failure puts the files back before the import returns
+//! ([`MoveIntent::fail`]); an interrupted import is found at the next writer
+//! open, and before every gc sweep ([`recover`]). The rules are in
+//! `store::put_back`.
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::fetch::SourceFile;
+use crate::state::State;
+use crate::store::STAGING_DIR;
+use crate::store::Store;
+use crate::store::ingest::staging_name;
+use crate::store::intent::{self, Intent, IntentFile};
+use crate::store::put_back::{self, KeptFile, Outcome};
+
+/// The digest of the blob entry `id` uses for model file `rel`, if the
+/// entry was written after `after_seq` (see `put_back::Registry`).
+pub(crate) fn registered_digest(
+    state: &State,
+    id: &str,
+    after_seq: u64,
+    rel: &str,
+) -> Option<Digest> {
+    let entry = state.get(id)?;
+    if entry.updated_seq <= after_seq {
+        return None;
+    }
+    if rel.is_empty() && entry.files.is_empty() {
+        return entry.digest;
+    }
+    entry.files.iter().find(|f| f.path == rel).map(|f| f.digest)
+}
+
+/// Resolves every move intent in the store against `state`: at writer
+/// open, and in gc under the exclusive store lock (no import runs then).
+pub(crate) fn recover(store: &Store, state: &State) -> Result<Outcome> {
+    store.check_layout()?;
+    put_back::recover(store, &|id, after, rel| {
+        registered_digest(state, id, after, rel)
+    })
+}
+
+/// A published move intent of a running import.
+#[derive(Debug)]
+pub(crate) struct MoveIntent {
+    name: String,
+    intent: Intent,
+}
+
+impl MoveIntent {
+    /// Publishes the intent for moving `files` (absolute source paths) into
+    /// the store for `id`; `head_seq` is the journal's last sequence number.
+    pub(crate) fn begin(
+        store: &Store,
+        id: &str,
+        head_seq: u64,
+        files: &[SourceFile],
+    ) -> Result<Self> {
+        let intent = Intent {
+            head_seq,
+            id: id.to_string(),
+            files: files
+                .iter()
+                .map(|f| IntentFile {
+                    staged: staging_name(),
+                    rel: f.relative_path.clone(),
+                    source: f.path.clone(),
+                })
+                .collect(),
+        };
+        let name = intent::new_name();
+        intent::write(store, &name, &intent)?;
+        Ok(MoveIntent { name, intent })
+    }
+
+    /// The staging name the `i`-th file may be moved to.
+    pub(crate) fn staged_name(&self, i: usize) -> Option<&str> {
+        self.intent.files.get(i).map(|f| f.staged.as_str())
+    }
+
+    /// The entry is durable: the staged names and the intent go. A failure
+    /// is logged and left to the next recovery (which finds the files
+    /// registered).
+    pub(crate) fn finish(self, store: &Store) {
+        let cleaned = (|| -> Result<()> {
+            for f in &self.intent.files {
+                let rel = f.staged_rel();
+                store
+                    .fs
+                    .remove_tree_beneath(store.root(), &rel)
+                    .map_err(|e| store.error(&rel, e))?;
+            }
+            store.sync_dir(STAGING_DIR)?;
+            let rel = format!("{STAGING_DIR}/{}", self.name);
+            store
+                .fs
+                .remove_tree_beneath(store.root(), &rel)
+                .map_err(|e| store.error(&rel, e))?;
+            store.sync_dir(STAGING_DIR)
+        })();
+        if let Err(e) = cleaned {
+            tracing::warn!(intent = %self.name, error = %e, "could not clean up after a move import; the next writer open does");
+        }
+    }
+
+    /// The import failed with `cause`: puts every moved file back (or, if
+    /// `registered` says the entry was written, keeps what it uses).
+    /// Returns `cause`, or [`Error::MovedFilesKept`] if some file could not
+    /// be put back.
+    pub(crate) fn fail(
+        self,
+        store: &Store,
+        registered: put_back::Registry<'_>,
+        cause: Error,
+    ) -> Error {
+        let kept = match put_back::resolve(store, &self.name, registered) {
+            Ok(outcome) => outcome.kept,
+            Err(e) => {
+                // Nothing is deleted on this path: every moved file that is
+                // still staged stays there, and the intent names it.
+                tracing::warn!(intent = %self.name, error = %e, "moved files could not be put back yet; the next writer open tries again");
+                let root = store.root();
+                self.intent
+                    .files
+                    .iter()
+                    .filter(|f| {
+                        store
+                            .fs
+                            .metadata_beneath(root, &f.staged_rel())
+                            .ok()
+                            .flatten()
+                            .is_some()
+                    })
+                    .map(|f| KeptFile {
+                        staged: root.join(f.staged_rel()),
+                        source: f.source.clone(),
+                        reason: format!("putting it back failed: {e}"),
+                    })
+                    .collect()
+            }
+        };
+        if kept.is_empty() {
+            cause
+        } else {
+            Error::MovedFilesKept {
+                cause: Box::new(cause),
+                kept,
+            }
+        }
+    }
+}
