@@ -38,6 +38,7 @@
 
 mod bytes;
 mod catalog;
+mod clock;
 mod context;
 mod digest;
 mod entry;

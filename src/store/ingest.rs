@@ -62,11 +62,7 @@ static STAGED: AtomicU64 = AtomicU64::new(0);
 /// A fresh staging name, `<pid>-<n>-<ms>.tmp`.
 pub(crate) fn staging_name() -> String {
     let n = STAGED.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{}-{n}-{}.tmp",
-        std::process::id(),
-        crate::catalog::now_ms()
-    )
+    format!("{}-{n}-{}.tmp", std::process::id(), crate::clock::now_ms())
 }
 
 /// A source file staged under `blobs/tmp/` and hashed, not yet published.

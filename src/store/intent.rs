@@ -96,7 +96,7 @@ pub(crate) fn new_name() -> String {
         "move-{}-{}-{}{INTENT_SUFFIX}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
-        crate::catalog::now_ms()
+        crate::clock::now_ms()
     )
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
         "{rel}.{}-{}-{}.tmp",
         std::process::id(),
         BUILDS.fetch_add(1, Ordering::Relaxed),
-        crate::catalog::now_ms()
+        crate::clock::now_ms()
     );
     confined(store, &staging_rel)?;
     remove_tree(store, &staging_rel)?;

@@ -2,8 +2,8 @@
 //! panicking.
 //!
 //! `println!` panics (exit 101) when stdout cannot be written, after the
-//! command did its work. Every line goes through [`outln!`] (stdout) or
-//! [`errln!`] (stderr) instead. The first failure on stdout is remembered
+//! command did its work. Every line goes through `outln!` (stdout) or
+//! `errln!` (stderr) instead. The first failure on stdout is remembered
 //! and later output is dropped; `main` passes the command's exit code
 //! through [`finish`], which decides:
 //!
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Prints one line on stdout; once stdout cannot be written, nothing (see
-/// [`line`] for output that should stop then).
+/// [`line()`] for output that should stop then).
 macro_rules! outln {
     ($($arg:tt)*) => {{
         $crate::stdio::out_line(format_args!($($arg)*));
@@ -89,7 +89,7 @@ pub fn out_line(args: fmt::Arguments<'_>) -> bool {
     }
 }
 
-/// Writes one line to stderr (see [`errln!`]).
+/// Writes one line to stderr (see `errln!`).
 pub fn err_line(args: fmt::Arguments<'_>) {
     let mut err = io::stderr().lock();
     let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));

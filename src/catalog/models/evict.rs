@@ -5,8 +5,8 @@
 //! error in between leaves unreferenced files, which gc removes later; it
 //! can never leave an entry whose files are gone.
 
-use super::Catalog;
-use super::commit::{Outcome, Plan};
+use crate::catalog::Catalog;
+use crate::catalog::engine::commit::{Outcome, Plan};
 use crate::context::OpContext;
 use crate::entry::{ModelEntry, check_id};
 use crate::error::{Error, Result};

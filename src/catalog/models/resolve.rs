@@ -1,6 +1,6 @@
 //! Answering "is it here, and where?" without writing anything.
 
-use super::Catalog;
+use crate::catalog::Catalog;
 use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::model_ref::ModelRef;

@@ -1,6 +1,6 @@
 //! `verify`: hash a model's stored files, compare, record the outcome.
 
-use super::Catalog;
+use crate::catalog::Catalog;
 use crate::context::OpContext;
 use crate::digest::Digest;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};

@@ -1,7 +1,8 @@
 //! `gc`: the size budget (evicting retired models) and the sweep of
 //! unreferenced store files.
 
-use super::{Catalog, moves};
+use crate::catalog::Catalog;
+use crate::catalog::models::moves;
 use crate::digest::Digest;
 use crate::entry::Lifecycle;
 use crate::error::{Error, Result};

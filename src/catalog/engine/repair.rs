@@ -568,7 +568,7 @@ fn stage_and_swap(
     for dir in [staging.as_path(), layout.meta_dir()] {
         fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let name = format!("{}", recovery::now_ms());
+    let name = format!("{}", crate::clock::now_ms());
     publish_file(fs, layout.meta_dir(), REPAIR_MARKER, name.as_bytes())?;
     finish_pending(fs, layout)?;
     report.quarantined_to = Some(layout.quarantine_dir().join(name));

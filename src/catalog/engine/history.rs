@@ -7,8 +7,8 @@
 //! history before the first retained segment is gone only if it was pruned
 //! (`Options::retain_history(false)`).
 
-use super::Catalog;
 use super::recovery::{list_numbered, read_headers};
+use crate::catalog::Catalog;
 use crate::context::OpContext;
 use crate::entry::ModelEntry;
 use crate::error::{Error, Result};

@@ -12,7 +12,7 @@
 
 use super::import_bounds;
 use super::moves::{self, MoveIntent};
-use super::{Catalog, Writer};
+use crate::catalog::{Catalog, Writer};
 use crate::context::OpContext;
 use crate::digest::Digest;
 use crate::entry::{EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id};

@@ -211,7 +211,7 @@ impl Committer {
         };
         let bytes = payload.encode()?;
         let seq = q.next_seq;
-        let time_ms = super::recovery::now_ms().max(q.last_time_ms);
+        let time_ms = crate::clock::now_ms().max(q.last_time_ms);
         let change = change_for(current.as_ref(), payload.op, seq, time_ms)
             .map_err(|_| Error::NotFound { id: id.to_string() })?;
         let outcome = match &change {

@@ -16,10 +16,10 @@
 //!    sequence kept and delete the sealed segments that every kept snapshot
 //!    covers, oldest first (a crash leaves extra files, never a gap).
 
-use super::Writer;
 use super::options::Options;
 use super::recovery::{list_numbered, read_headers};
 use super::view::{self, View};
+use crate::catalog::Writer;
 use crate::error::{Error, Result};
 use crate::fs::publish_file;
 use crate::journal::op::Op;

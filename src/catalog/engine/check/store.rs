@@ -1,0 +1,138 @@
+//! The store's side of the check: every file an entry uses exists (every
+//! view complete), every blob hashes to its name when deep, and no moved-in
+//! file is left behind by an import that could not finish.
+
+use super::super::options::Options;
+use super::{CheckReport, ProblemKind, problem};
+use crate::error::{Error, Result};
+use crate::fs::FileKind;
+use crate::hashing::{FsOpener, hash_files_via};
+use crate::layout::Layout;
+use crate::state::State;
+use crate::store::confine::confined;
+use crate::store::usage::objects_of;
+use crate::store::{BLOBS_DIR, Object, Store, put_back, view};
+
+/// Files `--link move` imports took from their sources and did not
+/// register: one that recovery could not put back is a problem naming
+/// where the bytes are and where they came from; one of an import that is
+/// running or was interrupted is a note (the next writer open puts it
+/// back). An unreadable intent is a problem.
+pub(super) fn check_moves(layout: &Layout, opts: &Options, report: &mut CheckReport) -> Result<()> {
+    let store = Store::new(opts.fs.clone(), layout.root());
+    let (pending, errors) = put_back::pending(&store)?;
+    for p in pending {
+        if p.kept {
+            problem(
+                report,
+                ProblemKind::Store,
+                &p.staged,
+                0,
+                None,
+                format!(
+                    "the bytes of {} were moved into the store by an import that failed or was \
+                     interrupted and could not be put back (the path is taken or its directory \
+                     is gone); they are kept here and never deleted: move them where you want \
+                     them, or free the path and open the catalog for writing",
+                    p.source.display()
+                ),
+            );
+        } else {
+            report.notes.push(format!(
+                "{}: moved from {} by an import that is running or was interrupted ({}); the \
+                 next writer open puts it back if the import did not finish",
+                p.staged.display(),
+                p.source.display(),
+                p.intent.display()
+            ));
+        }
+    }
+    for e in errors {
+        let (file, offset) = match &e {
+            Error::Corrupt { file, offset, .. } => (file.clone(), *offset),
+            Error::UnsupportedVersion { file, .. } => (file.clone(), 0),
+            _ => (store.staging_dir(), 0),
+        };
+        problem(
+            report,
+            ProblemKind::Store,
+            &file,
+            offset,
+            None,
+            format!(
+                "a move intent cannot be read ({e}); gc removes no staged file while it is there"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Every stored file an entry uses must exist (and every view be complete);
+/// with `deep`, every blob must hash to its name.
+pub(super) fn check_store(
+    layout: &Layout,
+    opts: &Options,
+    deep: bool,
+    state: &State,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let store = Store::new(opts.fs.clone(), layout.root());
+    for entry in state.values() {
+        for object in objects_of(entry) {
+            let rel = object.rel();
+            let ok = match object {
+                Object::Blob(_) => confined(&store, &rel)
+                    .ok()
+                    .and_then(|p| opts.fs.metadata(&p, false).ok().flatten())
+                    .is_some_and(|m| m.kind == FileKind::File),
+                Object::View(_) => view::is_complete(&store, &rel, &entry.files).unwrap_or(false),
+            };
+            if !ok {
+                problem(
+                    report,
+                    ProblemKind::Store,
+                    &store.path(object),
+                    0,
+                    Some(entry.updated_seq),
+                    format!(
+                        "model `{}` uses {rel}, which is missing or incomplete",
+                        entry.id
+                    ),
+                );
+            }
+        }
+    }
+    if !deep {
+        return Ok(());
+    }
+    let dir = store.blobs_dir();
+    let names = match opts.fs.list(&dir) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    for name in names {
+        let Some(Object::Blob(d)) = Object::from_rel(&format!("{BLOBS_DIR}/{name}")) else {
+            continue;
+        };
+        let path = dir.join(&name);
+        let fs = FsOpener(&*opts.fs);
+        let hashed = hash_files_via(&fs, std::slice::from_ref(&path), 1, &|_| {}).pop();
+        match hashed.unwrap_or_else(|| Err(Error::io(&path, std::io::Error::other("not hashed")))) {
+            Ok(got) if got.digest == d => report.blobs_hashed += 1,
+            Ok(got) => {
+                report.blobs_hashed += 1;
+                problem(
+                    report,
+                    ProblemKind::Store,
+                    &path,
+                    0,
+                    None,
+                    format!("blob content hashes to {}, not its name", got.digest),
+                );
+            }
+            Err(e) => problem(report, ProblemKind::Store, &path, 0, None, e.to_string()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! Replay: the snapshot a recovery starts from (newest first, passing over
+//! damaged ones and ones their checkpoint record contradicts) and the
+//! journal after it, record by record, with the torn-tail cut.
+
+use super::identity::Identity;
+use super::options::{Options, RecoveryMode};
+use super::recovery::{Recovered, RecoveryReport};
+use super::torn_cut::cut_torn_tail;
+use super::view::View;
+use crate::error::{Error, Result};
+use crate::fs::Fs;
+use crate::journal::op::Op;
+use crate::journal::reader::{self, Cursor, ScanEnd};
+use crate::journal::record;
+use crate::journal::segment::{self, SegmentHeader};
+use crate::layout::Layout;
+use crate::snapshot::{self, SnapshotMeta};
+use crate::state::{State, change_for};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A snapshot chosen as the base of replay.
+pub(super) struct Base {
+    pub(super) meta: SnapshotMeta,
+    state: State,
+    path: PathBuf,
+    file_len: u64,
+    decoded: snapshot::Decoded,
+}
+
+/// The newest readable snapshot among `snapshots`; damaged ones are passed
+/// over (and reported) unless the mode is strict.
+pub(super) fn choose_snapshot(
+    fs: &dyn Fs,
+    layout: &Layout,
+    opts: &Options,
+    identity: &Identity,
+    snapshots: &[u64],
+    report: &mut RecoveryReport,
+) -> Result<Option<Base>> {
+    for &seq in snapshots.iter().rev() {
+        let path = layout.snapshot_file(seq);
+        match load_snapshot(fs, &path, identity) {
+            Ok(base) if base.meta.seq == seq => return Ok(Some(base)),
+            Ok(base) => {
+                return Err(Error::corrupt(
+                    &path,
+                    0,
+                    Some(base.meta.seq),
+                    format!(
+                        "snapshot says sequence {}, its name says {seq}",
+                        base.meta.seq
+                    ),
+                ));
+            }
+            Err(err @ Error::Corrupt { .. }) if opts.recovery != RecoveryMode::Strict => {
+                tracing::warn!(file = %path.display(), error = %err, "snapshot damaged; falling back to an older one");
+                report.skipped_snapshots.push(path);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(None)
+}
+
+/// How a replay from one base ended.
+pub(super) enum Replayed {
+    Done(Box<Recovered>),
+    /// The base snapshot is not what the journal bound: its checkpoint
+    /// record names other contents, or (format 2) there is none.
+    SnapshotRejected {
+        path: PathBuf,
+        seq: u64,
+        reason: String,
+    },
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn replay(
+    fs: &dyn Fs,
+    layout: &Layout,
+    opts: &Options,
+    writable: bool,
+    identity: Identity,
+    headers: &[SegmentHeader],
+    base: Option<Base>,
+    report: &mut RecoveryReport,
+) -> Result<Replayed> {
+    let covered = base.as_ref().map_or(0, |b| b.meta.seq);
+    report.snapshot_seq = base.as_ref().map(|b| b.meta.seq);
+    // The segment holding record covered+1: the last one starting at or before it.
+    let Some(start) = headers.iter().rposition(|h| h.first_seq <= covered + 1) else {
+        let first = &headers[0];
+        return Err(Error::corrupt(
+            layout.segment_file(first.segment_no),
+            0,
+            Some(first.first_seq),
+            format!(
+                "journal starts at sequence {} but nothing covers sequences {}..{}",
+                first.first_seq,
+                covered + 1,
+                first.first_seq
+            ),
+        ));
+    };
+    let first = &headers[start];
+    if base.is_none() && first.first_seq != 1 {
+        return Err(Error::corrupt(
+            layout.segment_file(first.segment_no),
+            0,
+            Some(1),
+            format!(
+                "journal starts at sequence {} and no snapshot covers the records before it",
+                first.first_seq
+            ),
+        ));
+    }
+    if let Some(b) = &base
+        && first.first_seq == covered + 1
+        && first.prev_chain != b.meta.chain
+    {
+        return Err(Error::corrupt(
+            &b.path,
+            0,
+            Some(covered),
+            "snapshot chain value does not match the journal",
+        ));
+    }
+    let snap_chain = base.as_ref().map(|b| b.meta.chain);
+    let snapshot_bytes = base.as_ref().map_or(0, |b| b.file_len);
+    let bound_by = base.as_ref().map(|b| (b.path.clone(), b.decoded));
+    let (mut state, mut time_ms) = match base {
+        Some(b) => (b.state, b.meta.time_ms),
+        None => (State::default(), identity.created_ms),
+    };
+    // Whether the base snapshot's checkpoint record was found (and matched),
+    // or why it did not match.
+    let mut bound = false;
+    let mut mismatch: Option<String> = None;
+    let mut state_seq = covered;
+    let mut bytes_since_snapshot = 0u64;
+    let newest = headers.len() - 1;
+    let mut cursor = Cursor {
+        offset: segment::HEADER_LEN as u64,
+        next_seq: first.first_seq,
+        chain: first.prev_chain,
+    };
+    for (i, h) in headers.iter().enumerate().skip(start) {
+        let path = layout.segment_file(h.segment_no);
+        if i > start && (h.first_seq != cursor.next_seq || h.prev_chain != cursor.chain) {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                Some(h.first_seq),
+                format!(
+                    "segment does not continue the one before it (expected first sequence {})",
+                    cursor.next_seq
+                ),
+            ));
+        }
+        let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
+        let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
+        let from = Cursor {
+            offset: segment::HEADER_LEN as u64,
+            next_seq: h.first_seq,
+            chain: h.prev_chain,
+        };
+        let scanned = reader::scan(body, from, &path, i == newest, |v| {
+            let seq = v.header.seq;
+            if seq <= covered {
+                if seq == covered && Some(v.header.chain) != snap_chain {
+                    return Err(Error::corrupt(
+                        &path,
+                        v.offset,
+                        Some(seq),
+                        "snapshot chain value does not match the journal",
+                    ));
+                }
+                return Ok(());
+            }
+            if let (
+                Op::Checkpoint {
+                    seq: s,
+                    entries,
+                    content,
+                },
+                Some((snap, d)),
+            ) = (&v.payload.op, &bound_by)
+                && *s == covered
+            {
+                if *entries != d.entries || *content != d.content {
+                    let reason = format!(
+                        "snapshot contents differ from what checkpoint record {seq} bound                          ({} entries, content {}; the file has {} entries, content {})",
+                        entries,
+                        crate::digest::hex(content),
+                        d.entries,
+                        crate::digest::hex(&d.content),
+                    );
+                    mismatch = Some(reason.clone());
+                    return Err(Error::corrupt(snap, 0, Some(covered), reason));
+                }
+                bound = true;
+            }
+            if v.payload.op.changes_state() {
+                state_seq = seq;
+            }
+            let current = v.payload.op.model_id().and_then(|id| state.get(id));
+            let change = change_for(current, v.payload.op, seq, v.header.time_ms)
+                .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
+            state.apply(change);
+            report.records_replayed += 1;
+            bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
+            time_ms = v.header.time_ms;
+            Ok(())
+        });
+        let (end, scan_end) = match scanned {
+            Err(_) if mismatch.is_some() => {
+                let path = bound_by.map(|(p, _)| p).unwrap_or_default();
+                return Ok(Replayed::SnapshotRejected {
+                    path,
+                    seq: covered,
+                    reason: mismatch.unwrap_or_default(),
+                });
+            }
+            other => other?,
+        };
+        if let ScanEnd::Torn { reason } = scan_end {
+            let torn = cut_torn_tail(
+                fs,
+                layout,
+                opts,
+                writable,
+                h.segment_no,
+                &bytes,
+                end.offset,
+                end.next_seq,
+                reason,
+            )?;
+            report.torn_tail = Some(torn);
+        }
+        cursor = end;
+    }
+    if cursor.next_seq <= covered {
+        return Err(Error::corrupt(
+            layout.snapshot_file(covered),
+            0,
+            Some(covered),
+            format!(
+                "snapshot covers sequence {covered} but the journal ends at {}",
+                cursor.next_seq - 1
+            ),
+        ));
+    }
+    if let Some((path, d)) = bound_by
+        && !bound
+        && d.version >= 2
+    {
+        return Ok(Replayed::SnapshotRejected {
+            path,
+            seq: covered,
+            reason: format!(
+                "a format-{} snapshot must be bound by a checkpoint record, and the journal                  after sequence {covered} has none (it was not written by a compaction)",
+                d.version
+            ),
+        });
+    }
+    let view = View {
+        state,
+        state_seq,
+        seq: cursor.next_seq - 1,
+        chain: cursor.chain,
+        time_ms,
+        segment_no: headers[newest].segment_no,
+        cursor,
+    };
+    Ok(Replayed::Done(Box::new(Recovered {
+        identity,
+        view,
+        bytes_since_snapshot,
+        snapshot_bytes,
+        report: std::mem::take(report),
+    })))
+}
+
+fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> {
+    let file_len = fs
+        .len(path)
+        .map_err(|e| Error::io(path, e))?
+        .ok_or_else(|| Error::io(path, io::Error::from(io::ErrorKind::NotFound)))?;
+    let reader = fs.open_read(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
+    let mut state = State::default();
+    let mut twice = None;
+    // Streamed straight into the map: neither the file nor the entries are
+    // ever held twice (if the file's CRC fails at the end, all is dropped).
+    let decoded = snapshot::decode_stream(&mut reader, file_len, path, |e| {
+        let id = e.id.clone();
+        if state.insert(e) {
+            twice.get_or_insert(id);
+        }
+        Ok(())
+    })?;
+    let meta = decoded.meta;
+    if meta.catalog_id != identity.catalog_id {
+        return Err(Error::corrupt(
+            path,
+            0,
+            Some(meta.seq),
+            "snapshot belongs to another catalog",
+        ));
+    }
+    if let Some(id) = twice {
+        return Err(Error::corrupt(
+            path,
+            0,
+            Some(meta.seq),
+            format!("snapshot holds model `{id}` twice"),
+        ));
+    }
+    Ok(Base {
+        meta,
+        state,
+        path: path.to_path_buf(),
+        file_len,
+        decoded,
+    })
+}

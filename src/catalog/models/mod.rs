@@ -1,0 +1,16 @@
+//! What is done to models through a catalog handle: importing them into the
+//! store (and putting moved files back when an import cannot finish),
+//! verifying their bytes, evicting them, collecting the store's garbage, and
+//! finding entries by reference.
+
+pub(crate) mod evict;
+pub(crate) mod gc;
+pub(crate) mod import;
+pub(crate) mod import_bounds;
+pub(crate) mod moves;
+pub(crate) mod resolve;
+pub(crate) mod verify;
+
+pub use evict::EvictReport;
+pub use import::{ImportOptions, ImportReport};
+pub use verify::{VerifyOptions, VerifyReport};
