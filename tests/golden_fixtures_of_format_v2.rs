@@ -10,7 +10,7 @@
 
 mod support;
 
-use catalog_core::{Catalog, EntrySpec, Error, Lifecycle, ProblemKind, RecoveryMode};
+use catalog_core::{Catalog, EntrySpec, Lifecycle, ProblemKind, RecoveryMode};
 use std::path::Path;
 use support::golden::{newest_segment, opts, state_digest, third_record_offset, write_clean};
 
@@ -61,40 +61,14 @@ fn clean_fixture_opens_to_the_pinned_state() {
 
 #[test]
 fn torn_tail_fixture_is_cut_to_the_clean_state() {
-    let dir = copy(TORN);
-    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
-    let torn = catalog
-        .recovery_report()
-        .torn_tail
-        .clone()
-        .expect("a torn tail");
-    assert_eq!(torn.dropped_bytes, 40);
-    assert_eq!(state_digest(&catalog), CLEAN_DIGEST, "the clean state");
-    drop(catalog);
-    let strict =
-        Catalog::open_with(copy(TORN).path(), opts().recovery(RecoveryMode::Strict)).unwrap_err();
-    assert!(matches!(strict, Error::Corrupt { .. }), "{strict}");
+    support::golden::assert_torn_tail_is_cut_to("v2", CLEAN_DIGEST);
 }
 
 #[test]
 fn corrupt_sealed_segment_fixture_fails_with_the_pinned_error() {
-    let dir = copy(CORRUPT);
-    let err = Catalog::open_with(dir.path(), opts()).unwrap_err();
-    let seg = dir.path().join("catalog/journal/00000000000000000001.seg");
-    match &err {
-        Error::Corrupt {
-            file,
-            offset,
-            seq,
-            reason,
-        } => {
-            assert_eq!(file, &seg);
-            assert_eq!((*offset, *seq), (CORRUPT_OFFSET, Some(3)));
-            assert_eq!(reason, "CRC mismatch in a sealed segment");
-        }
-        other => panic!("expected Corrupt, got {other}"),
-    }
+    support::golden::assert_corrupt_sealed_segment_at("v2", CORRUPT_OFFSET);
 }
+
 
 #[test]
 fn compacted_fixture_opens_from_its_bound_snapshot_to_the_pinned_state() {

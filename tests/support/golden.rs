@@ -102,3 +102,52 @@ pub fn third_record_offset(segment: &[u8]) -> usize {
     }
     pos
 }
+
+/// The `torn_tail` fixture of `version`: a writer cuts 40 bytes and reaches
+/// the clean fixture's state; strict recovery refuses instead.
+pub fn assert_torn_tail_is_cut_to(version: &str, clean_digest: &str) {
+    let dir = copy(version, "torn_tail");
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    let torn = catalog
+        .recovery_report()
+        .torn_tail
+        .clone()
+        .expect("a torn tail");
+    assert_eq!(torn.dropped_bytes, 40);
+    assert_eq!(
+        state_digest(&catalog),
+        clean_digest,
+        "the same state as the clean fixture"
+    );
+    drop(catalog);
+    let strict = Catalog::open_with(
+        copy(version, "torn_tail").path(),
+        opts().recovery(catalog_core::RecoveryMode::Strict),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(strict, catalog_core::Error::Corrupt { .. }),
+        "{strict}"
+    );
+}
+
+/// The `corrupt_sealed_segment` fixture of `version` fails to open with
+/// exactly this error: record 3 of segment 1, at `offset`.
+pub fn assert_corrupt_sealed_segment_at(version: &str, offset: u64) {
+    let dir = copy(version, "corrupt_sealed_segment");
+    let err = Catalog::open_with(dir.path(), opts()).unwrap_err();
+    let seg = dir.path().join("catalog/journal/00000000000000000001.seg");
+    match &err {
+        catalog_core::Error::Corrupt {
+            file,
+            offset: at,
+            seq,
+            reason,
+        } => {
+            assert_eq!(file, &seg);
+            assert_eq!((*at, *seq), (offset, Some(3)));
+            assert_eq!(reason, "CRC mismatch in a sealed segment");
+        }
+        other => panic!("expected Corrupt, got {other}"),
+    }
+}
