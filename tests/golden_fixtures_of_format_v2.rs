@@ -69,7 +69,6 @@ fn corrupt_sealed_segment_fixture_fails_with_the_pinned_error() {
     support::golden::assert_corrupt_sealed_segment_at("v2", CORRUPT_OFFSET);
 }
 
-
 #[test]
 fn compacted_fixture_opens_from_its_bound_snapshot_to_the_pinned_state() {
     let dir = copy(COMPACTED);
