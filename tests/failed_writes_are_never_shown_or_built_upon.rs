@@ -272,3 +272,51 @@ fn a_failed_sync_at_open_never_lets_a_killed_writers_batch_be_built_upon() {
         assert_eq!(summary(&writer), model, "kill at {kill_at}: after the drop");
     }
 }
+
+#[test]
+fn a_reader_that_read_a_failed_record_from_the_cache_forgets_it() {
+    // The reader refreshes while the writer's fdatasync is under way: it
+    // applies the record from the page cache. The sync then fails, the
+    // writer removes the record (the file keeps its length: the
+    // preallocated zeros read back), and a new writer acknowledges other
+    // records at the same sequence numbers and offsets. The reader must
+    // drop what it read, not keep it or later call the journal corrupt.
+    for _ in 0..3 {
+        let fs = MemFs::new();
+        let writer = Catalog::open_with(ROOT, opts(&fs)).unwrap();
+        let mut model = Model::new();
+        for i in 0..3 {
+            writer.put(spec(i)).unwrap();
+            apply(&mut model, Step::Put(i));
+        }
+        let reader = Catalog::open_read_only_with(ROOT, opts(&fs)).unwrap();
+        fs.set_sync_delay(Some(std::time::Duration::from_millis(300)));
+        fs.fail_nth(Call::Sync, 1, ErrorKind::Other);
+        let failed = std::thread::spawn(move || writer.put(spec(10)).is_err());
+        // Poll until the record shows (it is written before the slow sync).
+        let mut seen = 0;
+        while seen == 0 && !failed.is_finished() {
+            seen = reader.refresh().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(failed.join().unwrap(), "the put whose sync failed errs");
+        fs.set_sync_delay(None);
+        if seen == 0 {
+            continue; // the refresh came too early to see it: try again
+        }
+        assert!(reader.exists(&spec(10).id), "it did read the record");
+        reader.refresh().unwrap();
+        assert_eq!(summary(&reader), model, "the failed record is gone");
+        let writer = Catalog::open_with(ROOT, opts(&fs)).unwrap();
+        for i in 20..22 {
+            writer.put(spec(i)).unwrap();
+            apply(&mut model, Step::Put(i));
+        }
+        reader
+            .refresh()
+            .expect("the records written over the failed one are not corruption");
+        assert_eq!(summary(&reader), model);
+        return;
+    }
+    panic!("the reader never refreshed inside the sync window");
+}

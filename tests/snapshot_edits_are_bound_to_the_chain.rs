@@ -232,3 +232,67 @@ fn rewriting_the_checkpoint_to_match_an_edit_changes_the_head() {
         deep.problems
     );
 }
+
+#[test]
+fn a_compaction_replaces_a_newest_snapshot_that_open_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snap, _) = catalog_with_snapshot(dir.path());
+    flip_lifecycle_with_fixed_crcs(&snap, "blobs/m2");
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    assert_eq!(
+        catalog.recovery_report().skipped_snapshots,
+        vec![snap.clone()]
+    );
+    // Nothing changed since, but the newest snapshot is not good: replace it.
+    let report = catalog.compact().unwrap();
+    assert!(report.snapshot.is_some(), "{report:?}");
+    drop(catalog);
+    let reopened = Catalog::open_with(dir.path(), opts()).unwrap();
+    assert!(
+        reopened.recovery_report().skipped_snapshots.is_empty(),
+        "the new snapshot is used"
+    );
+    assert_eq!(reopened.get("m2").unwrap().lifecycle, Lifecycle::Active);
+}
+
+#[test]
+fn a_format_1_snapshot_planted_where_format_2_wrote_is_passed_over() {
+    // A format-1 snapshot is bound by no record, so one at a sequence that
+    // format 2 wrote (format 2 writes only bound snapshots) is a forgery.
+    let dir = tempfile::tempdir().unwrap();
+    let (snap, _) = catalog_with_snapshot(dir.path());
+    let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
+    catalog.set_state("m1", Lifecycle::Retired).unwrap();
+    let later = catalog.head();
+    drop(catalog);
+    let mut bytes = std::fs::read(&snap).unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes()); // format 1
+    bytes[32..40].copy_from_slice(&later.seq.to_le_bytes());
+    let chain: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&later.chain[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    bytes[48..80].copy_from_slice(&chain);
+    let crc = crc32fast::hash(&bytes[..88]);
+    bytes[88..92].copy_from_slice(&crc.to_le_bytes());
+    let end = bytes.len() - 4;
+    let crc = crc32fast::hash(&bytes[..end]);
+    bytes[end..].copy_from_slice(&crc.to_le_bytes());
+    let forged = support::snapshot(dir.path(), later.seq);
+    std::fs::write(&forged, &bytes).unwrap();
+
+    let catalog = Catalog::open_read_only_with(dir.path(), opts()).unwrap();
+    assert_eq!(catalog.get("m1").unwrap().lifecycle, Lifecycle::Retired);
+    assert_eq!(
+        catalog.recovery_report().skipped_snapshots,
+        vec![forged.clone()]
+    );
+    let report = Catalog::check(dir.path(), opts(), false).unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.file == forged && p.what.contains("format 2")),
+        "{:?}",
+        report.problems
+    );
+}

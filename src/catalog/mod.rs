@@ -81,6 +81,9 @@ struct Writer {
     compaction: Mutex<()>,
     /// Size of the newest snapshot, for the automatic policy.
     snapshot_bytes: AtomicU64,
+    /// Sequence number of the newest snapshot known good: the one recovery
+    /// loaded, or this handle's last compaction (0: none).
+    good_snapshot: AtomicU64,
     /// After a failed automatic compaction: do not try again before the
     /// journal since the snapshot reaches this many bytes.
     compact_after: AtomicU64,

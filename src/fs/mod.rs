@@ -98,6 +98,12 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// holds. Advice only: a file system may ignore it.
     fn drop_cached(&self, path: &Path, from: u64, len: u64) -> io::Result<()>;
 
+    /// The user id files this process creates are owned by (its effective
+    /// uid): a move intent owned by anyone else is not acted on.
+    fn effective_uid(&self) -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
     /// Takes an exclusive advisory lock on `path` (creating the file),
     /// without waiting: `Ok(None)` if someone else holds it. The lock lasts
     /// as long as the returned guard, and ends with the process.
@@ -230,6 +236,8 @@ pub struct Meta {
     pub inode: u64,
     /// Number of hard links.
     pub nlink: u64,
+    /// Owner (user id).
+    pub uid: u32,
 }
 
 /// Adapts an [`FsFile`] to [`io::Write`] (each `write` appends all of it).

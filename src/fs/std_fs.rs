@@ -221,6 +221,7 @@ pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
         changed_ns: nanos(meta.ctime(), meta.ctime_nsec()),
         inode: meta.ino(),
         nlink: meta.nlink(),
+        uid: meta.uid(),
     }
 }
 

@@ -21,6 +21,9 @@
 //!                                  a one-file model)
 //!         4           source_len   1 ..= MAX_SOURCE_LEN
 //!         source_len  source       the absolute source path, raw bytes
+//!         8           inode        the source file's inode number before
+//!                                  the move: only that very file is ever
+//!                                  put back
 //! end−4   4           crc          CRC-32 of every byte before it
 //! ```
 //! All integers are little-endian. The file is published with temp, fsync,
@@ -52,7 +55,7 @@ pub const MAX_STAGED_NAME_LEN: usize = 255;
 /// Largest intent file read: every field at its bound.
 pub const MAX_LEN: u64 = (ID_OFFSET + MAX_ID_LEN + 4 + CRC_LEN) as u64
     + MAX_MANIFEST_FILES as u64
-        * (2 + MAX_STAGED_NAME_LEN + 2 + MAX_PATH_LEN + 4 + MAX_SOURCE_LEN) as u64;
+        * (2 + MAX_STAGED_NAME_LEN + 2 + MAX_PATH_LEN + 4 + MAX_SOURCE_LEN + 8) as u64;
 
 /// Suffix of an intent whose import may still be running or was
 /// interrupted.
@@ -80,6 +83,10 @@ pub(crate) struct IntentFile {
     pub rel: String,
     /// Where it was (absolute).
     pub source: PathBuf,
+    /// Its inode number there, before the move. A staged file with another
+    /// inode is not the one moved (someone put it there) and is never put
+    /// back.
+    pub inode: u64,
 }
 
 impl IntentFile {
@@ -163,6 +170,7 @@ impl Intent {
             out.extend_from_slice(f.rel.as_bytes());
             out.extend_from_slice(&(source.len() as u32).to_le_bytes());
             out.extend_from_slice(source);
+            out.extend_from_slice(&f.inode.to_le_bytes());
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -222,10 +230,16 @@ impl Intent {
                 .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b.to_vec())))
                 .filter(|p| p.is_absolute())
                 .ok_or_else(|| corrupt(at, "bad source path"))?;
+            let at = r.pos;
+            let inode = r
+                .field_exact(8)
+                .and_then(|b| u64_at(b, 0))
+                .ok_or_else(|| corrupt(at, "truncated inode"))?;
             files.push(IntentFile {
                 staged,
                 rel,
                 source,
+                inode,
             });
         }
         if r.pos != body {
@@ -300,6 +314,16 @@ impl<'a> Reader<'a> {
     }
 
     /// A field of at most `max` bytes after a `width`-byte length.
+    /// The next `n` bytes, if there are that many.
+    fn field_exact(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.bytes.get(self.pos..self.pos.checked_add(n)?)?;
+        if self.pos + n > self.end {
+            return None;
+        }
+        self.pos += n;
+        Some(out)
+    }
+
     fn field(&mut self, width: usize, max: usize) -> Option<&'a [u8]> {
         let n = self.len(width).filter(|&n| n <= max)?;
         let out = self.bytes.get(self.pos..self.pos + n)?;
@@ -330,11 +354,13 @@ mod tests {
                     staged: "1-2-3.tmp".into(),
                     rel: "config.json".into(),
                     source: PathBuf::from("/data/m/config.json"),
+                    inode: 7,
                 },
                 IntentFile {
                     staged: "1-3-3.tmp".into(),
                     rel: "w/model.safetensors".into(),
                     source: PathBuf::from(std::ffi::OsString::from_vec(b"/data/\xff/x".to_vec())),
+                    inode: u64::MAX,
                 },
             ],
         }

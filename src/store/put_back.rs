@@ -77,9 +77,10 @@ pub(crate) type Registry<'a> = &'a dyn Fn(&str, u64, &str) -> Option<Digest>;
 
 /// Resolves the intent `blobs/tmp/<name>` by the rules above.
 pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Result<Outcome> {
-    let intent = intent::read(store, name)?;
     let fs = &store.fs;
     let root = store.root();
+    let intent_rel = format!("{STAGING_DIR}/{name}");
+    let intent = read_own(store, name)?;
     let mut out = Outcome::default();
     let mut source_dirs = BTreeSet::new();
     for f in &intent.files {
@@ -95,9 +96,17 @@ pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Resu
             source: f.source.clone(),
             reason,
         };
-        if staged.kind == FileKind::File
-            && registered(store, &intent.id, intent.head_seq, f, &staged, registry)
-        {
+        if !is_the_moved_file(&staged, f) {
+            // Not the file that was moved (a symlink, a directory, another
+            // file put under its name): it is not put anywhere.
+            out.kept.push(keep(
+                "it is not the file the import moved (another file or a link is under its \
+                 staging name); it is left where it is"
+                    .into(),
+            ));
+            continue;
+        }
+        if registered(store, &intent.id, intent.head_seq, f, &staged, registry) {
             fs.remove_tree_beneath(root, &staged_rel)
                 .map_err(|e| store.error(&staged_rel, e))?;
             out.registered += 1;
@@ -136,7 +145,7 @@ pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Resu
         fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
     store.sync_dir(STAGING_DIR)?;
-    let rel = format!("{STAGING_DIR}/{name}");
+    let rel = intent_rel;
     if out.kept.is_empty() {
         fs.remove_tree_beneath(root, &rel)
             .map_err(|e| store.error(&rel, e))?;
@@ -154,6 +163,38 @@ pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Resu
         tracing::info!(source = %p.display(), "a moved model file was put back");
     }
     Ok(out)
+}
+
+/// Reads the intent `blobs/tmp/<name>` if this process's user wrote it.
+/// An intent is an instruction to rename a file to any path it names: one
+/// planted in `blobs/tmp/` by another user is refused (`Corrupt`), never
+/// acted on.
+fn read_own(store: &Store, name: &str) -> Result<intent::Intent> {
+    let fs = &store.fs;
+    let rel = format!("{STAGING_DIR}/{name}");
+    let owner = fs
+        .metadata_beneath(store.root(), &rel)
+        .map_err(|e| store.error(&rel, e))?
+        .map(|m| m.uid);
+    if owner != Some(fs.effective_uid()) {
+        return Err(Error::corrupt(
+            store.root().join(&rel),
+            0,
+            None,
+            format!(
+                "move intent owned by user {}, not by this process's user {}: not acted on \
+                 (someone else wrote it; remove it)",
+                owner.map_or("-".into(), |u| u.to_string()),
+                fs.effective_uid()
+            ),
+        ));
+    }
+    intent::read(store, name)
+}
+
+/// Whether `staged` is the very file the intent recorded for `f`.
+fn is_the_moved_file(staged: &Meta, f: &IntentFile) -> bool {
+    staged.kind == FileKind::File && staged.inode == f.inode
 }
 
 /// Whether the staged file `f` is registered: the entry uses, for it, a
@@ -260,7 +301,7 @@ pub(crate) fn pending(store: &Store) -> Result<(Vec<Pending>, Vec<Error>)> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for name in intent_names(store)? {
-        let intent = match intent::read(store, &name) {
+        let intent = match read_own(store, &name) {
             Ok(i) => i,
             Err(e) => {
                 errors.push(e);
@@ -269,18 +310,15 @@ pub(crate) fn pending(store: &Store) -> Result<(Vec<Pending>, Vec<Error>)> {
         };
         for f in intent.files {
             let rel = f.staged_rel();
-            if store
-                .fs
-                .metadata_beneath(store.root(), &rel)
-                .ok()
-                .flatten()
-                .is_some()
-            {
+            if let Some(staged) = store.fs.metadata_beneath(store.root(), &rel).ok().flatten() {
+                // A file that is not the one moved is never put back: it
+                // needs someone to look at it, like a kept one.
+                let foreign = !is_the_moved_file(&staged, &f);
                 out.push(Pending {
                     intent: store.staging_dir().join(&name),
                     staged: store.root().join(&rel),
                     source: f.source,
-                    kept: name.ends_with(KEPT_SUFFIX),
+                    kept: foreign || name.ends_with(KEPT_SUFFIX),
                 });
             }
         }

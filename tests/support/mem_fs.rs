@@ -805,6 +805,7 @@ impl Fs for MemFs {
                 changed_ns: 0,
                 inode: 0,
                 nlink: 1,
+                uid: 0,
             }));
         }
         let Ok(ino) = s.lookup(path) else {
@@ -825,6 +826,7 @@ impl Fs for MemFs {
             changed_ns: inode.modified_ns,
             inode: ino,
             nlink,
+            uid: 0,
         }))
     }
 
@@ -883,6 +885,10 @@ impl Fs for MemFs {
             .unwrap()
             .drop_clean_pages(from as usize, to);
         Ok(())
+    }
+
+    fn effective_uid(&self) -> u32 {
+        0 // every file here is owned by user 0, the simulated process's
     }
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {

@@ -337,6 +337,7 @@ impl Committer {
             v.time_ms = last.time_ms;
             v.segment_no = journal.segment_no();
             v.cursor = cursor;
+            v.tail = None; // a writer's view is its own journal: never rechecked
         }
         q.durable_seq = last.seq;
         q.stats.records += records.len() as u64;

@@ -63,8 +63,12 @@ pub(crate) fn run(
     let (existing, _) = list_numbered(fs, &snapshot_dir, SNAPSHOT_SUFFIX)?;
     let newest_existing = existing.last().copied().unwrap_or(0);
     // Nothing changed the entries since the newest snapshot (at most its own
-    // checkpoint or a pruning mark follow it): nothing to do.
-    if view::read(view).state_seq <= newest_existing {
+    // checkpoint or a pruning mark follow it), and that snapshot is good
+    // (recovery used it, or this handle wrote it; one that recovery passed
+    // over is replaced): nothing to do.
+    if view::read(view).state_seq <= newest_existing
+        && writer.good_snapshot.load(Ordering::Relaxed) == newest_existing
+    {
         return Ok(CompactionReport {
             seq: newest_existing,
             ..CompactionReport::default()
@@ -94,6 +98,7 @@ pub(crate) fn run(
     publish_file(fs, &snapshot_dir, &snapshot_name(meta.seq), &bytes)?;
     writer.committer.snapshot_taken();
     writer.compact_after.store(0, Ordering::Relaxed);
+    writer.good_snapshot.store(meta.seq, Ordering::Relaxed);
     writer
         .snapshot_bytes
         .store(bytes.len() as u64, Ordering::Relaxed);

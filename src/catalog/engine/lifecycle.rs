@@ -89,6 +89,7 @@ impl Catalog {
             store_lock: RwLock::new(()),
             compaction: Mutex::new(()),
             snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),
+            good_snapshot: AtomicU64::new(rec.report.snapshot_seq.unwrap_or(0)),
             compact_after: AtomicU64::new(0),
             _lock: lock,
         };

@@ -14,6 +14,7 @@ use super::recovery;
 use super::view::{self, View};
 use crate::error::{Error, Result};
 use crate::journal::reader::{self, ScanEnd};
+use crate::journal::record::{self, Parsed};
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::Layout;
 use crate::state::change_for;
@@ -31,9 +32,9 @@ pub(crate) fn refresh(
     let fs = &*opts.fs;
     let mut applied = 0u64;
     loop {
-        let (segment_no, from) = {
+        let (segment_no, from, tail) = {
             let v = view::read(view);
-            (v.segment_no, v.cursor)
+            (v.segment_no, v.cursor, v.tail)
         };
         let path = layout.segment_file(segment_no);
         let next_path = layout.segment_file(segment_no + 1);
@@ -41,23 +42,28 @@ pub(crate) fn refresh(
             .len(&next_path)
             .map_err(|e| Error::io(&next_path, e))?
             .is_some();
-        let bytes = match fs.read_from(&path, from.offset) {
+        let mut bytes = match fs.read_from(&path, tail.unwrap_or(from.offset)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return reload(layout, opts, view).map(|n| applied + n);
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        if bytes.is_empty()
-            && fs
-                .len(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .is_some_and(|len| len < from.offset)
-        {
-            // The segment ends before what this handle applied: the writer
-            // cut a failed write off (or a torn tail) that this handle had
-            // read from the page cache. Start again from what is there.
-            return reload(layout, opts, view).map(|n| applied + n);
+        if let Some(at) = tail {
+            // The last record this handle applied must still be there, whole
+            // and with its chain value: a writer whose write failed removes
+            // the failed records (which this handle may have read from the
+            // page cache), and a torn tail may be cut and written over.
+            let kept = match record::parse(&bytes) {
+                Parsed::Record(rec) => {
+                    at + rec.frame_len() as u64 == from.offset && rec.header.chain == from.chain
+                }
+                _ => false,
+            };
+            if !kept {
+                return reload(layout, opts, view).map(|n| applied + n);
+            }
+            bytes.drain(..(from.offset - at) as usize);
         }
         let mut v = view::write(view);
         if v.segment_no != segment_no || v.cursor != from {
@@ -76,6 +82,7 @@ pub(crate) fn refresh(
             v.chain = rec.next.chain;
             v.time_ms = rec.header.time_ms;
             v.cursor = rec.next;
+            v.tail = Some(rec.offset);
             applied += 1;
             Ok(())
         })?;
@@ -102,6 +109,7 @@ pub(crate) fn refresh(
             ));
         }
         v.segment_no = h.segment_no;
+        v.tail = None;
         v.cursor = reader::Cursor {
             offset: segment::HEADER_LEN as u64,
             next_seq: h.first_seq,

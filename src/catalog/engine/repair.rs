@@ -278,7 +278,7 @@ fn salvage_journal(
     layout: &Layout,
     identity: &Identity,
     report: &mut RepairReport,
-) -> Result<(Vec<Item>, u64, ChainValue)> {
+) -> Result<(Vec<Item>, u64, ChainValue, bool)> {
     let (segments, _) = list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?;
     let mut items = Vec::new();
     let mut next_seq: Option<u64> = None;
@@ -286,6 +286,9 @@ fn salvage_journal(
     // Where the new journal starts: the first segment's header, or, if that
     // is damaged, the first record kept (with a fresh chain).
     let mut first: Option<(u64, ChainValue)> = None;
+    // Whether `first` is the oldest segment's own (intact) header: the
+    // journal started there before the repair.
+    let mut from_header = false;
     let mut damage: Vec<(PathBuf, DamagedRange)> = Vec::new();
     for (i, &n) in segments.iter().enumerate() {
         let path = layout.segment_file(n);
@@ -294,6 +297,7 @@ fn salvage_journal(
             Ok(h) if h.catalog_id == identity.catalog_id => {
                 if i == 0 {
                     first = Some((h.first_seq, h.prev_chain));
+                    from_header = true;
                 }
                 if next_seq.is_none() {
                     next_seq = Some(h.first_seq);
@@ -357,7 +361,7 @@ fn salvage_journal(
     }
     close_gap(&mut damage, &mut items, report, None);
     let (first_seq, prev_chain) = first.unwrap_or((1, chain::genesis(&identity.catalog_id)));
-    Ok((items, first_seq, prev_chain))
+    Ok((items, first_seq, prev_chain, from_header))
 }
 
 /// Reports the pending damage as one gap; `seqs` is (first lost, next kept).
@@ -400,6 +404,9 @@ fn close_gap(
 /// The new journal and the state after it.
 struct Rebuilt {
     first_seq: u64,
+    /// The journal already started at `first_seq` (> 1) before the repair:
+    /// its history was pruned, not lost by it.
+    started_late: bool,
     prev_chain: ChainValue,
     /// (header without `synced_before`, payload bytes)
     records: Vec<(RecordHeader, Vec<u8>)>,
@@ -409,12 +416,13 @@ struct Rebuilt {
 fn rebuild(
     identity: &Identity,
     base: Option<Base>,
-    (items, first_seq, prev_chain): (Vec<Item>, u64, ChainValue),
+    (items, first_seq, prev_chain, from_header): (Vec<Item>, u64, ChainValue, bool),
     report: &mut RepairReport,
 ) -> Result<Rebuilt> {
     let (covered, mut state) = base.map_or((0, State::default()), |b| (b.seq, b.state));
     let mut out = Rebuilt {
         first_seq,
+        started_late: from_header && first_seq > 1,
         prev_chain,
         records: Vec::new(),
         state: State::default(),
@@ -526,6 +534,45 @@ fn stage_and_swap(
         last = (h.seq, h.time_ms, h.chain);
     }
     let (seq, time_ms, chain) = last;
+    // Catalog-level records after the last one (a trailing gap skips
+    // sequences), each chained to the one before.
+    let mut tail_chain = chain;
+    let mut append = |op: Op, bytes: &mut Vec<u8>, report: &mut RepairReport| -> Result<()> {
+        let payload = Payload {
+            op,
+            ctx: OpContext::default(),
+        }
+        .encode()?;
+        let at = report.last_seq + 1;
+        tail_chain = chain::next(&tail_chain, at, time_ms, &payload);
+        let h = RecordHeader {
+            seq: at,
+            time_ms,
+            synced_before: bytes.len() as u64,
+            chain: tail_chain,
+        };
+        record::encode(bytes, &h, &payload);
+        report.last_seq = at;
+        Ok(())
+    };
+    // A journal that already started after sequence 1 (history pruned by an
+    // older build, which recorded no pruning) says so, so that `check` does
+    // not take it for lost segments. (Records lost by the damage are gaps.)
+    let pruning_recorded = rebuilt.records.iter().any(|(_, p)| {
+        matches!(
+            Payload::decode(p).map(|p| p.op),
+            Ok(Op::Pruned { first_kept }) if first_kept >= rebuilt.first_seq
+        )
+    });
+    if rebuilt.started_late && !pruning_recorded {
+        append(
+            Op::Pruned {
+                first_kept: rebuilt.first_seq,
+            },
+            &mut bytes,
+            report,
+        )?;
+    }
     // The state as a snapshot at the last record, bound to the chain by a
     // checkpoint record after it, as a compaction would write it.
     let snap = if seq > 0 {
@@ -538,25 +585,15 @@ fn stage_and_swap(
         let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
         let count = entries.len() as u64;
         let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
-        let payload = Payload {
-            op: Op::Checkpoint {
+        append(
+            Op::Checkpoint {
                 seq,
                 entries: count,
                 content: snapshot::content_digest(&snap),
             },
-            ctx: OpContext::default(),
-        }
-        .encode()?;
-        // The record after the last one (a trailing gap skips sequences).
-        let at = report.last_seq + 1;
-        let h = RecordHeader {
-            seq: at,
-            time_ms,
-            synced_before: bytes.len() as u64,
-            chain: chain::next(&chain, at, time_ms, &payload),
-        };
-        record::encode(&mut bytes, &h, &payload);
-        report.last_seq = at;
+            &mut bytes,
+            report,
+        )?;
         Some((seq, snap))
     } else {
         None

@@ -138,6 +138,7 @@ pub(super) fn replay(
     let mut bound = false;
     let mut mismatch: Option<String> = None;
     let mut state_seq = covered;
+    let mut tail = None;
     let mut bytes_since_snapshot = 0u64;
     let newest = headers.len() - 1;
     let mut cursor = Cursor {
@@ -167,6 +168,9 @@ pub(super) fn replay(
         };
         let scanned = reader::scan(body, from, &path, i == newest, |v| {
             let seq = v.header.seq;
+            if i == newest {
+                tail = Some(v.offset);
+            }
             if seq <= covered {
                 if seq == covered && Some(v.header.chain) != snap_chain {
                     return Err(Error::corrupt(
@@ -190,7 +194,8 @@ pub(super) fn replay(
             {
                 if *entries != d.entries || *content != d.content {
                     let reason = format!(
-                        "snapshot contents differ from what checkpoint record {seq} bound                          ({} entries, content {}; the file has {} entries, content {})",
+                        "snapshot contents differ from what checkpoint record {seq} bound \
+                         ({} entries, content {}; the file has {} entries, content {})",
                         entries,
                         crate::digest::hex(content),
                         d.entries,
@@ -251,6 +256,24 @@ pub(super) fn replay(
             ),
         ));
     }
+    // A format-1 snapshot is trusted unbound only where format 1 was
+    // written: not at or past the first sequence of a format-2 segment.
+    let v2_from = headers.iter().find(|h| h.version >= 2).map(|h| h.first_seq);
+    if let Some((path, d)) = &bound_by
+        && !bound
+        && d.version < 2
+        && v2_from.is_some_and(|f| covered >= f)
+    {
+        return Ok(Replayed::SnapshotRejected {
+            path: path.clone(),
+            seq: covered,
+            reason: format!(
+                "a format-1 snapshot at sequence {covered}, which format 2 wrote (from \
+                 sequence {}): format 2 writes only snapshots bound by a checkpoint",
+                v2_from.unwrap_or_default()
+            ),
+        });
+    }
     if let Some((path, d)) = bound_by
         && !bound
         && d.version >= 2
@@ -259,7 +282,8 @@ pub(super) fn replay(
             path,
             seq: covered,
             reason: format!(
-                "a format-{} snapshot must be bound by a checkpoint record, and the journal                  after sequence {covered} has none (it was not written by a compaction)",
+                "a format-{} snapshot must be bound by a checkpoint record, and the journal \
+                 after sequence {covered} has none (it was not written by a compaction)",
                 d.version
             ),
         });
@@ -272,6 +296,7 @@ pub(super) fn replay(
         time_ms,
         segment_no: headers[newest].segment_no,
         cursor,
+        tail,
     };
     Ok(Replayed::Done(Box::new(Recovered {
         identity,

@@ -24,6 +24,12 @@ pub(crate) struct View {
     pub segment_no: u64,
     /// Position after record `seq` in that segment.
     pub cursor: Cursor,
+    /// Offset in that segment of the last record before `cursor`, if the
+    /// segment holds one: a read-only handle checks at every refresh that it
+    /// is still there (with the chain value `cursor.chain`), so a record it
+    /// applied from the page cache that a failed write then took away is
+    /// noticed (the handle reloads).
+    pub tail: Option<u64>,
 }
 
 pub(crate) fn read(view: &RwLock<View>) -> RwLockReadGuard<'_, View> {

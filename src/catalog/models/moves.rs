@@ -32,7 +32,9 @@ pub(crate) fn registered_digest(
     if entry.updated_seq <= after_seq {
         return None;
     }
-    if rel.is_empty() && entry.files.is_empty() {
+    // A one-file entry lists no files: its one file is the entry's digest,
+    // whatever path a fetcher gave it.
+    if entry.files.is_empty() {
         return entry.digest;
     }
     entry.files.iter().find(|f| f.path == rel).map(|f| f.digest)
@@ -68,12 +70,21 @@ impl MoveIntent {
             id: id.to_string(),
             files: files
                 .iter()
-                .map(|f| IntentFile {
-                    staged: staging_name(),
-                    rel: f.relative_path.clone(),
-                    source: f.path.clone(),
+                .map(|f| {
+                    // The very file that will move: only it is ever put
+                    // back (a file planted under its staging name is not).
+                    let meta = store
+                        .fs
+                        .metadata(&f.path, false)
+                        .map_err(|e| Error::io(&f.path, e))?;
+                    Ok(IntentFile {
+                        staged: staging_name(),
+                        rel: f.relative_path.clone(),
+                        source: f.path.clone(),
+                        inode: meta.map_or(0, |m| m.inode),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         };
         let name = intent::new_name();
         intent::write(store, &name, &intent)?;
@@ -154,5 +165,54 @@ impl MoveIntent {
                 kept,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntrySpec, ManifestFile};
+    use crate::journal::op::Op;
+    use crate::state::change_for;
+
+    fn state_with(spec: EntrySpec) -> State {
+        let mut state = State::default();
+        state.apply(change_for(None, Op::Put(spec), 5, 1).unwrap());
+        state
+    }
+
+    #[test]
+    fn a_one_file_entry_is_registered_whatever_path_the_fetcher_gave_its_file() {
+        let d = Digest::of_bytes(b"w");
+        let state = state_with(EntrySpec::new("m", "hf:o/r", "blobs/x").digest(d));
+        for rel in ["", "model.gguf", "dir/model.gguf"] {
+            assert_eq!(registered_digest(&state, "m", 4, rel), Some(d), "{rel:?}");
+        }
+        assert_eq!(
+            registered_digest(&state, "m", 5, ""),
+            None,
+            "written before the intent"
+        );
+        assert_eq!(registered_digest(&state, "other", 0, ""), None);
+    }
+
+    #[test]
+    fn a_multi_file_entry_is_matched_file_by_file() {
+        let (a, b) = (Digest::of_bytes(b"a"), Digest::of_bytes(b"b"));
+        let files = vec![
+            ManifestFile {
+                path: "a.bin".into(),
+                digest: a,
+                size_bytes: 1,
+            },
+            ManifestFile {
+                path: "b.bin".into(),
+                digest: b,
+                size_bytes: 1,
+            },
+        ];
+        let state = state_with(EntrySpec::new("m", "hf:o/r", "views/x").files(files));
+        assert_eq!(registered_digest(&state, "m", 0, "b.bin"), Some(b));
+        assert_eq!(registered_digest(&state, "m", 0, "c.bin"), None);
     }
 }

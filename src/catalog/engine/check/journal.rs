@@ -27,7 +27,8 @@ pub(super) struct Journal {
     pub(super) checkpoints: BTreeMap<u64, (u64, [u8; 32], u64)>,
     /// The largest `first_kept` of any pruning record.
     pub(super) pruned_to: Option<u64>,
-    /// Sequence number of the first record only format 2 writes.
+    /// The first sequence number written by format 2: the start of the
+    /// first format-2 segment, or the first record only format 2 writes.
     pub(super) first_v2_record: Option<u64>,
     /// Format version of the oldest retained segment.
     pub(super) oldest_version: u32,
@@ -139,6 +140,17 @@ pub(super) fn walk_journal(
                 return Ok(None);
             }
             Some(_) => {}
+        }
+        // The chain value before the segment's first record is the chain
+        // after record `first_seq - 1` (genesis for 0): a pin of it holds
+        // even when that record itself was pruned.
+        if h.version >= 2 {
+            // Everything from here on was written by format 2.
+            j.first_v2_record.get_or_insert(h.first_seq);
+        }
+        let before = h.first_seq - 1;
+        if wanted.binary_search(&before).is_ok() {
+            j.chains_at.entry(before).or_insert(h.prev_chain);
         }
         let newest = i + 1 == segments.len();
         let start = Cursor {
