@@ -3,11 +3,13 @@
 //! a write only after an fsync. See `BENCHMARKS.md`.
 //!
 //! ```text
-//! cargo run --release --example compare -- [--quick] [--dir DIR] [--keep]
+//! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
 //!     [--only put,threads,open,lookup,rss,hash]
 //! ```
 //!
-//! * `--quick`: everything scaled down (about a minute), for a smoke run.
+//! * `--quick`: everything scaled down (about a minute).
+//! * `--smoke`: every section at a size that runs in seconds — not a
+//!   measurement, a check that the program runs to the end (`.ci/run`).
 //! * `--dir DIR`: where the working directory is made (default: the
 //!   current directory, so the disk under test is the one you run from).
 //! * `--keep`: keep the working directory.
@@ -143,6 +145,31 @@ impl Config {
         }
     }
 
+    /// Every section at a size that runs in seconds: not a measurement, a
+    /// check that the program still runs to the end (`.ci/run` runs it).
+    fn smoke() -> Config {
+        Config {
+            sizes: vec![200, 1_000],
+            put_rounds: 1,
+            put_block: 20,
+            threads: vec![1, 4],
+            thread_rounds: 1,
+            thread_secs: 0.05,
+            open_records: 5_000,
+            open_ids: 1_000,
+            open_tail: 200,
+            open_rounds: 1,
+            build_threads: 8,
+            lookup_rounds: 1,
+            lookup_gets: 2_000,
+            hash_mib: 16,
+            hash_files: 2,
+            hash_file_mib: 8,
+            hash_rounds: 1,
+            ..Config::quick()
+        }
+    }
+
     fn runs(&self, section: &str) -> bool {
         self.only
             .as_ref()
@@ -161,7 +188,9 @@ impl Config {
 
 fn parse_args() -> AnyResult<Config> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
-    let mut cfg = if raw.iter().any(|a| a == "--quick") {
+    let mut cfg = if raw.iter().any(|a| a == "--smoke") {
+        Config::smoke()
+    } else if raw.iter().any(|a| a == "--quick") {
         Config::quick()
     } else {
         Config::full()
@@ -170,7 +199,7 @@ fn parse_args() -> AnyResult<Config> {
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--quick" => {}
+            "--quick" | "--smoke" => {}
             "--dir" => cfg.dir = PathBuf::from(value()?),
             "--keep" => cfg.keep = true,
             "--only" => {
@@ -178,7 +207,7 @@ fn parse_args() -> AnyResult<Config> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: compare [--quick] [--dir DIR] [--keep] \
+                    "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
                      [--only put,threads,open,lookup,rss,hash]"
                 );
                 std::process::exit(0);
