@@ -1,0 +1,296 @@
+//! The exporter: every journal event of one node, oldest first, published
+//! to `catalog.<node>.events` exactly once, then (with `follow`) every new
+//! one as the writer appends it.
+//!
+//! A session connects, makes sure the stream and the bucket exist, claims
+//! the node name and finds where to continue from the stream alone
+//! (`resume`). It then publishes windows of at most `window` events:
+//! every message of a window is sent (pipelined) with `Nats-Msg-Id:
+//! <catalog_id>:<seq>`, and every acknowledgement of the window is awaited
+//! before the next window is read. Messages of one connection reach the
+//! stream in the order sent, and a kill or a cut loses a suffix of what was
+//! sent, never something in the middle, so the stream holds a prefix of the
+//! journal; the message id drops a message the server got twice within the
+//! duplicate window (a dead connection's last bytes, processed after the
+//! next session read the last message). Any failure ends the session: in
+//! follow mode the next one starts after a backoff (100 ms, doubling, at
+//! most `max_backoff`) and resumes from the stream again; without follow
+//! the export fails.
+//!
+//! The exporter reads the journal through a read-only handle: it never
+//! takes the writer lock, and a writer never waits for it.
+
+use super::config::NatsConfig;
+use super::layout::Layout;
+use super::resume::{claim, last_exported, msg_id};
+use super::state::{FleetNode, NodeState};
+use super::subject::NodeName;
+use crate::catalog::{Catalog, Event};
+use crate::error::{Error, Result};
+use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What to export and how.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExportOptions {
+    /// The node's name in the fleet.
+    pub node: NodeName,
+    /// The stream and bucket.
+    pub layout: Layout,
+    /// Keep publishing new events until stopped (and ride out an absent
+    /// server); otherwise return once caught up.
+    pub follow: bool,
+    /// Messages published before their acknowledgements are awaited.
+    pub window: usize,
+    /// How often `follow` looks for new events (default 500 ms).
+    pub poll: Duration,
+    /// How often `follow` writes the node's heartbeat when nothing happens
+    /// (default 10 s).
+    pub heartbeat: Duration,
+    /// How often a long catch-up brings the fleet bucket up to date (it is
+    /// always brought up to date when caught up; default 10 s).
+    pub flush_every: Duration,
+    /// Longest wait between two sessions in follow mode (default 10 s).
+    pub max_backoff: Duration,
+    /// Set to stop a following exporter (it flushes and returns).
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl ExportOptions {
+    /// The defaults, for `node`.
+    pub fn new(node: NodeName) -> Self {
+        ExportOptions {
+            node,
+            layout: Layout::default(),
+            follow: false,
+            window: 1024,
+            poll: Duration::from_millis(500),
+            heartbeat: Duration::from_secs(10),
+            flush_every: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(10),
+            stop: None,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportReport {
+    /// The node.
+    pub node: String,
+    /// Its catalog id.
+    pub catalog_id: String,
+    /// The last sequence number the stream held when the first session
+    /// started (0: none).
+    pub resumed_after: u64,
+    /// Messages the stream stored.
+    pub published: u64,
+    /// Messages the stream acknowledged as duplicates (already stored).
+    pub duplicates: u64,
+    /// The last sequence number the stream holds now.
+    pub last_seq: u64,
+    /// Fleet bucket values put.
+    pub state_puts: u64,
+    /// Sessions that failed and were retried (follow mode).
+    pub retries: u64,
+}
+
+/// The message body of `event`: the object `catalog events --json` prints,
+/// plus `node` and `catalog_id`.
+pub fn event_body(event: &Event, node: &NodeName, catalog_id: &str) -> Vec<u8> {
+    let mut value = event.to_json();
+    if let Value::Object(map) = &mut value {
+        map.insert("node".into(), Value::from(node.as_str()));
+        map.insert("catalog_id".into(), Value::from(catalog_id));
+    }
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// Exports the catalog at `root` (opened read-only) to the server.
+pub fn export(root: &Path, nats: &NatsConfig, opts: &ExportOptions) -> Result<ExportReport> {
+    let catalog = Catalog::open_read_only(root)?;
+    super::runtime()?.block_on(run(&catalog, nats, opts))
+}
+
+async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Result<ExportReport> {
+    let mut report = ExportReport {
+        node: opts.node.to_string(),
+        catalog_id: catalog.catalog_id(),
+        ..ExportReport::default()
+    };
+    let client = nats.connect(opts.follow).await?;
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    loop {
+        let before = report.published + report.duplicates;
+        match session(&client, catalog, nats, opts, &mut report, first).await {
+            Ok(()) => return Ok(report),
+            Err(e @ Error::Nats { .. }) if opts.follow && !opts.stopped() => {
+                if report.published + report.duplicates > before {
+                    backoff = Duration::from_millis(100);
+                }
+                tracing::warn!("{e}; trying again in {} ms", backoff.as_millis());
+                report.retries += 1;
+                sleep_unless_stopped(backoff, opts).await;
+                backoff = (backoff * 2).min(opts.max_backoff);
+            }
+            Err(e) => return Err(e),
+        }
+        first = false;
+        if opts.stopped() {
+            return Ok(report);
+        }
+    }
+}
+
+async fn sleep_unless_stopped(total: Duration, opts: &ExportOptions) {
+    let end = Instant::now() + total;
+    while !opts.stopped() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+async fn session(
+    client: &async_nats::Client,
+    catalog: &Catalog,
+    nats: &NatsConfig,
+    opts: &ExportOptions,
+    report: &mut ExportReport,
+    first: bool,
+) -> Result<()> {
+    let window = opts.window.max(1);
+    let js = jetstream::context::ContextBuilder::new()
+        .timeout(nats.request_timeout)
+        .max_ack_inflight(2 * window + 64)
+        .build(client.clone());
+    let layout = &opts.layout;
+    let node = &opts.node;
+    let subject = node.subject();
+    let cid = catalog.catalog_id();
+    let host = host_name();
+    let stream = layout.stream(&js, nats, &subject).await?;
+    let kv = layout.bucket(&js, nats).await?;
+    let kv_stream = js
+        .get_stream(format!("KV_{}", layout.bucket))
+        .await
+        .map_err(|e| nats.error("reading the fleet bucket", e))?;
+    claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
+    let last = last_exported(&stream, &layout.stream, nats, node, catalog).await?;
+    if first {
+        report.resumed_after = last;
+    }
+    report.last_seq = last;
+    tracing::info!(node = %node, last, "export resumes after the stream's last event");
+
+    // The node's models as of `last`, and what the bucket holds.
+    let start = catalog.history_start()?;
+    let base = if last == 0 && start <= 1 {
+        BTreeMap::new()
+    } else {
+        catalog
+            .state_at(last.max(start.saturating_sub(1)))
+            .unwrap_or_else(|e| {
+                tracing::warn!("fleet state: the state at {last} cannot be rebuilt ({e})");
+                BTreeMap::new()
+            })
+    };
+    let mut fleet = NodeState::new(node.clone(), cid.clone(), base, last);
+    fleet.load(&kv_stream, nats, &layout.bucket).await?;
+    let beat = |seq: u64| FleetNode {
+        node: node.to_string(),
+        catalog_id: cid.clone(),
+        exported_seq: seq,
+        heartbeat_ms: crate::clock::now_ms(),
+        host: host.clone(),
+        exporter: concat!("catalog-core ", env!("CARGO_PKG_VERSION")).to_string(),
+    };
+    let flush = async |fleet: &mut NodeState, report: &mut ExportReport| -> Result<()> {
+        report.state_puts += fleet.flush(&js, nats, &layout.bucket).await?;
+        let body = serde_json::to_vec(&beat(fleet.seq)).unwrap_or_default();
+        kv.put(node.node_key(), body.into())
+            .await
+            .map_err(|e| nats.error("writing the node's heartbeat", e))?;
+        Ok(())
+    };
+    flush(&mut fleet, report).await?;
+    let mut last_flush = Instant::now();
+
+    let mut next = last + 1;
+    let mut batch: Vec<Event> = Vec::with_capacity(window);
+    let mut acks = Vec::with_capacity(window);
+    loop {
+        let mut events = catalog.events(next)?;
+        loop {
+            batch.clear();
+            for event in events.by_ref().take(window) {
+                batch.push(event?);
+            }
+            let Some(tail) = batch.last() else { break };
+            let tail = tail.seq;
+            for event in &batch {
+                let body = event_body(event, node, &cid);
+                let publish = Publish::build()
+                    .payload(body.into())
+                    .message_id(msg_id(&cid, event.seq));
+                let ack = js
+                    .send_publish(subject.clone(), publish)
+                    .await
+                    .map_err(|e| nats.error("publishing", e))?;
+                acks.push(ack);
+            }
+            for ack in acks.drain(..) {
+                let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
+                if ack.duplicate {
+                    report.duplicates += 1;
+                } else {
+                    report.published += 1;
+                }
+            }
+            for event in &batch {
+                fleet.apply(event);
+            }
+            next = tail + 1;
+            report.last_seq = tail;
+            if last_flush.elapsed() >= opts.flush_every {
+                flush(&mut fleet, report).await?;
+                last_flush = Instant::now();
+            }
+            if opts.stopped() {
+                break;
+            }
+        }
+        drop(events);
+        // Caught up with what is on disk.
+        if fleet.is_dirty() || !opts.follow || last_flush.elapsed() >= opts.heartbeat {
+            flush(&mut fleet, report).await?;
+            last_flush = Instant::now();
+        }
+        if !opts.follow || opts.stopped() {
+            return Ok(());
+        }
+        sleep_unless_stopped(opts.poll, opts).await;
+    }
+}
