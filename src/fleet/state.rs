@@ -24,6 +24,7 @@ use crate::catalog::Event;
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
+use crate::journal::op::Op;
 use crate::model_ref::ModelRef;
 use crate::state::{Change, State, change_for};
 use async_nats::jetstream::consumer::DeliverPolicy;
@@ -105,8 +106,8 @@ pub(crate) struct NodeState {
     node: NodeName,
     catalog_id: String,
     state: State,
-    /// Models removed by an event this session saw: (seq, time).
-    removed: HashMap<String, (u64, u64)>,
+    /// Models removed by an event this session saw: their tombstones.
+    removed: HashMap<String, FleetModel>,
     /// Ids whose value may differ from the bucket's.
     dirty: BTreeSet<String>,
     /// What the bucket holds for this node's models.
@@ -144,11 +145,21 @@ impl NodeState {
         self.seq = event.seq;
         let Some(id) = event.model_id() else { return };
         let current = self.state.get(id);
+        let removes = matches!(event.op, Op::Delete { .. } | Op::Evict { .. });
+        let tomb = current.filter(|_| removes).map(|e| {
+            let mut t = FleetModel::from_entry(self.node.as_str(), &self.catalog_id, e, u64::MAX);
+            t.deleted = true;
+            t.seq = event.seq;
+            t.last_event_ms = event.time_ms;
+            t
+        });
         match change_for(current, event.op.clone(), event.seq, event.time_ms) {
             Ok(change) => {
                 match &change {
                     Change::Remove(id) => {
-                        self.removed.insert(id.clone(), (event.seq, event.time_ms));
+                        if let Some(t) = tomb {
+                            self.removed.insert(id.clone(), t);
+                        }
                     }
                     Change::Upsert(e) => {
                         self.removed.remove(&e.id);
@@ -201,13 +212,14 @@ impl NodeState {
                 first,
             ));
         }
+        if let Some(t) = self.removed.get(id) {
+            let mut tomb = t.clone();
+            tomb.first_event_ms = tomb.first_event_ms.min(first);
+            return Some(tomb);
+        }
         let mut tomb = held?.clone();
         tomb.deleted = true;
         tomb.catalog_id.clone_from(&self.catalog_id);
-        if let Some(&(seq, time)) = self.removed.get(id) {
-            tomb.seq = seq;
-            tomb.last_event_ms = time;
-        }
         Some(tomb)
     }
 

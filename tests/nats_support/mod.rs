@@ -163,3 +163,27 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The `seq` of the last message of `node`'s subject (0: none).
+pub fn last_seq(url: &str, node: &str) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let Ok(s) = js.get_stream("CATALOG").await else {
+            return 0;
+        };
+        match s
+            .get_last_raw_message_by_subject(&format!("catalog.{node}.events"))
+            .await
+        {
+            Ok(m) => serde_json::from_slice::<Value>(&m.payload).unwrap()["seq"]
+                .as_u64()
+                .unwrap(),
+            Err(_) => 0,
+        }
+    })
+}
