@@ -180,7 +180,7 @@ fn export_killed_at_random_instants_leaves_each_event_exactly_once_in_order() {
     let cid = writer.catalog_id();
     let events: Vec<_> = writer.events(0).unwrap().map(Result::unwrap).collect();
     for (m, e) in msgs.iter().zip(&events) {
-        assert_eq!(m.msg_id, format!("{cid}:{}", e.seq));
+        assert_eq!(m.msg_id, format!("n1:{cid}:{}", e.seq));
         let mut body = m.body.clone();
         let obj = body.as_object_mut().unwrap();
         assert_eq!(obj.remove("node").unwrap(), "n1");

@@ -77,7 +77,7 @@ fn each_message_is_the_events_json_line_plus_node_and_catalog_id() {
             *line,
             "the body without node and catalog_id is the events --json line, byte for byte"
         );
-        assert_eq!(m.msg_id, format!("{cid}:{}", body["seq"]));
+        assert_eq!(m.msg_id, format!("gpu-7:{cid}:{}", body["seq"]));
         let raw = String::from_utf8_lossy(&m.raw);
         assert!(
             !raw.contains("abcdefghijklmnopqrstuvwxyz"),

@@ -6,7 +6,7 @@
 //! the node name and finds where to continue from the stream alone
 //! (`resume`). It then publishes windows of at most `window` events:
 //! every message of a window is sent (pipelined) with `Nats-Msg-Id:
-//! <catalog_id>:<seq>`, and every acknowledgement of the window is awaited
+//! <node>:<catalog_id>:<seq>`, and every acknowledgement of the window is awaited
 //! before the next window is read. Messages of one connection reach the
 //! stream in the order sent, and a kill or a cut loses a suffix of what was
 //! sent, never something in the middle, so the stream holds a prefix of the
@@ -28,7 +28,6 @@ use super::subject::NodeName;
 use crate::catalog::{Catalog, Event};
 use crate::error::{Error, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -111,12 +110,7 @@ pub struct ExportReport {
 /// The message body of `event`: the object `catalog events --json` prints,
 /// plus `node` and `catalog_id`.
 pub fn event_body(event: &Event, node: &NodeName, catalog_id: &str) -> Vec<u8> {
-    let mut value = event.to_json();
-    if let Value::Object(map) = &mut value {
-        map.insert("node".into(), Value::from(node.as_str()));
-        map.insert("catalog_id".into(), Value::from(catalog_id));
-    }
-    serde_json::to_vec(&value).unwrap_or_default()
+    event.to_json_bytes_with(node.as_str(), catalog_id)
 }
 
 /// Exports the catalog at `root` (opened read-only) to the server.
@@ -153,6 +147,54 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
         if opts.stopped() {
             return Ok(report);
         }
+    }
+}
+
+/// Events with their rendered bodies, one window's worth.
+type Window = Vec<(Event, Vec<u8>)>;
+
+/// The reader thread: events from `from` on, with their bodies, in
+/// windows; stops at the end of the journal or when the publisher is gone.
+fn read_windows(
+    catalog: &Catalog,
+    from: u64,
+    window: usize,
+    node: &NodeName,
+    cid: &str,
+    tx: &tokio::sync::mpsc::Sender<Result<Window>>,
+) {
+    let events = match catalog.events(from) {
+        Ok(events) => events,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+    };
+    let mut batch = Vec::with_capacity(window);
+    for event in events {
+        match event {
+            Ok(event) => {
+                let body = event_body(&event, node, cid);
+                batch.push((event, body));
+                if batch.len() == window
+                    && tx
+                        .blocking_send(Ok(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(window),
+                        )))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(batch));
     }
 }
 
@@ -239,27 +281,31 @@ async fn session(
     let mut last_flush = Instant::now();
 
     let mut next = last + 1;
-    let mut batch: Vec<Event> = Vec::with_capacity(window);
     let mut acks = Vec::with_capacity(window);
     loop {
-        let mut events = catalog.events(next)?;
-        loop {
-            batch.clear();
-            for event in events.by_ref().take(window) {
-                batch.push(event?);
-            }
-            let Some(tail) = batch.last() else { break };
-            let tail = tail.seq;
-            for event in &batch {
-                let body = event_body(event, node, &cid);
+        // A reader thread reads the journal and renders the bodies while
+        // this one publishes: windows of (event, body), a few ahead.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Window>>(4);
+        let reader = {
+            let (catalog, node, cid) = (catalog.clone(), node.clone(), cid.clone());
+            std::thread::spawn(move || read_windows(&catalog, next, window, &node, &cid, &tx))
+        };
+        while let Some(batch) = rx.recv().await {
+            let batch = batch?;
+            let Some(tail) = batch.last().map(|(e, _)| e.seq) else {
+                break;
+            };
+            let mut events = Vec::with_capacity(batch.len());
+            for (event, body) in batch {
                 let publish = Publish::build()
                     .payload(body.into())
-                    .message_id(msg_id(&cid, event.seq));
+                    .message_id(msg_id(node, &cid, event.seq));
                 let ack = js
                     .send_publish(subject.clone(), publish)
                     .await
                     .map_err(|e| nats.error("publishing", e))?;
                 acks.push(ack);
+                events.push(event);
             }
             for ack in acks.drain(..) {
                 let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
@@ -269,7 +315,7 @@ async fn session(
                     report.published += 1;
                 }
             }
-            for event in &batch {
+            for event in events {
                 fleet.apply(event);
             }
             next = tail + 1;
@@ -282,7 +328,9 @@ async fn session(
                 break;
             }
         }
-        drop(events);
+        drop(rx);
+        let _ = reader.join();
+        tracing::debug!(node = %node, last = report.last_seq, "caught up with the journal");
         // Caught up with what is on disk.
         if fleet.is_dirty() || !opts.follow || last_flush.elapsed() >= opts.heartbeat {
             flush(&mut fleet, report).await?;

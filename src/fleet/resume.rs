@@ -9,7 +9,7 @@
 //!    export is refused ([`Error::FleetNodeTaken`]).
 //! 2. The last message of `catalog.<node>.events` is read from the stream.
 //!    None: start with the first retained event. Its `Nats-Msg-Id` is
-//!    `<catalog_id>:<seq>`: another catalog id is refused
+//!    `<node>:<catalog_id>:<seq>`: another catalog id is refused
 //!    ([`Error::FleetNodeTaken`]); else `L = seq`.
 //! 3. The journal must still hold what the stream says was event `L`: the
 //!    same time, kind and model (the chain value may differ only after a
@@ -33,9 +33,12 @@ use serde_json::Value;
 /// The header that names a message for deduplication.
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 
-/// `<catalog_id>:<seq>`.
-pub fn msg_id(catalog_id: &str, seq: u64) -> String {
-    format!("{catalog_id}:{seq}")
+/// `<node>:<catalog_id>:<seq>`: unique per event of one catalog under one
+/// node name. (The duplicate window is the stream's, not the subject's: an
+/// id without the node would make the same catalog exported under a second
+/// name — a renamed host — lose its first two minutes as duplicates.)
+pub fn msg_id(node: &NodeName, catalog_id: &str, seq: u64) -> String {
+    format!("{node}:{catalog_id}:{seq}")
 }
 
 /// Claims `node` for `catalog_id` in the fleet bucket (rule 1).
@@ -121,13 +124,13 @@ pub(crate) async fn last_exported(
         .unwrap_or_default();
     let Some((theirs, seq)) = id
         .rsplit_once(':')
-        .and_then(|(c, s)| Some((c.to_string(), s.parse::<u64>().ok()?)))
+        .and_then(|(rest, s)| Some((rest.rsplit_once(':')?.1.to_string(), s.parse::<u64>().ok()?)))
     else {
         return Err(diverged(
             0,
             format!(
                 "the node's last message (stream sequence {}) has no `{MSG_ID_HEADER}: \
-                 <catalog_id>:<seq>` header: it was not published by `catalog export`",
+                 <node>:<catalog_id>:<seq>` header: it was not published by `catalog export`",
                 msg.sequence
             ),
         ));

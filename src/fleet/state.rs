@@ -26,11 +26,15 @@ use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
 use crate::journal::op::Op;
 use crate::model_ref::ModelRef;
-use crate::state::{Change, State, change_for};
+use crate::state::{Change, change_for};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Fleet-state puts in flight before their acknowledgements are awaited
+/// (below the exporter's in-flight bound).
+const FLUSH_WINDOW: usize = 512;
 
 /// One model on one node, as the fleet bucket holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,11 +109,13 @@ impl FleetModel {
 pub(crate) struct NodeState {
     node: NodeName,
     catalog_id: String,
-    state: State,
+    /// The node's models (a plain map: the fold runs once per exported
+    /// event, and needs no order).
+    state: HashMap<String, ModelEntry>,
     /// Models removed by an event this session saw: their tombstones.
     removed: HashMap<String, FleetModel>,
     /// Ids whose value may differ from the bucket's.
-    dirty: BTreeSet<String>,
+    dirty: HashSet<String>,
     /// What the bucket holds for this node's models.
     held: HashMap<String, FleetModel>,
     /// The last sequence number folded in.
@@ -124,16 +130,12 @@ impl NodeState {
         entries: BTreeMap<String, ModelEntry>,
         seq: u64,
     ) -> Self {
-        let mut state = State::default();
-        for (_, e) in entries {
-            state.insert(e);
-        }
         NodeState {
             node,
             catalog_id,
-            state,
+            state: entries.into_iter().collect(),
             removed: HashMap::new(),
-            dirty: BTreeSet::new(),
+            dirty: HashSet::new(),
             held: HashMap::new(),
             seq,
         }
@@ -141,10 +143,12 @@ impl NodeState {
 
     /// Folds one event in. An event that does not apply (after records were
     /// lost and repaired) changes nothing here; the stream still has it.
-    pub fn apply(&mut self, event: &Event) {
+    pub fn apply(&mut self, event: Event) {
         self.seq = event.seq;
-        let Some(id) = event.model_id() else { return };
-        let current = self.state.get(id);
+        let Some(id) = event.model_id().map(str::to_string) else {
+            return;
+        };
+        let current = self.state.get(&id);
         let removes = matches!(event.op, Op::Delete { .. } | Op::Evict { .. });
         let tomb = current.filter(|_| removes).map(|e| {
             let mut t = FleetModel::from_entry(self.node.as_str(), &self.catalog_id, e, u64::MAX);
@@ -153,21 +157,24 @@ impl NodeState {
             t.last_event_ms = event.time_ms;
             t
         });
-        match change_for(current, event.op.clone(), event.seq, event.time_ms) {
+        match change_for(current, event.op, event.seq, event.time_ms) {
             Ok(change) => {
-                match &change {
-                    Change::Remove(id) => {
+                match change {
+                    Change::Remove(_) => {
+                        self.state.remove(&id);
                         if let Some(t) = tomb {
                             self.removed.insert(id.clone(), t);
                         }
                     }
                     Change::Upsert(e) => {
-                        self.removed.remove(&e.id);
+                        if !self.removed.is_empty() {
+                            self.removed.remove(&e.id);
+                        }
+                        self.state.insert(id.clone(), *e);
                     }
                     Change::Nothing => return,
                 }
-                self.dirty.insert(id.to_string());
-                self.state.apply(change);
+                self.dirty.insert(id);
             }
             Err(reason) => tracing::warn!(
                 seq = event.seq,
@@ -196,7 +203,7 @@ impl NodeState {
             }
         }
         self.dirty.extend(self.held.keys().cloned());
-        self.dirty.extend(self.state.values().map(|e| e.id.clone()));
+        self.dirty.extend(self.state.keys().cloned());
         Ok(())
     }
 
@@ -259,6 +266,16 @@ impl NodeState {
                 }
             }
             put.push(want);
+            // The context allows a bounded number of acknowledgements in
+            // flight: await them a window at a time.
+            if acks.len() == FLUSH_WINDOW {
+                for ack in acks.drain(..) {
+                    if let Err(e) = ack.await {
+                        self.dirty = dirty;
+                        return Err(nats.error("putting fleet state", e));
+                    }
+                }
+            }
         }
         for ack in acks {
             if let Err(e) = ack.await {
