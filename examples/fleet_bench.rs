@@ -38,6 +38,17 @@ fn spec(i: u64, v: u64) -> EntrySpec {
     .size_bytes(4_400_000_000 + i)
 }
 
+/// CPU seconds (user + system) of process `pid` so far.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 struct Server(Child);
 impl Drop for Server {
     fn drop(&mut self) {
@@ -68,7 +79,7 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let _server = Server(
+    let server = Server(
         Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(work.path().join("js"))
@@ -81,6 +92,17 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let url = format!("nats://127.0.0.1:{port}");
+    let server_pid = server.0.id().to_string();
+    let cpu = |what: &str, n: u64, f: &mut dyn FnMut()| {
+        let (c0, s0) = (cpu_secs("self"), cpu_secs(&server_pid));
+        f();
+        let (c1, s1) = (cpu_secs("self"), cpu_secs(&server_pid));
+        println!(
+            "  {what}: client CPU {:.2} us/event, server CPU {:.2} us/event",
+            (c1 - c0) * 1e6 / n as f64,
+            (s1 - s0) * 1e6 / n as f64
+        );
+    };
     let nats = NatsConfig::new(&url).unwrap();
 
     // The journal.
@@ -119,7 +141,11 @@ fn main() {
         opts.flush_every = Duration::from_secs(3600);
         opts.window = arg("--window", 1024) as usize;
         let t = Instant::now();
-        let report = fleet::export(&root, &nats, &opts).unwrap();
+        let mut report = None;
+        cpu("export", records, &mut || {
+            report = Some(fleet::export(&root, &nats, &opts).unwrap())
+        });
+        let report = report.unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(report.published, records);
         export_rates.push(records as f64 / secs);
@@ -152,7 +178,10 @@ fn main() {
             read as f64 / read_secs,
             bodies.len() as f64 / t.elapsed().as_secs_f64()
         );
-        let rate = bare_loop(&url, round, &bodies, opts.window);
+        let mut rate = 0.0;
+        cpu("bare loop", records, &mut || {
+            rate = bare_loop(&url, round, &bodies, opts.window)
+        });
         bare_rates.push(rate);
         println!(
             "round {round}: bare loop {} messages: {rate:.0} events/s",

@@ -17,14 +17,26 @@ use serde_json::Value;
 impl Event {
     /// The event as the JSON object `catalog events --json` prints.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(EventJson::new(self, None)).unwrap_or(Value::Null)
+        serde_json::to_value(EventJson::new(self, None, &mut ModelRef::redact_stored))
+            .unwrap_or(Value::Null)
     }
 
     /// The event's JSON bytes with `node` and `catalog_id` added: what the
     /// fleet exporter publishes. The same keys in the same order as
     /// [`Event::to_json`] serialized, plus those two.
-    pub(crate) fn to_json_bytes_with(&self, node: &str, catalog_id: &str) -> Vec<u8> {
-        serde_json::to_vec(&EventJson::new(self, Some((node, catalog_id)))).unwrap_or_default()
+    /// `redact` is `ModelRef::redact_stored`, or a cache of it.
+    pub(crate) fn to_json_bytes_with(
+        &self,
+        node: &str,
+        catalog_id: &str,
+        redact: &mut dyn FnMut(&str) -> String,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(640);
+        let _ = serde_json::to_writer(
+            &mut out,
+            &EventJson::new(self, Some((node, catalog_id)), redact),
+        );
+        out
     }
 }
 
@@ -85,7 +97,11 @@ struct EventJson<'a> {
 }
 
 impl<'a> EventJson<'a> {
-    fn new(e: &'a Event, fleet: Option<(&'a str, &'a str)>) -> Self {
+    fn new(
+        e: &'a Event,
+        fleet: Option<(&'a str, &'a str)>,
+        redact: &mut dyn FnMut(&str) -> String,
+    ) -> Self {
         let mut j = EventJson {
             actor: e.context.actor.as_deref(),
             actual: None,
@@ -117,7 +133,7 @@ impl<'a> EventJson<'a> {
         };
         match &e.op {
             Op::Put(spec) => {
-                j.model_ref = Some(ModelRef::redact_stored(&spec.model_ref));
+                j.model_ref = Some(redact(&spec.model_ref));
                 j.path = Some(&spec.local_path);
                 j.lifecycle = Some(lifecycle_str(spec.lifecycle));
                 j.digest = Some(spec.digest.map(|d| d.to_string()));
@@ -287,7 +303,8 @@ mod tests {
             with["node"] = json!("n1");
             with["catalog_id"] = json!("cid");
             assert_eq!(
-                String::from_utf8(e.to_json_bytes_with("n1", "cid")).unwrap(),
+                String::from_utf8(e.to_json_bytes_with("n1", "cid", &mut ModelRef::redact_stored))
+                    .unwrap(),
                 with.to_string(),
                 "{}: the fields must be declared in alphabetical order",
                 e.kind()

@@ -28,7 +28,6 @@ use super::subject::NodeName;
 use crate::catalog::{Catalog, Event};
 use crate::error::{Error, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,7 +109,33 @@ pub struct ExportReport {
 /// The message body of `event`: the object `catalog events --json` prints,
 /// plus `node` and `catalog_id`.
 pub fn event_body(event: &Event, node: &NodeName, catalog_id: &str) -> Vec<u8> {
-    event.to_json_bytes_with(node.as_str(), catalog_id)
+    event.to_json_bytes_with(
+        node.as_str(),
+        catalog_id,
+        &mut crate::model_ref::ModelRef::redact_stored,
+    )
+}
+
+/// `ModelRef::redact_stored`, remembered: a node re-registers and verifies
+/// the same references over and over, and parsing one costs more than
+/// rendering the rest of the event.
+#[derive(Default)]
+struct RedactCache(std::collections::HashMap<String, String>);
+
+impl RedactCache {
+    const MAX: usize = 1 << 16;
+
+    fn get(&mut self, stored: &str) -> String {
+        if let Some(shown) = self.0.get(stored) {
+            return shown.clone();
+        }
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        let shown = crate::model_ref::ModelRef::redact_stored(stored);
+        self.0.insert(stored.to_string(), shown.clone());
+        shown
+    }
 }
 
 /// Exports the catalog at `root` (opened read-only) to the server.
@@ -150,8 +175,20 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
     }
 }
 
-/// Events with their rendered bodies, one window's worth.
-type Window = Vec<(Event, Vec<u8>)>;
+/// One event, read and rendered.
+struct Item {
+    seq: u64,
+    /// The last sequence number it covers (a repair's gap record covers
+    /// `seq ..= last_lost`).
+    covers: u64,
+    time_ms: u64,
+    /// The model it deleted or evicted.
+    removed: Option<String>,
+    body: Vec<u8>,
+}
+
+/// One window's events.
+type Window = Vec<Item>;
 
 /// The reader thread: events from `from` on, with their bodies, in
 /// windows; stops at the end of the journal or when the publisher is gone.
@@ -171,11 +208,25 @@ fn read_windows(
         }
     };
     let mut batch = Vec::with_capacity(window);
+    let mut cache = RedactCache::default();
     for event in events {
         match event {
             Ok(event) => {
-                let body = event_body(&event, node, cid);
-                batch.push((event, body));
+                use crate::journal::op::Op;
+                let body =
+                    event.to_json_bytes_with(node.as_str(), cid, &mut |r: &str| cache.get(r));
+                let (covers, removed) = match &event.op {
+                    Op::Gap { last_lost, .. } => ((*last_lost).max(event.seq), None),
+                    Op::Delete { id } | Op::Evict { id, .. } => (event.seq, Some(id.clone())),
+                    _ => (event.seq, None),
+                };
+                batch.push(Item {
+                    seq: event.seq,
+                    covers,
+                    time_ms: event.time_ms,
+                    removed,
+                    body,
+                });
                 if batch.len() == window
                     && tx
                         .blocking_send(Ok(std::mem::replace(
@@ -247,19 +298,8 @@ async fn session(
     report.last_seq = last;
     tracing::info!(node = %node, last, "export resumes after the stream's last event");
 
-    // The node's models as of `last`, and what the bucket holds.
-    let start = catalog.history_start()?;
-    let base = if last == 0 && start <= 1 {
-        BTreeMap::new()
-    } else {
-        catalog
-            .state_at(last.max(start.saturating_sub(1)))
-            .unwrap_or_else(|e| {
-                tracing::warn!("fleet state: the state at {last} cannot be rebuilt ({e})");
-                BTreeMap::new()
-            })
-    };
-    let mut fleet = NodeState::new(node.clone(), cid.clone(), base, last);
+    // What the bucket holds for this node.
+    let mut fleet = NodeState::new(node.clone(), cid.clone());
     fleet.load(&kv_stream, nats, &layout.bucket).await?;
     let beat = |seq: u64| FleetNode {
         node: node.to_string(),
@@ -269,20 +309,40 @@ async fn session(
         host: host.clone(),
         exporter: concat!("catalog-core ", env!("CARGO_PKG_VERSION")).to_string(),
     };
-    let flush = async |fleet: &mut NodeState, report: &mut ExportReport| -> Result<()> {
-        report.state_puts += fleet.flush(&js, nats, &layout.bucket).await?;
-        let body = serde_json::to_vec(&beat(fleet.seq)).unwrap_or_default();
+    // Brings the bucket to the node's state at `seq` (the last exported
+    // event), when it can be had: from the handle if it is exactly there,
+    // else (`rebuild`) by replaying up to it. Writes the heartbeat anyway.
+    let sync = async |fleet: &mut NodeState,
+                      report: &mut ExportReport,
+                      seq: u64,
+                      rebuild: bool|
+           -> Result<bool> {
+        catalog.refresh()?;
+        let entries = if catalog.head().seq == seq {
+            Some(catalog.list())
+        } else if rebuild {
+            Some(catalog.state_at(seq)?.into_values().collect())
+        } else {
+            None
+        };
+        let synced = entries.is_some();
+        if let Some(entries) = entries {
+            fleet.target(entries);
+            report.state_puts += fleet.flush(&js, nats, &layout.bucket).await?;
+        }
+        let body = serde_json::to_vec(&beat(seq)).unwrap_or_default();
         kv.put(node.node_key(), body.into())
             .await
             .map_err(|e| nats.error("writing the node's heartbeat", e))?;
-        Ok(())
+        Ok(synced)
     };
-    flush(&mut fleet, report).await?;
+    sync(&mut fleet, report, last, false).await?;
     let mut last_flush = Instant::now();
 
     let mut next = last + 1;
     let mut acks = Vec::with_capacity(window);
     loop {
+        let mut published_now = false;
         // A reader thread reads the journal and renders the bodies while
         // this one publishes: windows of (event, body), a few ahead.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Window>>(4);
@@ -292,20 +352,21 @@ async fn session(
         };
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
-            let Some(tail) = batch.last().map(|(e, _)| e.seq) else {
+            let Some(tail) = batch.last().map(|item| item.covers) else {
                 break;
             };
-            let mut events = Vec::with_capacity(batch.len());
-            for (event, body) in batch {
+            published_now = true;
+            let mut noted = Vec::with_capacity(batch.len());
+            for item in batch {
                 let publish = Publish::build()
-                    .payload(body.into())
-                    .message_id(msg_id(node, &cid, event.seq));
+                    .payload(item.body.into())
+                    .message_id(msg_id(node, &cid, item.seq));
                 let ack = js
                     .send_publish(subject.clone(), publish)
                     .await
                     .map_err(|e| nats.error("publishing", e))?;
                 acks.push(ack);
-                events.push(event);
+                noted.push((item.time_ms, item.removed.map(|id| (id, item.seq))));
             }
             for ack in acks.drain(..) {
                 let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
@@ -315,13 +376,13 @@ async fn session(
                     report.published += 1;
                 }
             }
-            for event in events {
-                fleet.apply(event);
+            for (time, removed) in noted {
+                fleet.exported(time, removed);
             }
             next = tail + 1;
             report.last_seq = tail;
             if last_flush.elapsed() >= opts.flush_every {
-                flush(&mut fleet, report).await?;
+                sync(&mut fleet, report, tail, true).await?;
                 last_flush = Instant::now();
             }
             if opts.stopped() {
@@ -331,9 +392,12 @@ async fn session(
         drop(rx);
         let _ = reader.join();
         tracing::debug!(node = %node, last = report.last_seq, "caught up with the journal");
-        // Caught up with what is on disk.
-        if fleet.is_dirty() || !opts.follow || last_flush.elapsed() >= opts.heartbeat {
-            flush(&mut fleet, report).await?;
+        // Caught up with what was on disk when the reader looked.
+        let exported = next - 1;
+        if published_now || !opts.follow || last_flush.elapsed() >= opts.heartbeat {
+            if !sync(&mut fleet, report, exported, false).await? && published_now {
+                continue; // the writer appended meanwhile: publish that first
+            }
             last_flush = Instant::now();
         }
         if !opts.follow || opts.stopped() {

@@ -8,29 +8,31 @@
 //! tombstone (`deleted: true`) so `fleet history` knows where to start
 //! looking; `fleet ls` leaves tombstones out.
 //!
-//! The exporter folds each acknowledged event into the node's state (the
-//! same `change_for` the catalog replays with) and puts the values that
-//! differ from what the bucket holds. The state a session starts from is
-//! the catalog's state at the last sequence number the stream holds, and
-//! the bucket is read first: after a kill between a publish and a put, the
-//! next session puts what was missed. The bucket is therefore always the
-//! fold of a prefix of the stream — exactly it once the exporter has
-//! flushed.
+//! The exporter brings the bucket up to date whenever it has caught up
+//! with the journal: the read-only handle it reads with then holds exactly
+//! the catalog's state at the last exported event (the same replay, the
+//! same `change_for`), and every value that differs from what the bucket
+//! holds is put. During a long catch-up it does so every `flush_every`
+//! with the state rebuilt at the last exported event (`state_at`). The
+//! bucket is read at session start, so after a kill between a publish and
+//! a put the next session puts what was missed: the bucket is always the
+//! state at some exported prefix of the journal — at the last exported
+//! event once the exporter has caught up.
+//!
+//! A tombstone keeps the values the model had when it was last seen, with
+//! `deleted: true`.
 
 use super::config::NatsConfig;
 use super::read::read_to_end;
 use super::subject::NodeName;
-use crate::catalog::Event;
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
-use crate::journal::op::Op;
 use crate::model_ref::ModelRef;
-use crate::state::{Change, change_for};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Fleet-state puts in flight before their acknowledgements are awaited
 /// (below the exporter's in-flight bound).
@@ -105,87 +107,44 @@ impl FleetModel {
     }
 }
 
-/// A node's models as of a sequence number, and what the bucket holds.
+/// What the bucket holds for one node's models, and how to bring it up to
+/// date.
 pub(crate) struct NodeState {
     node: NodeName,
     catalog_id: String,
-    /// The node's models (a plain map: the fold runs once per exported
-    /// event, and needs no order).
-    state: HashMap<String, ModelEntry>,
-    /// Models removed by an event this session saw: their tombstones.
-    removed: HashMap<String, FleetModel>,
-    /// Ids whose value may differ from the bucket's.
-    dirty: HashSet<String>,
     /// What the bucket holds for this node's models.
     held: HashMap<String, FleetModel>,
-    /// The last sequence number folded in.
-    pub seq: u64,
+    /// What it should hold (set by [`NodeState::target`]).
+    want: Vec<FleetModel>,
+    /// Models deleted or evicted by an event exported since the last
+    /// flush: (id, seq, time).
+    removed: Vec<(String, u64, u64)>,
+    /// The time of the first event exported since the last flush: no model
+    /// first seen in that span is older.
+    since_ms: Option<u64>,
 }
 
 impl NodeState {
-    /// The state `entries` (the catalog's state at `seq`).
-    pub fn new(
-        node: NodeName,
-        catalog_id: String,
-        entries: BTreeMap<String, ModelEntry>,
-        seq: u64,
-    ) -> Self {
+    pub fn new(node: NodeName, catalog_id: String) -> Self {
         NodeState {
             node,
             catalog_id,
-            state: entries.into_iter().collect(),
-            removed: HashMap::new(),
-            dirty: HashSet::new(),
             held: HashMap::new(),
-            seq,
+            want: Vec::new(),
+            removed: Vec::new(),
+            since_ms: None,
         }
     }
 
-    /// Folds one event in. An event that does not apply (after records were
-    /// lost and repaired) changes nothing here; the stream still has it.
-    pub fn apply(&mut self, event: Event) {
-        self.seq = event.seq;
-        let Some(id) = event.model_id().map(str::to_string) else {
-            return;
-        };
-        let current = self.state.get(&id);
-        let removes = matches!(event.op, Op::Delete { .. } | Op::Evict { .. });
-        let tomb = current.filter(|_| removes).map(|e| {
-            let mut t = FleetModel::from_entry(self.node.as_str(), &self.catalog_id, e, u64::MAX);
-            t.deleted = true;
-            t.seq = event.seq;
-            t.last_event_ms = event.time_ms;
-            t
-        });
-        match change_for(current, event.op, event.seq, event.time_ms) {
-            Ok(change) => {
-                match change {
-                    Change::Remove(_) => {
-                        self.state.remove(&id);
-                        if let Some(t) = tomb {
-                            self.removed.insert(id.clone(), t);
-                        }
-                    }
-                    Change::Upsert(e) => {
-                        if !self.removed.is_empty() {
-                            self.removed.remove(&e.id);
-                        }
-                        self.state.insert(id.clone(), *e);
-                    }
-                    Change::Nothing => return,
-                }
-                self.dirty.insert(id);
-            }
-            Err(reason) => tracing::warn!(
-                seq = event.seq,
-                "fleet state: event does not apply ({reason}); the stream has it, the bucket \
-                 keeps the value before it"
-            ),
+    /// Notes an exported event: its time, and the model it removed, if any.
+    pub fn exported(&mut self, time_ms: u64, removed: Option<(String, u64)>) {
+        self.since_ms.get_or_insert(time_ms);
+        if let Some((id, seq)) = removed {
+            self.removed.push((id, seq, time_ms));
         }
     }
 
-    /// Reads what the bucket holds for this node, and marks every model of
-    /// either side to be compared at the next flush.
+    /// Reads what the bucket holds for this node.
     pub async fn load(
         &mut self,
         kv_stream: &jetstream::stream::Stream,
@@ -202,86 +161,101 @@ impl NodeState {
                 self.held.insert(m.id.clone(), m);
             }
         }
-        self.dirty.extend(self.held.keys().cloned());
-        self.dirty.extend(self.state.keys().cloned());
         Ok(())
     }
 
-    /// What the bucket should hold for `id`.
-    fn desired(&self, id: &str) -> Option<FleetModel> {
-        let held = self.held.get(id);
-        let first = held.map_or(u64::MAX, |h| h.first_event_ms);
-        if let Some(e) = self.state.get(id) {
-            return Some(FleetModel::from_entry(
+    /// Sets what the bucket should hold: `entries` (the node's models at
+    /// some exported sequence number), and a tombstone for every model the
+    /// bucket holds that is not among them.
+    pub fn target(&mut self, entries: impl IntoIterator<Item = ModelEntry>) {
+        let mut present = HashSet::new();
+        self.want.clear();
+        for e in entries {
+            let first = self.held.get(&e.id).map_or(u64::MAX, |h| h.first_event_ms);
+            present.insert(e.id.clone());
+            self.want.push(FleetModel::from_entry(
                 self.node.as_str(),
                 &self.catalog_id,
-                e,
+                &e,
                 first,
             ));
         }
-        if let Some(t) = self.removed.get(id) {
-            let mut tomb = t.clone();
-            tomb.first_event_ms = tomb.first_event_ms.min(first);
-            return Some(tomb);
+        let mut removed: HashMap<String, (u64, u64)> = HashMap::new();
+        for (id, seq, time) in self.removed.drain(..) {
+            removed.insert(id, (seq, time));
         }
-        let mut tomb = held?.clone();
-        tomb.deleted = true;
-        tomb.catalog_id.clone_from(&self.catalog_id);
-        Some(tomb)
+        for (id, held) in &self.held {
+            if !present.contains(id) {
+                let mut tomb = held.clone();
+                tomb.deleted = true;
+                if let Some(&(seq, time)) = removed.get(id) {
+                    tomb.seq = seq;
+                    tomb.last_event_ms = time;
+                }
+                if tomb != *held {
+                    self.want.push(tomb);
+                }
+            }
+        }
+        // Put and removed since the last flush: a tombstone with what is
+        // known, so `fleet history` knows where to start.
+        for (id, (seq, time)) in removed {
+            if !present.contains(&id) && !self.held.contains_key(&id) {
+                self.want.push(FleetModel {
+                    node: self.node.to_string(),
+                    catalog_id: self.catalog_id.clone(),
+                    id,
+                    model_ref: String::new(),
+                    lifecycle: String::new(),
+                    trust: String::new(),
+                    digest: None,
+                    size_bytes: 0,
+                    seq,
+                    last_event_ms: time,
+                    first_event_ms: self.since_ms.unwrap_or(0).min(time),
+                    deleted: true,
+                });
+            }
+        }
+        self.since_ms = None;
     }
 
-    /// Whether a flush has anything to compare.
-    pub fn is_dirty(&self) -> bool {
-        !self.dirty.is_empty()
-    }
-
-    /// Puts every value that differs from the bucket's, pipelined and all
-    /// acknowledged before it returns; returns how many were put.
+    /// Puts every value of the target that differs from the bucket's,
+    /// pipelined and all acknowledged before it returns; returns how many
+    /// were put.
     pub async fn flush(
         &mut self,
         js: &jetstream::Context,
         nats: &NatsConfig,
         bucket: &str,
     ) -> Result<u64> {
-        let dirty = std::mem::take(&mut self.dirty);
+        let want = std::mem::take(&mut self.want);
         let mut acks = Vec::new();
         let mut put = Vec::new();
-        for id in &dirty {
-            let Some(want) = self.desired(id) else {
-                continue;
-            };
-            if self.held.get(id) == Some(&want) {
+        for m in want {
+            if self.held.get(&m.id) == Some(&m) {
                 continue;
             }
-            let body = serde_json::to_vec(&want).unwrap_or_default();
-            let subject = format!("$KV.{bucket}.{}", self.node.model_key(id));
-            match js
+            let body = serde_json::to_vec(&m).unwrap_or_default();
+            let subject = format!("$KV.{bucket}.{}", self.node.model_key(&m.id));
+            let ack = js
                 .send_publish(subject, Publish::build().payload(body.into()))
                 .await
-            {
-                Ok(ack) => acks.push(ack),
-                Err(e) => {
-                    self.dirty = dirty;
-                    return Err(nats.error("putting fleet state", e));
-                }
-            }
-            put.push(want);
+                .map_err(|e| nats.error("putting fleet state", e))?;
+            acks.push(ack);
+            put.push(m);
             // The context allows a bounded number of acknowledgements in
             // flight: await them a window at a time.
             if acks.len() == FLUSH_WINDOW {
                 for ack in acks.drain(..) {
-                    if let Err(e) = ack.await {
-                        self.dirty = dirty;
-                        return Err(nats.error("putting fleet state", e));
-                    }
+                    ack.await
+                        .map_err(|e| nats.error("putting fleet state", e))?;
                 }
             }
         }
         for ack in acks {
-            if let Err(e) = ack.await {
-                self.dirty = dirty;
-                return Err(nats.error("putting fleet state", e));
-            }
+            ack.await
+                .map_err(|e| nats.error("putting fleet state", e))?;
         }
         let n = put.len() as u64;
         for m in put {

@@ -103,7 +103,9 @@ pub fn read_stream(url: &str, stream: &str) -> Vec<StreamMsg> {
     rt.block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut s = js.get_stream(stream).await.unwrap();
+        let Ok(mut s) = js.get_stream(stream).await else {
+            return Vec::new(); // not created yet
+        };
         let info = s.info().await.unwrap().clone();
         let mut out = Vec::new();
         for seq in info.state.first_sequence..=info.state.last_sequence {
