@@ -71,14 +71,14 @@ fn kill(mut child: Child) {
     child.wait().unwrap();
 }
 
-/// Waits (a hang guard, not a timing check) until the node's subject holds
-/// `n` messages.
-fn wait_for(url: &str, n: usize) {
+/// Waits (a hang guard, not a timing check) until the node's last message
+/// is event `head`.
+fn wait_for(url: &str, head: u64) {
     let deadline = Instant::now() + Duration::from_secs(120);
-    while node_messages(url, "n1").len() < n {
+    while last_seq(url, "n1") < head {
         assert!(
             Instant::now() < deadline,
-            "the follower never caught up to {n} messages"
+            "the follower never published event {head}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -153,7 +153,7 @@ fn export_killed_at_random_instants_leaves_each_event_exactly_once_in_order() {
     server.up();
     write(&writer, &mut i, 3);
     let head = writer.head().seq;
-    wait_for(&url, head as usize);
+    wait_for(&url, head);
     kill(child);
 
     // And a last one-shot export finds nothing left to do.
@@ -173,10 +173,17 @@ fn export_killed_at_random_instants_leaves_each_event_exactly_once_in_order() {
         .map(|m| m.body["seq"].as_u64().unwrap())
         .collect();
     let expected: Vec<u64> = (1..=head).collect();
-    assert_eq!(
-        seqs, expected,
-        "the stream holds each event of the node exactly once, in order, no gap"
-    );
+    if let Some(i) = (0..seqs.len().max(expected.len())).find(|&i| seqs.get(i) != expected.get(i))
+    {
+        panic!(
+            "the stream must hold each event of the node exactly once, in order, no gap: \
+             {} messages for {head} events, first difference at position {i}: {:?} where {:?} \
+             was due",
+            seqs.len(),
+            seqs.get(i),
+            expected.get(i)
+        );
+    }
     let cid = writer.catalog_id();
     let events: Vec<_> = writer.events(0).unwrap().map(Result::unwrap).collect();
     for (m, e) in msgs.iter().zip(&events) {
