@@ -173,8 +173,7 @@ fn export_killed_at_random_instants_leaves_each_event_exactly_once_in_order() {
         .map(|m| m.body["seq"].as_u64().unwrap())
         .collect();
     let expected: Vec<u64> = (1..=head).collect();
-    if let Some(i) = (0..seqs.len().max(expected.len())).find(|&i| seqs.get(i) != expected.get(i))
-    {
+    if let Some(i) = (0..seqs.len().max(expected.len())).find(|&i| seqs.get(i) != expected.get(i)) {
         panic!(
             "the stream must hold each event of the node exactly once, in order, no gap: \
              {} messages for {head} events, first difference at position {i}: {:?} where {:?} \
