@@ -9,7 +9,9 @@
 //! serde_json's `preserve_order`), so the bytes are fixed by the values.
 
 use crate::catalog::Event;
-use crate::entry::{Lifecycle, TrustState, VerifyResult};
+#[cfg(feature = "nats")]
+use crate::entry::TrustState;
+use crate::entry::{Lifecycle, VerifyResult};
 use crate::journal::op::Op;
 use crate::model_ref::ModelRef;
 use serde_json::Value;
@@ -181,6 +183,7 @@ pub(crate) fn lifecycle_str(l: Lifecycle) -> &'static str {
     }
 }
 
+#[cfg(feature = "nats")]
 pub(crate) fn trust_str(t: TrustState) -> &'static str {
     match t {
         TrustState::Verified => "verified",
