@@ -27,6 +27,7 @@ impl Event {
     /// fleet exporter publishes. The same keys in the same order as
     /// [`Event::to_json`] serialized, plus those two.
     /// `redact` is `ModelRef::redact_stored`, or a cache of it.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     pub(crate) fn to_json_bytes_with(
         &self,
         node: &str,
