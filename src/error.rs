@@ -191,6 +191,56 @@ pub enum Error {
         /// Where each kept file's bytes are, and where they came from.
         kept: Vec<crate::KeptFile>,
     },
+
+    /// Fleet export: the stream already holds another catalog's events
+    /// under this node name (a reinstalled node, or two nodes given one
+    /// name). Nothing was published: two histories are never mixed.
+    #[error(
+        "node name `{node}` in the fleet stream {stream} belongs to catalog {theirs}, not to this \
+         catalog ({ours}): a reinstalled node, or two nodes with one name; export under another \
+         --node name, or retire the old name's history first (docs/FLEET.md, \"Failures\")"
+    )]
+    FleetNodeTaken {
+        /// The node name.
+        node: String,
+        /// The JetStream stream.
+        stream: String,
+        /// This catalog's id.
+        ours: String,
+        /// The catalog id the stream (or the fleet bucket) holds for the name.
+        theirs: String,
+    },
+
+    /// Fleet export: the stream and this catalog's journal disagree about
+    /// the node's history (the catalog was restored from an older copy, its
+    /// history was pruned before it was exported, or a record differs).
+    /// Nothing was published.
+    #[error(
+        "the fleet stream {stream} and this catalog disagree about node `{node}` at sequence \
+         {seq}: {reason}; nothing was published (docs/FLEET.md, \"Failures\")"
+    )]
+    FleetHistoryDiverged {
+        /// The node name.
+        node: String,
+        /// The JetStream stream.
+        stream: String,
+        /// The sequence number where they disagree.
+        seq: u64,
+        /// How.
+        reason: String,
+    },
+
+    /// A NATS or JetStream call failed (the server is unreachable, timed
+    /// out or refused it). Credentials are never part of the message.
+    #[error("NATS server {server}: {op} failed: {reason}")]
+    Nats {
+        /// The server, without credentials.
+        server: String,
+        /// What was being done.
+        op: &'static str,
+        /// The client's error, with credentials removed.
+        reason: String,
+    },
 }
 
 /// `path` for a message, with every byte that is not UTF-8 shown as `\xNN`

@@ -43,7 +43,11 @@ mod context;
 mod digest;
 mod entry;
 mod error;
+#[cfg(feature = "json")]
+mod event_json;
 mod fetch;
+#[cfg(feature = "nats")]
+pub mod fleet;
 #[doc(hidden)]
 pub mod fs;
 mod hashing;
@@ -72,6 +76,8 @@ pub use entry::{
     MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
 };
 pub use error::{Error, Result};
+#[cfg(feature = "json")]
+pub use event_json::iso_time;
 pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};
 pub use hashing::*;
 pub use journal::op::Op;

@@ -91,6 +91,15 @@ enum Command {
     Events(cmd::events::Args),
     /// Salvage a damaged catalog: keep every valid record, report the gaps.
     Repair,
+    /// Publish every journal event to NATS JetStream, exactly once
+    /// (--follow: and every new one). Needs the `nats` feature.
+    #[cfg(feature = "nats")]
+    Export(cmd::export::Args),
+    /// The fleet view from NATS JetStream: `ls` and `history`. Needs the
+    /// `nats` feature.
+    #[cfg(feature = "nats")]
+    #[command(subcommand)]
+    Fleet(cmd::fleet::Command),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +126,10 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(&ctx, args),
         Command::Events(args) => cmd::events::run(&ctx, args),
         Command::Repair => cmd::repair::run(&ctx),
+        #[cfg(feature = "nats")]
+        Command::Export(args) => cmd::export::run(&ctx, args),
+        #[cfg(feature = "nats")]
+        Command::Fleet(command) => cmd::fleet::run(&ctx, command),
     };
     let code = match result {
         Ok(code) => code,

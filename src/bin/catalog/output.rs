@@ -4,7 +4,7 @@
 use catalog_core::{
     Digest, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState, VerifyResult,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::process::ExitCode;
 
 /// Prints `err` (as JSON with `--json`) and returns its exit code.
@@ -85,60 +85,10 @@ pub fn file_errors_json(errors: &[(std::path::PathBuf, String)]) -> Value {
 
 /// The JSON form of a journal event: `seq`, `time`, `time_ms`, `kind`, `id`
 /// (null for a gap), `correlation_id`, `actor`, `chain`, then the fields the
-/// operation set.
+/// operation set. The library's `Event::to_json`, which the fleet exporter
+/// publishes too.
 pub fn event_json(e: &Event) -> Value {
-    let mut obj = Map::new();
-    obj.insert("seq".into(), json!(e.seq));
-    obj.insert("time".into(), json!(iso_time(e.time_ms)));
-    obj.insert("time_ms".into(), json!(e.time_ms));
-    obj.insert("kind".into(), json!(e.kind()));
-    obj.insert("id".into(), json!(e.model_id()));
-    obj.insert("correlation_id".into(), json!(e.context.correlation_id));
-    obj.insert("actor".into(), json!(e.context.actor));
-    obj.insert("chain".into(), json!(e.chain));
-    if let Value::Object(fields) = op_json(&e.op) {
-        obj.extend(fields);
-    }
-    Value::Object(obj)
-}
-
-/// The fields an operation sets, as JSON.
-fn op_json(op: &Op) -> Value {
-    match op {
-        Op::Put(spec) => json!({
-            "ref": ModelRef::redact_stored(&spec.model_ref),
-            "path": spec.local_path,
-            "lifecycle": lifecycle(spec.lifecycle),
-            "digest": spec.digest.map(|d| d.to_string()),
-            "size_bytes": spec.size_bytes,
-            "files": spec.files.len(),
-        }),
-        Op::SetLifecycle { lifecycle: l, .. } => json!({ "lifecycle": lifecycle(*l) }),
-        Op::Verify { outcome, .. } => json!({
-            "result": result(outcome.result),
-            "reason": outcome.reason,
-            "actual": outcome.actual.map(|d| d.to_string()),
-            "bytes": outcome.bytes,
-            "duration_ms": outcome.duration_ms,
-        }),
-        Op::Evict {
-            bytes_reclaimed, ..
-        } => json!({ "bytes_reclaimed": bytes_reclaimed }),
-        Op::Delete { .. } => json!({}),
-        Op::Gap { last_lost, reason } => json!({ "last_lost": last_lost, "reason": reason }),
-        Op::Checkpoint {
-            seq,
-            entries,
-            content,
-        } => json!({
-            "snapshot_seq": seq,
-            "entries": entries,
-            "content": content.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        }),
-        Op::Pruned { first_kept } => json!({ "first_kept": first_kept }),
-        // A newer operation this build cannot describe field by field.
-        _ => json!({}),
-    }
+    e.to_json()
 }
 
 /// What an operation changed, in one line for a table.
@@ -225,32 +175,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// Unix milliseconds as UTC ISO-8601: `2024-05-01T12:34:56.789Z`.
 pub fn iso_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    catalog_core::iso_time(ms)
 }
 
 /// Prints rows as a table whose columns are padded to their widest cell.

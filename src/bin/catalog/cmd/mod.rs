@@ -7,11 +7,17 @@ pub mod delete;
 pub mod demo;
 pub mod events;
 pub mod evict;
+#[cfg(feature = "nats")]
+pub mod export;
+#[cfg(feature = "nats")]
+pub mod fleet;
 pub mod gc;
 pub mod head;
 pub mod history;
 pub mod lifecycle;
 pub mod list;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod progress;
 pub mod repair;
 pub mod show;

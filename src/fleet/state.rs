@@ -1,0 +1,266 @@
+//! The fleet state: the current state of every (node, model), kept in the
+//! fleet bucket by each node's exporter so that a query reads it without
+//! replaying the stream.
+//!
+//! Keys (docs/FLEET.md): `n.<node>` holds a [`FleetNode`] (the catalog id,
+//! the last exported sequence number, a heartbeat); `m.<node>.<id>` holds a
+//! [`FleetModel`]. A model deleted or evicted on the node stays as a
+//! tombstone (`deleted: true`) so `fleet history` knows where to start
+//! looking; `fleet ls` leaves tombstones out.
+//!
+//! The exporter brings the bucket up to date whenever it has caught up
+//! with the journal: the read-only handle it reads with then holds exactly
+//! the catalog's state at the last exported event (the same replay, the
+//! same `change_for`), and every value that differs from what the bucket
+//! holds is put. During a long catch-up it does so every `flush_every`
+//! with the state rebuilt at the last exported event (`state_at`). The
+//! bucket is read at session start, so after a kill between a publish and
+//! a put the next session puts what was missed: the bucket is always the
+//! state at some exported prefix of the journal — at the last exported
+//! event once the exporter has caught up.
+//!
+//! A tombstone keeps the values the model had when it was last seen, with
+//! `deleted: true`.
+
+use super::config::NatsConfig;
+use super::read::read_to_end;
+use super::subject::NodeName;
+use crate::entry::ModelEntry;
+use crate::error::Result;
+use crate::event_json::{lifecycle_str, trust_str};
+use crate::model_ref::ModelRef;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Fleet-state puts in flight before their acknowledgements are awaited
+/// (below the exporter's in-flight bound).
+const FLUSH_WINDOW: usize = 512;
+
+/// One model on one node, as the fleet bucket holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FleetModel {
+    /// The node.
+    pub node: String,
+    /// The node's catalog id.
+    pub catalog_id: String,
+    /// The model id.
+    pub id: String,
+    /// Where it came from, redacted as stored.
+    #[serde(rename = "ref")]
+    pub model_ref: String,
+    /// `active` or `retired`.
+    pub lifecycle: String,
+    /// `verified`, `warned`, `unverified` or `failed`.
+    pub trust: String,
+    /// `sha256:<hex>`, if known.
+    pub digest: Option<String>,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// The node's sequence number of the last event that changed it.
+    pub seq: u64,
+    /// When that event was written (Unix milliseconds, the node's clock).
+    pub last_event_ms: u64,
+    /// When the model was first registered on the node (as far as known).
+    pub first_event_ms: u64,
+    /// Deleted or evicted on the node (a tombstone).
+    pub deleted: bool,
+}
+
+/// One node, as the fleet bucket holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FleetNode {
+    /// The node.
+    pub node: String,
+    /// Its catalog id: the node name belongs to this catalog.
+    pub catalog_id: String,
+    /// The last sequence number in the stream.
+    pub exported_seq: u64,
+    /// When the exporter last wrote this (Unix milliseconds, the node's
+    /// clock): after each flush and every heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// The exporter's host name.
+    pub host: String,
+    /// `catalog-core <version>`.
+    pub exporter: String,
+}
+
+impl FleetModel {
+    fn from_entry(node: &str, catalog_id: &str, e: &ModelEntry, first_event_ms: u64) -> Self {
+        FleetModel {
+            node: node.to_string(),
+            catalog_id: catalog_id.to_string(),
+            id: e.id.clone(),
+            model_ref: ModelRef::redact_stored(&e.model_ref),
+            lifecycle: lifecycle_str(e.lifecycle).to_string(),
+            trust: trust_str(e.trust).to_string(),
+            digest: e.digest.map(|d| d.to_string()),
+            size_bytes: e.size_bytes,
+            seq: e.updated_seq,
+            last_event_ms: e.updated_at_ms,
+            first_event_ms: first_event_ms.min(e.registered_at_ms),
+            deleted: false,
+        }
+    }
+}
+
+/// What the bucket holds for one node's models, and how to bring it up to
+/// date.
+pub(crate) struct NodeState {
+    node: NodeName,
+    catalog_id: String,
+    /// What the bucket holds for this node's models.
+    held: HashMap<String, FleetModel>,
+    /// What it should hold (set by [`NodeState::target`]).
+    want: Vec<FleetModel>,
+    /// Models deleted or evicted by an event exported since the last
+    /// flush: (id, seq, time).
+    removed: Vec<(String, u64, u64)>,
+    /// The time of the first event exported since the last flush: no model
+    /// first seen in that span is older.
+    since_ms: Option<u64>,
+}
+
+impl NodeState {
+    pub fn new(node: NodeName, catalog_id: String) -> Self {
+        NodeState {
+            node,
+            catalog_id,
+            held: HashMap::new(),
+            want: Vec::new(),
+            removed: Vec::new(),
+            since_ms: None,
+        }
+    }
+
+    /// Notes an exported event: its time, and the model it removed, if any.
+    pub fn exported(&mut self, time_ms: u64, removed: Option<(String, u64)>) {
+        self.since_ms.get_or_insert(time_ms);
+        if let Some((id, seq)) = removed {
+            self.removed.push((id, seq, time_ms));
+        }
+    }
+
+    /// Reads what the bucket holds for this node.
+    pub async fn load(
+        &mut self,
+        kv_stream: &jetstream::stream::Stream,
+        nats: &NatsConfig,
+        bucket: &str,
+    ) -> Result<()> {
+        let filter = format!("$KV.{bucket}.{}>", self.node.model_key_prefix());
+        let values = read_to_end(kv_stream, nats, filter, DeliverPolicy::LastPerSubject).await?;
+        self.held.clear();
+        for v in values.into_iter().filter(|v| !v.removed) {
+            if let Ok(m) = serde_json::from_slice::<FleetModel>(&v.payload)
+                && m.node == self.node.as_str()
+            {
+                self.held.insert(m.id.clone(), m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets what the bucket should hold: `entries` (the node's models at
+    /// some exported sequence number), and a tombstone for every model the
+    /// bucket holds that is not among them.
+    pub fn target(&mut self, entries: impl IntoIterator<Item = ModelEntry>) {
+        let mut present = HashSet::new();
+        self.want.clear();
+        for e in entries {
+            let first = self.held.get(&e.id).map_or(u64::MAX, |h| h.first_event_ms);
+            present.insert(e.id.clone());
+            self.want.push(FleetModel::from_entry(
+                self.node.as_str(),
+                &self.catalog_id,
+                &e,
+                first,
+            ));
+        }
+        let mut removed: HashMap<String, (u64, u64)> = HashMap::new();
+        for (id, seq, time) in self.removed.drain(..) {
+            removed.insert(id, (seq, time));
+        }
+        for (id, held) in &self.held {
+            if !present.contains(id) {
+                let mut tomb = held.clone();
+                tomb.deleted = true;
+                if let Some(&(seq, time)) = removed.get(id) {
+                    tomb.seq = seq;
+                    tomb.last_event_ms = time;
+                }
+                if tomb != *held {
+                    self.want.push(tomb);
+                }
+            }
+        }
+        // Put and removed since the last flush: a tombstone with what is
+        // known, so `fleet history` knows where to start.
+        for (id, (seq, time)) in removed {
+            if !present.contains(&id) && !self.held.contains_key(&id) {
+                self.want.push(FleetModel {
+                    node: self.node.to_string(),
+                    catalog_id: self.catalog_id.clone(),
+                    id,
+                    model_ref: String::new(),
+                    lifecycle: String::new(),
+                    trust: String::new(),
+                    digest: None,
+                    size_bytes: 0,
+                    seq,
+                    last_event_ms: time,
+                    first_event_ms: self.since_ms.unwrap_or(0).min(time),
+                    deleted: true,
+                });
+            }
+        }
+        self.since_ms = None;
+    }
+
+    /// Puts every value of the target that differs from the bucket's,
+    /// pipelined and all acknowledged before it returns; returns how many
+    /// were put.
+    pub async fn flush(
+        &mut self,
+        js: &jetstream::Context,
+        nats: &NatsConfig,
+        bucket: &str,
+    ) -> Result<u64> {
+        let want = std::mem::take(&mut self.want);
+        let mut acks = Vec::new();
+        let mut put = Vec::new();
+        for m in want {
+            if self.held.get(&m.id) == Some(&m) {
+                continue;
+            }
+            let body = serde_json::to_vec(&m).unwrap_or_default();
+            let subject = format!("$KV.{bucket}.{}", self.node.model_key(&m.id));
+            let ack = js
+                .send_publish(subject, Publish::build().payload(body.into()))
+                .await
+                .map_err(|e| nats.error("putting fleet state", e))?;
+            acks.push(ack);
+            put.push(m);
+            // The context allows a bounded number of acknowledgements in
+            // flight: await them a window at a time.
+            if acks.len() == FLUSH_WINDOW {
+                for ack in acks.drain(..) {
+                    ack.await
+                        .map_err(|e| nats.error("putting fleet state", e))?;
+                }
+            }
+        }
+        for ack in acks {
+            ack.await
+                .map_err(|e| nats.error("putting fleet state", e))?;
+        }
+        let n = put.len() as u64;
+        for m in put {
+            self.held.insert(m.id.clone(), m);
+        }
+        Ok(n)
+    }
+}
