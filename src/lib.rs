@@ -50,6 +50,7 @@ mod hashing;
 #[doc(hidden)]
 pub mod journal;
 mod layout;
+mod legacy;
 mod lock;
 mod metrics;
 mod model_ref;
@@ -68,8 +69,9 @@ pub use catalog::{
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};
 pub use entry::{
-    EntrySpec, FileFingerprint, Lifecycle, MAX_ID_LEN, MAX_MANIFEST_FILES, MAX_PATH_LEN,
-    MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
+    DigestSource, EntrySpec, FileFingerprint, Lifecycle, MAX_ID_LEN, MAX_MANIFEST_FILES,
+    MAX_MEDIA_TYPE_LEN, MAX_PATH_LEN, MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState,
+    Verification, VerifyResult,
 };
 pub use error::{Error, Result};
 pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};

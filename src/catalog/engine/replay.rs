@@ -165,7 +165,7 @@ pub(super) fn replay(
             next_seq: h.first_seq,
             chain: h.prev_chain,
         };
-        let scanned = reader::scan(body, from, &path, i == newest, |v| {
+        let scanned = reader::scan(body, from, &path, i == newest, h.version, |v| {
             let seq = v.header.seq;
             if seq <= covered {
                 if seq == covered && Some(v.header.chain) != snap_chain {

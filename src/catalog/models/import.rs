@@ -345,11 +345,7 @@ impl Catalog {
         // 2. Check the expected digest before anything is published.
         let files: Vec<ManifestFile> = staged
             .iter()
-            .map(|(path, s)| ManifestFile {
-                path: path.clone(),
-                digest: s.digest.digest,
-                size_bytes: s.digest.bytes,
-            })
+            .map(|(path, s)| ManifestFile::new(path.clone(), s.digest.digest, s.digest.bytes))
             .collect();
         let actual = if single {
             files[0].digest
