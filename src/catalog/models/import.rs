@@ -15,7 +15,9 @@ use super::moves::{self, MoveIntent};
 use crate::catalog::{Catalog, Writer};
 use crate::context::OpContext;
 use crate::digest::Digest;
-use crate::entry::{EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id};
+use crate::entry::{
+    DigestSource, EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id,
+};
 use crate::error::{Error, Result};
 use crate::fetch::{FetchedModel, FileFetcher, ModelFetcher};
 use crate::hashing::verify_digest;
@@ -159,6 +161,12 @@ impl Catalog {
         let w = self.writer()?;
         let id = opts.id.clone().unwrap_or_else(|| source.default_id());
         check_id(&id)?;
+        if opts.expected.is_some_and(|d| !d.is_sha256()) {
+            return Err(Error::invalid(
+                "digest",
+                "an import checks a SHA-256 (`sha256:<64 hex digits>`)",
+            ));
+        }
         opts.context.validate()?;
         loop {
             let (flight, leader) = {
@@ -380,14 +388,21 @@ impl Catalog {
         }
         store.sync_dir(BLOBS_DIR)?;
         let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
+        // The digest is the publisher's if one was expected (and matched),
+        // else the one computed now.
+        let digest_source = if opts.expected.is_some() {
+            DigestSource::Publisher
+        } else {
+            DigestSource::Import
+        };
         let spec = if single {
             EntrySpec::new(id, source.canonical(), Object::Blob(actual).rel())
-                .digest(actual)
+                .digest_from(actual, digest_source)
                 .size_bytes(bytes)
         } else {
             let local = view::ensure(store, &files)?;
             EntrySpec::new(id, source.canonical(), local)
-                .digest(actual)
+                .digest_from(actual, digest_source)
                 .size_bytes(bytes)
                 .files(files)
         };

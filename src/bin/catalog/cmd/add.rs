@@ -50,7 +50,11 @@ impl From<Link> for LinkMode {
 
 /// Parses `sha256:<64 hex digits>` for clap (a bad one is a usage error).
 pub fn parse_digest(s: &str) -> std::result::Result<Digest, String> {
-    s.parse::<Digest>().map_err(|e| e.to_string())
+    match s.parse::<Digest>() {
+        Ok(d) if d.is_sha256() => Ok(d),
+        Ok(_) => Err("expected `sha256:<64 hex digits>`".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
