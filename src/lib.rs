@@ -36,6 +36,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod adopt;
 mod bytes;
 mod catalog;
 mod clock;
@@ -60,6 +61,10 @@ mod state;
 mod store;
 mod store_trait;
 
+pub use adopt::{
+    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, IngestCounts,
+    MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+};
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
     EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind,

@@ -130,6 +130,15 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Creates `root/to` as another name of the file at `source` (not
     /// following a final symlink); never replaces.
     fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
+    /// Creates the new file `root/to` sharing the data of the regular file
+    /// at `source` (not following a final symlink): a reflink (`FICLONE`),
+    /// so nothing is copied; never replaces. Fails (and leaves no file)
+    /// where the file system cannot share data between files, or across
+    /// file systems; by default it always does (`Unsupported`).
+    fn clone_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        let _ = (source, root, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     /// Moves `root/from` out to `dest`, never replacing: `AlreadyExists` if
     /// `dest` is taken, `NotFound` if its directory is gone.
     fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()>;

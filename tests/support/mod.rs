@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod golden;
+pub mod layouts;
 pub mod mem_fs;
 
 use catalog_core::{Digest, EntrySpec, Lifecycle, ManifestFile, ModelEntry};
