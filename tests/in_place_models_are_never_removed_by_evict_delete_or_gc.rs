@@ -89,6 +89,7 @@ fn evicting_a_linked_model_leaves_the_caches_blob() {
     let c = commit("l");
     repo.snapshot(&c, &[("model.safetensors", &weights, Kind::Lfs)]);
     repo.set_ref("main", &c);
+    let before = tree(home.path());
     let catalog = Catalog::open(root.path()).unwrap();
     catalog
         .adopt(&cache.hub, AdoptOptions::default(), &|_| {})
@@ -96,9 +97,17 @@ fn evicting_a_linked_model_leaves_the_caches_blob() {
     let report = catalog.evict("org/l", false).unwrap();
     assert_eq!(report.bytes_reclaimed, 0, "the cache still links the bytes");
     assert!(report.files_removed > 0, "the store's names went");
+    catalog
+        .gc(GcOptions::default().grace(Duration::ZERO), &|_| {})
+        .unwrap();
     assert_eq!(
         std::fs::read(repo.blob(&weights, Kind::Lfs)).unwrap(),
         weights
+    );
+    assert_eq!(
+        tree(home.path()),
+        before,
+        "the cache as it was, byte for byte"
     );
 }
 

@@ -90,6 +90,13 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Removes write permission from a file (content-addressed files never change).
     fn set_readonly(&self, path: &Path) -> io::Result<()>;
 
+    /// Makes the bytes of the file at `path` durable (`fdatasync`) without
+    /// opening it for writing: a file the catalog shares by a hard link is
+    /// never opened writable. By default, through [`Fs::open_append`].
+    fn sync_file_data(&self, path: &Path) -> io::Result<()> {
+        self.open_append(path)?.sync_data()
+    }
+
     /// Drops the clean cached pages of bytes `[from, from + len)` of the
     /// file at `path` (`posix_fadvise(POSIX_FADV_DONTNEED)`), so the next
     /// read of that range comes from the disk. After a failed `fdatasync`,

@@ -200,8 +200,10 @@ pub(crate) fn stage_adopted(
                 .open_read(&path)
                 .and_then(|mut r| hash_both(&mut r, git_len, None, progress))
                 .and_then(|h| {
-                    // The source's bytes may never have been synced.
-                    fs.open_append(&path)?.sync_data()?;
+                    // The source's bytes may never have been synced; a file
+                    // shared with the publisher's store is never opened for
+                    // writing.
+                    fs.sync_file_data(&path)?;
                     Ok(h)
                 });
             match read {
