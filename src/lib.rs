@@ -29,6 +29,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Models a node already has — a Hugging Face hub cache, an Ollama models
+//! directory, a GGUF file — are adopted with [`Catalog::adopt`]: linked
+//! into the store (or registered where they are), each file read once and
+//! checked against the digest its store names it by. Trust is `Verified`
+//! only against a publisher's digest ([`DigestSource`]).
+//!
 //! What it is not: a downloader (network fetchers belong to provisioners), a
 //! database for arbitrary data, or shared between hosts (the writer lock is
 //! an advisory lock on a local file system).

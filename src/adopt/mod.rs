@@ -8,7 +8,7 @@
 //!    `ollama`, `plain`), and refuse hostile input — a symlink leading out
 //!    of a repository's `blobs/`, a manifest digest that is not
 //!    `sha256:<64 hex>`, an oversized manifest — with
-//!    [`Error::UnsafeSource`] before anything is written. Incomplete
+//!    [`Error::UnsafeSource`](crate::Error::UnsafeSource) before anything is written. Incomplete
 //!    downloads are skipped and reported.
 //! 2. **Adopt** ([`Catalog::adopt_planned`], `apply`): per model, unless
 //!    nothing changed since it was last adopted (then no record is
@@ -90,7 +90,7 @@ pub struct AdoptPlan {
 
 impl AdoptPlan {
     /// Scans `path` without a catalog: recognises the layout, lists the
-    /// models, refuses hostile input ([`Error::UnsafeSource`]). Every model
+    /// models, refuses hostile input ([`Error::UnsafeSource`](crate::Error::UnsafeSource)). Every model
     /// is expected to be added.
     pub fn scan(path: &Path) -> Result<AdoptPlan> {
         let (layout, source) = detect::detect(path)?;
