@@ -332,10 +332,10 @@ impl<'a> Run<'a> {
         };
         let model_ref = c.model_ref.canonical();
         let spec = if c.single {
-            let d = files[0].digest;
-            EntrySpec::new(&c.id, model_ref, Object::Blob(d).rel())
-                .digest_from(d, source)
-                .size_bytes(files[0].size_bytes)
+            let f = files.first().ok_or_else(|| no_file(c))?;
+            EntrySpec::new(&c.id, model_ref, Object::Blob(f.digest).rel())
+                .digest_from(f.digest, source)
+                .size_bytes(f.size_bytes)
         } else {
             let local = view::ensure(store, &files)?;
             let size = files.iter().map(|f| f.size_bytes).sum();
@@ -388,7 +388,7 @@ impl<'a> Run<'a> {
         };
         let model_ref = c.model_ref.canonical();
         let spec = if c.single {
-            let f = &files[0];
+            let f = files.first().ok_or_else(|| no_file(c))?;
             EntrySpec::new(&c.id, model_ref, base)
                 .digest_from(f.digest, source)
                 .size_bytes(f.size_bytes)
@@ -442,6 +442,12 @@ enum ReadError {
     Source(String),
     /// The store failed: the adoption ends.
     Store(Error),
+}
+
+/// A candidate left with no file read (cannot happen: every candidate has
+/// one, and every file is read before an entry is made).
+fn no_file(c: &Candidate) -> Error {
+    Error::invalid("model", format!("`{}` has no file to register", c.id))
 }
 
 fn skipped(c: &Candidate, kind: SkipKind, reason: String) -> Skipped {

@@ -4,7 +4,7 @@
 //! | layout | recognised by |
 //! |---|---|
 //! | Hugging Face hub cache | a directory with `models--…`, `datasets--…` or `spaces--…` directories, or `.locks/` (or such a `hub/` below it) |
-//! | Hugging Face repository | a directory named `models--…` with `snapshots/` |
+//! | Hugging Face repository | a directory named `models--…` |
 //! | Ollama models directory | a directory with `manifests/` and `blobs/` |
 //! | GGUF file, file | a regular file (`GGUF` magic or not) |
 //! | directory | any other directory: one multi-file model |
@@ -126,7 +126,7 @@ pub(crate) fn detect(path: &Path) -> Result<(SourceLayout, PathBuf)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if name.starts_with("models--") && is_dir(&path, "snapshots") {
+    if name.starts_with("models--") {
         return Ok((SourceLayout::HfRepo, path));
     }
     if name.starts_with("datasets--") || name.starts_with("spaces--") {
