@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
-//!     [--only put,threads,open,lookup,rss,hash]
+//!     [--only put,threads,open,lookup,rss,hash,adopt]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -33,9 +33,15 @@
 //!    child process (`compare child rss <kind> <path>`).
 //! 6. **hash**: `hash_file` against `openssl dgst -sha256` and `sha256sum`
 //!    on a 1 GiB file; `hash_files` on all cores for a multi-file model.
+//! 7. **adopt**: `Catalog::adopt` of a 1 GiB Hugging Face cache snapshot
+//!    against `catalog add` of the same snapshot (copy, and
+//!    `--link hardlink`) and `sha256sum` of its blobs: time and bytes
+//!    written.
 //!
 //! It ends with the targets of the benchmark issue, each met or not.
 
+#[path = "compare/adopt.rs"]
+mod adopt;
 #[path = "compare/child.rs"]
 mod child;
 #[path = "compare/contenders.rs"]
@@ -94,6 +100,9 @@ struct Config {
     hash_files: usize,
     hash_file_mib: u64,
     hash_rounds: usize,
+    adopt_shards: usize,
+    adopt_shard_mib: u64,
+    adopt_rounds: usize,
 }
 
 impl Config {
@@ -120,6 +129,9 @@ impl Config {
             hash_files: 8,
             hash_file_mib: 128,
             hash_rounds: 5,
+            adopt_shards: 4,
+            adopt_shard_mib: 256,
+            adopt_rounds: 5,
         }
     }
 
@@ -141,6 +153,8 @@ impl Config {
             hash_files: 4,
             hash_file_mib: 64,
             hash_rounds: 3,
+            adopt_shard_mib: 64,
+            adopt_rounds: 3,
             ..Config::full()
         }
     }
@@ -166,6 +180,9 @@ impl Config {
             hash_files: 2,
             hash_file_mib: 8,
             hash_rounds: 1,
+            adopt_shards: 2,
+            adopt_shard_mib: 8,
+            adopt_rounds: 1,
             ..Config::quick()
         }
     }
@@ -208,7 +225,7 @@ fn parse_args() -> AnyResult<Config> {
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,hash]"
+                     [--only put,threads,open,lookup,rss,hash,adopt]"
                 );
                 std::process::exit(0);
             }
@@ -545,6 +562,33 @@ fn main() -> AnyResult<()> {
             ),
             h.cores_busy >= 0.9 * h.cores.min(cfg.hash_files) as f64,
         );
+    }
+
+    if cfg.runs("adopt") {
+        println!("### Adoption\n");
+        let a = adopt::section(
+            &work,
+            cfg.adopt_shards,
+            cfg.adopt_shard_mib,
+            cfg.adopt_rounds,
+        )?;
+        targets.add(
+            "adopt of a snapshot on one file system writes no model byte",
+            format!(
+                "adopt wrote {} bytes, `add` {}; adopt takes {} the time of `add`",
+                a.adopt_written,
+                a.add_written,
+                ratio(a.adopt_s / a.add_s),
+            ),
+            a.adopt_written == 0,
+        );
+        if let Some(s) = a.sha256sum_s {
+            println!(
+                "adopt takes {} the time of `sha256sum` of the same files (it reads each byte \
+                 once, and also links, syncs and records).\n",
+                ratio(a.adopt_s / s)
+            );
+        }
     }
 
     println!("### Targets\n");

@@ -1,4 +1,5 @@
-//! Content digests (`sha256:<hex>`).
+//! Content digests (`sha256:<hex>`, and `git-sha1:<hex>` for the git blob
+//! names a publisher gives small files).
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -7,9 +8,15 @@ use std::str::FromStr;
 
 /// Length in bytes of a SHA-256 digest.
 pub const SHA256_LEN: usize = 32;
+/// Length in bytes of a SHA-1 digest (a git blob id).
+pub const SHA1_LEN: usize = 20;
 
-/// A content digest. Only SHA-256 exists today; the algorithm is stored so
-/// that another can be added without a format change of its users.
+/// A content digest. The store names every file by its SHA-256; a git
+/// blob id (SHA-1 of `"blob <len>\0"` and the bytes, the name Hugging Face
+/// gives a small file) is kept only as the digest a publisher gave
+/// ([`ManifestFile::publisher_digest`](crate::ManifestFile::publisher_digest)).
+/// The algorithm is stored, so adding one was not a format change of its
+/// users (its bytes are 32, a SHA-1 zero-padded).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Digest {
     algorithm: DigestAlgorithm,
@@ -22,6 +29,9 @@ pub struct Digest {
 pub enum DigestAlgorithm {
     /// SHA-256 (FIPS 180-4).
     Sha256,
+    /// A git blob id: SHA-1 (FIPS 180-4) of `"blob <len>\0"` followed by
+    /// the bytes. Format 3; only ever a publisher's name for a file.
+    GitSha1,
 }
 
 impl Digest {
@@ -31,6 +41,34 @@ impl Digest {
             algorithm: DigestAlgorithm::Sha256,
             bytes,
         }
+    }
+
+    /// A git blob id (SHA-1) from its 20 raw bytes.
+    ///
+    /// ```
+    /// use catalog_core::{Digest, DigestAlgorithm};
+    /// let d = Digest::git_blob_of_bytes(b"hello\n");
+    /// assert_eq!(d.algorithm(), DigestAlgorithm::GitSha1);
+    /// assert_eq!(d.to_string(), "git-sha1:ce013625030ba8dba906f756967f9e9ca394464a");
+    /// assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
+    /// ```
+    pub fn git_sha1(bytes: [u8; SHA1_LEN]) -> Self {
+        let mut padded = [0u8; SHA256_LEN];
+        padded[..SHA1_LEN].copy_from_slice(&bytes);
+        Digest {
+            algorithm: DigestAlgorithm::GitSha1,
+            bytes: padded,
+        }
+    }
+
+    /// The git blob id of `data` (`sha1("blob <len>\0" + data)`), computed
+    /// in memory.
+    pub fn git_blob_of_bytes(data: &[u8]) -> Self {
+        use sha1::Digest as _;
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {}\0", data.len()).as_bytes());
+        h.update(data);
+        Digest::git_sha1(h.finalize().into())
     }
 
     /// SHA-256 of `data`, computed in memory.
@@ -53,14 +91,23 @@ impl Digest {
         self.algorithm
     }
 
-    /// The raw digest bytes.
+    /// The raw digest bytes (a SHA-1 is zero-padded to 32).
     pub fn as_bytes(&self) -> &[u8; SHA256_LEN] {
         &self.bytes
     }
 
-    /// Lowercase hex of the digest bytes, without the algorithm prefix.
+    /// Lowercase hex of the digest, without the algorithm prefix: 64 digits
+    /// for a SHA-256, 40 for a git SHA-1.
     pub fn hex(&self) -> String {
-        hex(&self.bytes)
+        match self.algorithm {
+            DigestAlgorithm::Sha256 => hex(&self.bytes),
+            DigestAlgorithm::GitSha1 => hex(&self.bytes[..SHA1_LEN]),
+        }
+    }
+
+    /// Whether this is a SHA-256 (the only algorithm the store names files by).
+    pub fn is_sha256(&self) -> bool {
+        self.algorithm == DigestAlgorithm::Sha256
     }
 }
 
@@ -79,6 +126,7 @@ impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.algorithm {
             DigestAlgorithm::Sha256 => write!(f, "sha256:{}", self.hex()),
+            DigestAlgorithm::GitSha1 => write!(f, "git-sha1:{}", self.hex()),
         }
     }
 }
@@ -92,37 +140,47 @@ impl fmt::Debug for Digest {
 impl FromStr for Digest {
     type Err = Error;
 
-    /// Parses `sha256:<64 hex digits>`. Upper-case hex is accepted and
-    /// normalized to lowercase.
+    /// Parses `sha256:<64 hex digits>` (or `git-sha1:<40 hex digits>`).
+    /// Upper-case hex is accepted and normalized to lowercase.
     fn from_str(s: &str) -> Result<Self> {
+        if let Some(hex_part) = s.strip_prefix("git-sha1:") {
+            let mut bytes = [0u8; SHA1_LEN];
+            parse_hex_into(hex_part, &mut bytes, "git-sha1:")?;
+            return Ok(Digest::git_sha1(bytes));
+        }
         let hex_part = s
             .strip_prefix("sha256:")
             .ok_or_else(|| Error::invalid("digest", "expected `sha256:<64 hex digits>`"))?;
-        if hex_part.len() != SHA256_LEN * 2 {
-            return Err(Error::invalid(
-                "digest",
-                format!(
-                    "expected 64 hex digits after `sha256:`, got {}",
-                    hex_part.len()
-                ),
-            ));
-        }
         let mut bytes = [0u8; SHA256_LEN];
-        for (i, pair) in hex_part.as_bytes().chunks_exact(2).enumerate() {
-            let hi = hex_value(pair[0]);
-            let lo = hex_value(pair[1]);
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => bytes[i] = (hi << 4) | lo,
-                _ => {
-                    return Err(Error::invalid(
-                        "digest",
-                        format!("non-hex character near position {}", 7 + 2 * i),
-                    ));
-                }
-            }
-        }
+        parse_hex_into(hex_part, &mut bytes, "sha256:")?;
         Ok(Digest::sha256(bytes))
     }
+}
+
+/// Parses exactly `out.len() * 2` hex digits into `out`.
+fn parse_hex_into(hex_part: &str, out: &mut [u8], prefix: &str) -> Result<()> {
+    if hex_part.len() != out.len() * 2 {
+        return Err(Error::invalid(
+            "digest",
+            format!(
+                "expected {} hex digits after `{prefix}`, got {}",
+                out.len() * 2,
+                hex_part.len()
+            ),
+        ));
+    }
+    for (i, pair) in hex_part.as_bytes().chunks_exact(2).enumerate() {
+        match (hex_value(pair[0]), hex_value(pair[1])) {
+            (Some(hi), Some(lo)) => out[i] = (hi << 4) | lo,
+            _ => {
+                return Err(Error::invalid(
+                    "digest",
+                    format!("non-hex character near position {}", prefix.len() + 2 * i),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn hex_value(c: u8) -> Option<u8> {

@@ -122,15 +122,97 @@ impl Verification {
     }
 }
 
-/// One file of a multi-file model (for example a safetensors shard).
+/// Longest media type kept for a file (an Ollama layer's), in bytes.
+pub const MAX_MEDIA_TYPE_LEN: usize = 255;
+
+/// Where the digest an entry is checked against came from (format 3).
+///
+/// `trust` is `Verified` only against a publisher's digest: re-verifying a
+/// model whose digest was computed when it was imported proves only that
+/// its bytes did not change since, and leaves it `Warned`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DigestSource {
+    /// Given by whoever published the model: `--digest` (an expected
+    /// digest given to an import or to `put`), the name of a Hugging Face
+    /// cache blob, an Ollama manifest.
+    Publisher,
+    /// Computed from the bytes when the model was first imported.
+    Import,
+}
+
+impl DigestSource {
+    /// `"publisher"` or `"import"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestSource::Publisher => "publisher",
+            DigestSource::Import => "import",
+        }
+    }
+}
+
+/// One file of a multi-file model (for example a safetensors shard, or a
+/// layer of an Ollama model).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
     /// Path relative to the model's directory, `/`-separated.
     pub path: String,
-    /// Content digest of the file.
+    /// SHA-256 of the file's bytes as registered (the store names it so).
     pub digest: Digest,
     /// Size in bytes.
     pub size_bytes: u64,
+    /// The media type its publisher gave it (an Ollama layer's
+    /// `mediaType`), if any. Format 3.
+    pub media_type: Option<String>,
+    /// The digest its publisher named it by, when that is not `digest`
+    /// itself: a git blob id (a small file of a Hugging Face repository),
+    /// or, for a file whose bytes did not match, what they should have
+    /// been. Verification checks it too. Format 3.
+    pub publisher_digest: Option<Digest>,
+}
+
+impl ManifestFile {
+    /// A file with no media type and no separate publisher digest.
+    ///
+    /// ```
+    /// use catalog_core::{Digest, ManifestFile};
+    /// let f = ManifestFile::new("config.json", Digest::of_bytes(b"{}"), 2);
+    /// assert_eq!(f.media_type, None);
+    /// ```
+    pub fn new(path: impl Into<String>, digest: Digest, size_bytes: u64) -> Self {
+        ManifestFile {
+            path: path.into(),
+            digest,
+            size_bytes,
+            media_type: None,
+            publisher_digest: None,
+        }
+    }
+
+    fn validate(&self, external: bool) -> Result<()> {
+        check_relative_path("files.path", &self.path)?;
+        if !self.digest.is_sha256() {
+            return Err(Error::invalid(
+                "files.digest",
+                "must be a SHA-256 (a git blob id can only be a publisher_digest)",
+            ));
+        }
+        if let Some(m) = &self.media_type {
+            check_text("files.media_type", m, MAX_MEDIA_TYPE_LEN)?;
+        }
+        if !external
+            && self
+                .publisher_digest
+                .is_some_and(|p| p.is_sha256() && p != self.digest)
+        {
+            return Err(Error::invalid(
+                "files.publisher_digest",
+                "a file in the store holds the bytes its publisher named (only a model \
+                 registered in place may record bytes that did not match)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a caller supplies to register (or replace) a model with `put`.
@@ -158,6 +240,14 @@ pub struct EntrySpec {
     pub size_bytes: u64,
     /// The files of a multi-file model; empty for a single file.
     pub files: Vec<ManifestFile>,
+    /// Where `digest` came from; `None` if there is no digest (or the
+    /// entry was written before format 3, which did not record it).
+    pub digest_source: Option<DigestSource>,
+    /// The model's bytes are not the catalog's: it was registered in place
+    /// (`catalog adopt --in-place`), `local_path` is an absolute path
+    /// outside the root, and `evict`, `delete` and `gc` never remove or
+    /// move its files. Format 3.
+    pub external: bool,
 }
 
 impl EntrySpec {
@@ -175,11 +265,33 @@ impl EntrySpec {
             digest: None,
             size_bytes: 0,
             files: Vec::new(),
+            digest_source: None,
+            external: false,
         }
     }
-    /// Sets the digest.
-    pub fn digest(mut self, digest: Digest) -> Self {
+    /// Sets the digest, as one its publisher gave ([`DigestSource::Publisher`]):
+    /// whoever calls `put` vouches for it.
+    pub fn digest(self, digest: Digest) -> Self {
+        self.digest_from(digest, DigestSource::Publisher)
+    }
+    /// Sets the digest and where it came from.
+    ///
+    /// ```
+    /// use catalog_core::{Digest, DigestSource, EntrySpec};
+    /// let spec = EntrySpec::new("m", "file:/models/m.gguf", "blobs/sha256/ab")
+    ///     .digest_from(Digest::of_bytes(b"w"), DigestSource::Import);
+    /// assert_eq!(spec.digest_source, Some(DigestSource::Import));
+    /// ```
+    pub fn digest_from(mut self, digest: Digest, source: DigestSource) -> Self {
         self.digest = Some(digest);
+        self.digest_source = Some(source);
+        self
+    }
+    /// Marks the entry external: its files stay where they are
+    /// (`local_path` is then absolute), and nothing of the catalog ever
+    /// removes or moves them.
+    pub fn external(mut self, external: bool) -> Self {
+        self.external = external;
         self
     }
     /// Sets the size.
@@ -202,7 +314,11 @@ impl EntrySpec {
     pub(crate) fn validate(&self) -> Result<()> {
         check_id(&self.id)?;
         check_text("model_ref", &self.model_ref, MAX_PATH_LEN)?;
-        check_relative_path("local_path", &self.local_path)?;
+        if self.external {
+            check_absolute_path("local_path", &self.local_path)?;
+        } else {
+            check_relative_path("local_path", &self.local_path)?;
+        }
         if self.files.len() > MAX_MANIFEST_FILES {
             return Err(Error::invalid(
                 "files",
@@ -210,7 +326,16 @@ impl EntrySpec {
             ));
         }
         for file in &self.files {
-            check_relative_path("files.path", &file.path)?;
+            file.validate(self.external)?;
+        }
+        if self.digest.is_some_and(|d| !d.is_sha256()) {
+            return Err(Error::invalid("digest", "must be a SHA-256"));
+        }
+        if self.digest_source.is_some() && self.digest.is_none() {
+            return Err(Error::invalid(
+                "digest_source",
+                "says where a digest came from, and there is no digest",
+            ));
         }
         Ok(())
     }
@@ -245,6 +370,12 @@ pub struct ModelEntry {
     pub last_verified_at_ms: Option<u64>,
     /// The last verification's details.
     pub last_verification: Option<Box<Verification>>,
+    /// Where `digest` came from (`None`: no digest, or registered before
+    /// format 3, which did not record it). Format 3.
+    pub digest_source: Option<DigestSource>,
+    /// Registered in place: `local_path` is absolute, outside the root, and
+    /// the files are never removed or moved by the catalog. Format 3.
+    pub external: bool,
 }
 
 /// Checks a model id.
@@ -257,6 +388,26 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Checks an absolute, normalized path (of a model registered in place):
+/// starts with `/`, no empty, `.` or `..` component, no backslash, not `/`
+/// itself, bounded, no control characters.
+pub(crate) fn check_absolute_path(field: &'static str, path: &str) -> Result<()> {
+    check_text(field, path, MAX_PATH_LEN)?;
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(Error::invalid(
+            field,
+            "a model registered in place needs an absolute path",
+        ));
+    };
+    if rest.is_empty() {
+        return Err(Error::invalid(
+            field,
+            "the root directory `/` names no model",
+        ));
+    }
+    check_relative_path(field, rest)
 }
 
 /// Checks a non-empty text field of bounded length with no control characters.

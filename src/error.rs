@@ -241,6 +241,24 @@ pub enum Error {
         /// The client's error, with credentials removed.
         reason: String,
     },
+
+    /// A store being adopted (a Hugging Face cache, an Ollama models
+    /// directory) holds something the catalog refuses to read as it is: a
+    /// symlink leading out of its repository's `blobs/`, a manifest digest
+    /// that is not `sha256:<64 hex>` (a blob path made from it could leave
+    /// `blobs/`, as in CVE-2024-37032), an oversized manifest. Found before
+    /// anything was written; nothing was.
+    #[error(
+        "refusing to adopt from {}: {reason}; nothing was written — remove or repair it, \
+         then adopt again",
+        path.display()
+    )]
+    UnsafeSource {
+        /// The file or symlink refused.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// `path` for a message, with every byte that is not UTF-8 shown as `\xNN`

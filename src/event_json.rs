@@ -67,9 +67,13 @@ struct EventJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    digest_source: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     entries: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,8 +119,10 @@ impl<'a> EventJson<'a> {
             content: None,
             correlation_id: e.context.correlation_id.as_deref(),
             digest: None,
+            digest_source: None,
             duration_ms: None,
             entries: None,
+            external: None,
             files: None,
             first_kept: None,
             id: e.model_id(),
@@ -140,8 +146,10 @@ impl<'a> EventJson<'a> {
                 j.path = Some(&spec.local_path);
                 j.lifecycle = Some(lifecycle_str(spec.lifecycle));
                 j.digest = Some(spec.digest.map(|d| d.to_string()));
+                j.digest_source = Some(spec.digest_source.map(crate::DigestSource::as_str));
                 j.size_bytes = Some(spec.size_bytes);
                 j.files = Some(spec.files.len());
+                j.external = Some(spec.external);
             }
             Op::SetLifecycle { lifecycle, .. } => j.lifecycle = Some(lifecycle_str(*lifecycle)),
             Op::Verify { outcome, .. } => {

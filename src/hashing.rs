@@ -386,11 +386,62 @@ fn hash_path(
 }
 
 /// The one loop: read, hash, (write), report, until end of input.
+/// What one read of a file computed: its SHA-256, and its git blob id when
+/// one was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Hashed {
+    /// SHA-256 and the bytes read.
+    pub file: FileDigest,
+    /// `sha1("blob <len>\0" + bytes)`, with `len` the length declared
+    /// before reading; `None` if not asked for, or if the bytes read were
+    /// not that many (then the file is not the blob its name says).
+    pub git: Option<Digest>,
+}
+
+/// Hashes everything `reader` yields with SHA-256 and, when `git_len` is
+/// given, as a git blob of that declared length, in the same read; copies
+/// the bytes to `dst` too if given. One read of the source for all.
+pub(crate) fn hash_both(
+    reader: &mut dyn Read,
+    git_len: Option<u64>,
+    dst: Option<&mut dyn Write>,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<Hashed> {
+    use sha1::Digest as _;
+    let mut git = git_len.map(|len| {
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {len}\0").as_bytes());
+        h
+    });
+    let mut buf = vec![0u8; HASH_BUFFER_SIZE];
+    let file = hash_loop_with(reader, &mut buf, dst, progress, &mut |chunk| {
+        if let Some(h) = git.as_mut() {
+            h.update(chunk);
+        }
+    })?;
+    let git = match (git, git_len) {
+        (Some(h), Some(len)) if len == file.bytes => Some(Digest::git_sha1(h.finalize().into())),
+        _ => None,
+    };
+    Ok(Hashed { file, git })
+}
+
 fn hash_loop(
+    reader: &mut dyn Read,
+    buf: &mut [u8],
+    dst: Option<&mut dyn Write>,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<FileDigest> {
+    hash_loop_with(reader, buf, dst, progress, &mut |_| {})
+}
+
+/// [`hash_loop`], handing every chunk to `also` as well.
+fn hash_loop_with(
     reader: &mut dyn Read,
     buf: &mut [u8],
     mut dst: Option<&mut dyn Write>,
     progress: &mut dyn FnMut(u64),
+    also: &mut dyn FnMut(&[u8]),
 ) -> io::Result<FileDigest> {
     let mut hasher = sha2::Sha256::new();
     let mut total: u64 = 0;
@@ -411,6 +462,7 @@ fn hash_loop(
             )
         })?;
         hasher.update(chunk);
+        also(chunk);
         if let Some(dst) = dst.as_deref_mut() {
             dst.write_all(chunk)?;
         }
@@ -542,5 +594,31 @@ mod tests {
     fn pass_reason_is_stable() {
         assert_eq!(DigestCheck::Pass.reason(), "digest matches");
         assert_eq!(DigestCheck::Pass.result(), VerifyResult::Pass);
+    }
+
+    #[test]
+    fn one_read_gives_the_sha256_and_the_git_blob_id() {
+        let data = b"{\n  \"architectures\": [\"LlamaForCausalLM\"]\n}\n".repeat(3000);
+        let mut copy = Vec::new();
+        let mut seen = 0;
+        let hashed = hash_both(
+            &mut &data[..],
+            Some(data.len() as u64),
+            Some(&mut copy),
+            &mut |n| seen += n,
+        )
+        .unwrap();
+        assert_eq!(hashed.file.digest, Digest::of_bytes(&data));
+        assert_eq!(hashed.git, Some(Digest::git_blob_of_bytes(&data)));
+        assert_eq!((copy.as_slice(), seen), (&data[..], data.len() as u64));
+        // A declared length that is not the file's gives no git id.
+        let short = hash_both(&mut &data[..], Some(1), None, &mut |_| {}).unwrap();
+        assert_eq!(short.git, None);
+        assert_eq!(
+            hash_both(&mut &data[..], None, None, &mut |_| {})
+                .unwrap()
+                .git,
+            None
+        );
     }
 }

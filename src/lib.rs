@@ -29,6 +29,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Models a node already has — a Hugging Face hub cache, an Ollama models
+//! directory, a GGUF file — are adopted with [`Catalog::adopt`]: linked
+//! into the store (or registered where they are), each file read once and
+//! checked against the digest its store names it by. Trust is `Verified`
+//! only against a publisher's digest ([`DigestSource`]).
+//!
 //! What it is not: a downloader (network fetchers belong to provisioners), a
 //! database for arbitrary data, or shared between hosts (the writer lock is
 //! an advisory lock on a local file system).
@@ -36,6 +42,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod adopt;
 mod bytes;
 mod catalog;
 mod clock;
@@ -43,7 +50,6 @@ mod context;
 mod digest;
 mod entry;
 mod error;
-#[cfg(feature = "json")]
 mod event_json;
 mod fetch;
 #[cfg(feature = "nats")]
@@ -54,6 +60,7 @@ mod hashing;
 #[doc(hidden)]
 pub mod journal;
 mod layout;
+mod legacy;
 mod lock;
 mod metrics;
 mod model_ref;
@@ -63,6 +70,10 @@ mod state;
 mod store;
 mod store_trait;
 
+pub use adopt::{
+    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, IngestCounts,
+    MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+};
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
     EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind,
@@ -72,11 +83,11 @@ pub use catalog::{
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};
 pub use entry::{
-    EntrySpec, FileFingerprint, Lifecycle, MAX_ID_LEN, MAX_MANIFEST_FILES, MAX_PATH_LEN,
-    MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState, Verification, VerifyResult,
+    DigestSource, EntrySpec, FileFingerprint, Lifecycle, MAX_ID_LEN, MAX_MANIFEST_FILES,
+    MAX_MEDIA_TYPE_LEN, MAX_PATH_LEN, MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState,
+    Verification, VerifyResult,
 };
 pub use error::{Error, Result};
-#[cfg(feature = "json")]
 pub use event_json::iso_time;
 pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};
 pub use hashing::*;

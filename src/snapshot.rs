@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic          MAGIC
-//! 8       4     version        1 or 2 (FORMAT_VERSION, written); others refused
+//! 8       4     version        1, 2 or 3 (FORMAT_VERSION, written); others refused
 //! 12      4     flags          0
 //! 16      16    catalog_id
 //! 32      8     seq            last sequence number the snapshot covers
@@ -27,6 +27,7 @@ use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::journal::chain::ChainValue;
 use crate::journal::record::MAX_PAYLOAD_LEN;
+use crate::legacy::ModelEntryV2;
 use crate::preamble;
 use std::io::Read;
 use std::path::Path;
@@ -35,8 +36,9 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"\x89CCSNAP\n";
 /// Last-but-four bytes of a snapshot.
 pub const END_MAGIC: [u8; 8] = *b"CCSNPEND";
-/// The snapshot format this build writes (2: bound by a `Checkpoint` record).
-pub const FORMAT_VERSION: u32 = 2;
+/// The snapshot format this build writes (2: bound by a `Checkpoint`
+/// record; 3: entries with the fields format 3 added, docs/FORMAT.md §10).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest snapshot format this build still reads.
 pub const OLDEST_READABLE: u32 = 1;
 /// Domain of [`content_digest`].
@@ -80,7 +82,7 @@ pub struct SnapshotMeta {
 pub struct Decoded {
     /// The header's fields.
     pub meta: SnapshotMeta,
-    /// The file's format version (1 or 2).
+    /// The file's format version (1, 2 or 3).
     pub version: u32,
     /// Number of entries.
     pub entries: u64,
@@ -274,10 +276,12 @@ pub fn decode_stream(
         if crc32fast::hash(&body) != entry_crc {
             return Err(corrupt(pos, format!("entry {i} CRC mismatch")));
         }
-        let entry: ModelEntry = match postcard::take_from_bytes(&body) {
-            Ok((entry, [])) => entry,
-            _ => return Err(corrupt(pos, format!("entry {i} does not decode"))),
-        };
+        // Formats 1 and 2 wrote entries with fewer fields (see `legacy`).
+        let entry =
+            match crate::legacy::decode_versioned::<ModelEntry, ModelEntryV2>(&body, version) {
+                Ok(entry) => entry,
+                Err(_) => return Err(corrupt(pos, format!("entry {i} does not decode"))),
+            };
         visit(entry)?;
         pos = start + len as u64;
     }
@@ -331,6 +335,8 @@ mod tests {
             updated_seq: 3,
             last_verified_at_ms: None,
             last_verification: None,
+            digest_source: None,
+            external: false,
         }
     }
 

@@ -45,6 +45,8 @@ pub fn change_for(
             updated_seq: seq,
             last_verified_at_ms: None,
             last_verification: None,
+            digest_source: spec.digest_source,
+            external: spec.external,
         })),
         Op::SetLifecycle { id, lifecycle } => {
             let mut e = current.cloned().ok_or_else(|| missing("set_state", &id))?;

@@ -184,10 +184,12 @@ fn an_entry_at_the_size_limit_survives_a_verification_and_a_snapshot() {
     use catalog_core::{Digest, EntrySpec, ManifestFile, Verification, VerifyResult};
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
-    let file = |n: usize| ManifestFile {
-        path: format!("{n:05}-{}", "p".repeat(240)),
-        digest: Digest::of_bytes(b"x"),
-        size_bytes: n as u64,
+    let file = |n: usize| {
+        ManifestFile::new(
+            format!("{n:05}-{}", "p".repeat(240)),
+            Digest::of_bytes(b"x"),
+            n as u64,
+        )
     };
     // Grow the manifest until the put is refused for size (coarse steps,
     // then single files); the largest accepted one is the entry.

@@ -69,7 +69,7 @@ fn compacted_fixture_opens_from_its_snapshot_to_the_pinned_state() {
 }
 
 #[test]
-fn a_format_1_catalog_takes_new_writes_in_a_format_2_segment() {
+fn a_format_1_catalog_takes_new_writes_in_segments_of_the_current_format() {
     let dir = copy(CLEAN);
     let sealed = std::fs::read(newest_segment(dir.path())).unwrap();
     let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
@@ -102,8 +102,9 @@ fn a_format_1_catalog_takes_new_writes_in_a_format_2_segment() {
     versions.sort();
     assert_eq!(
         versions.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
-        [1, 1, 1, 2, 2],
-        "the format-1 segments stay as they were; new records go to format-2 ones: {versions:?}"
+        [1, 1, 1, 3, 3],
+        "the format-1 segments stay as they were; new records go to segments of the current \
+         format (3): {versions:?}"
     );
     let old_newest = segments
         .iter()

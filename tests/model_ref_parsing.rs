@@ -582,6 +582,11 @@ fn references_without_secrets_round_trip_through_canonical() {
         "s3://bucket/.",
         "oci://localhost:5000/m:v1",
         digest.as_str(),
+        "hf:o/r@refs/pr/12/m.gguf",
+        "hf:o/r@refs/convert/parquet",
+        "hf:o/r@user%2Ffeature",
+        "ollama:registry.ollama.ai/library/llama3:8b",
+        "ollama:h.example/team/m.v2:q4_K_M",
     ];
     for input in inputs {
         let r = parse(input);
@@ -594,6 +599,59 @@ fn references_without_secrets_round_trip_through_canonical() {
     let r = ModelRef::parse_with_base("x/./y", Path::new(BASE)).expect("relative");
     assert_eq!(ModelRef::parse(&r.canonical()).expect("canonical"), r);
     assert_eq!(file_path(&r), PathBuf::from("/srv/models/x/y"));
+}
+
+#[test]
+fn ollama_references_name_host_namespace_model_and_tag() {
+    for (input, canonical, id) in [
+        (
+            "ollama:llama3",
+            "ollama:registry.ollama.ai/library/llama3:latest",
+            "llama3:latest",
+        ),
+        (
+            "OLLAMA:llama3:8b",
+            "ollama:registry.ollama.ai/library/llama3:8b",
+            "llama3:8b",
+        ),
+        (
+            "ollama:me/tiny:q4",
+            "ollama:registry.ollama.ai/me/tiny:q4",
+            "me/tiny:q4",
+        ),
+        ("ollama:h.io/ns/m:t", "ollama:h.io/ns/m:t", "h.io/ns/m:t"),
+    ] {
+        let r = parse(input);
+        assert_eq!(r.kind(), "ollama");
+        assert_eq!(r.canonical(), canonical, "{input}");
+        assert_eq!(r.default_id(), id, "{input}");
+        assert_eq!(parse(canonical), r, "{input} round-trips");
+        let ModelRef::Ollama { model, tag, .. } = &r else {
+            panic!("{input} is an Ollama reference")
+        };
+        assert!(!model.is_empty() && !tag.is_empty());
+    }
+    for bad in [
+        "ollama:",
+        "ollama://llama3",
+        "ollama:../x",
+        "ollama:a/b/c/d:t",
+        "ollama:m:t:u",
+        "ollama:m@sha256-00",
+        "ollama:ns.x/m:t",
+    ] {
+        let err = ModelRef::parse(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "model_ref",
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -659,12 +717,15 @@ fn reference_like() -> impl Strategy<Value = String> {
         "s3://",
         "oci://",
         "ftp://",
+        "ollama:",
+        "hf:o/r@refs/",
     ]);
     let piece = prop_oneof![
         3 => "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,8}",
         1 => prop::sample::select(vec![
             "", ".", "..", "%2e%2E", "x@main", "h:8080", "h:0", "[::1]", "u:pw@h", "a b",
             "m?token=s3cret&x=1", "p#f", "r:v1", "Ab--c", "hf_abcdefghijklmnopqrstuvwxyz",
+            "pr", "convert", "x%2Fy", "%2f", "r.git", "m:latest",
             "é", "a\u{0}b", "x\\y", " ", "\u{202E}",
         ])
         .prop_map(str::to_owned),

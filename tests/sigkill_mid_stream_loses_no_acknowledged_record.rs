@@ -107,6 +107,8 @@ fn fake_entry(spec: &EntrySpec) -> ModelEntry {
         updated_seq: 0,
         last_verified_at_ms: None,
         last_verification: None,
+        digest_source: None,
+        external: false,
     }
 }
 

@@ -258,15 +258,26 @@ fn a_compaction_replaces_a_newest_snapshot_that_open_passed_over() {
 #[test]
 fn a_format_1_snapshot_planted_where_format_2_wrote_is_passed_over() {
     // A format-1 snapshot is bound by no record, so one at a sequence that
-    // format 2 wrote (format 2 writes only bound snapshots) is a forgery.
-    let dir = tempfile::tempdir().unwrap();
-    let (snap, _) = catalog_with_snapshot(dir.path());
+    // format 2 or later wrote (they write only bound snapshots) is a
+    // forgery. The forgery is a real format-1 snapshot (the v1 golden
+    // fixture's, entries in format 1's shapes) relabelled to a later
+    // sequence of the same catalog, after it moved on to newer segments.
+    let dir = support::golden::copy("v1", "compacted");
+    let snap = dir
+        .path()
+        .join("catalog/snapshots/00000000000000000014.snap");
+    assert!(snap.exists(), "the v1 fixture holds a snapshot");
     let catalog = Catalog::open_with(dir.path(), opts()).unwrap();
-    catalog.set_state("m1", Lifecycle::Retired).unwrap();
+    let id = catalog.list().into_iter().next().unwrap().id;
+    let flipped = match catalog.get(&id).unwrap().lifecycle {
+        Lifecycle::Active => Lifecycle::Retired,
+        _ => Lifecycle::Active,
+    };
+    catalog.set_state(&id, flipped).unwrap();
     let later = catalog.head();
     drop(catalog);
     let mut bytes = std::fs::read(&snap).unwrap();
-    bytes[8..12].copy_from_slice(&1u32.to_le_bytes()); // format 1
+    assert_eq!(&bytes[8..12], &1u32.to_le_bytes(), "format 1");
     bytes[32..40].copy_from_slice(&later.seq.to_le_bytes());
     let chain: Vec<u8> = (0..32)
         .map(|i| u8::from_str_radix(&later.chain[2 * i..2 * i + 2], 16).unwrap())
@@ -281,7 +292,7 @@ fn a_format_1_snapshot_planted_where_format_2_wrote_is_passed_over() {
     std::fs::write(&forged, &bytes).unwrap();
 
     let catalog = Catalog::open_read_only_with(dir.path(), opts()).unwrap();
-    assert_eq!(catalog.get("m1").unwrap().lifecycle, Lifecycle::Retired);
+    assert_eq!(catalog.get(&id).unwrap().lifecycle, flipped);
     assert_eq!(
         catalog.recovery_report().skipped_snapshots,
         vec![forged.clone()]

@@ -57,8 +57,14 @@ fn the_fast_path_is_not_taken_for_a_different_expected_digest() {
     let f = src.path().join("m.gguf");
     std::fs::write(&f, b"weights").unwrap();
     let catalog = Catalog::open(root.path()).unwrap();
+    // With its publisher's digest, so that a verification passes.
     catalog
-        .import(&r(&f), ImportOptions::default().id("m"))
+        .import(
+            &r(&f),
+            ImportOptions::default()
+                .id("m")
+                .expected(Digest::of_bytes(b"weights")),
+        )
         .unwrap();
     assert_eq!(
         catalog

@@ -14,8 +14,14 @@ fn fast_path_only_when_asked_and_only_for_unchanged_files() {
     std::fs::write(&file, vec![4u8; 1 << 20]).unwrap();
     let catalog = Catalog::open(root.path()).unwrap();
     let source = ModelRef::parse(&format!("file:{}", file.display())).unwrap();
+    // With its publisher's digest, so that a verification passes.
     let imported = catalog
-        .import(&source, ImportOptions::default().id("m"))
+        .import(
+            &source,
+            ImportOptions::default()
+                .id("m")
+                .expected(catalog_core::Digest::of_bytes(&vec![4u8; 1 << 20])),
+        )
         .unwrap();
     let digest = imported.entry.digest.unwrap();
     let pass = catalog

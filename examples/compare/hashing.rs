@@ -25,7 +25,7 @@ pub struct HashingResult {
 }
 
 /// Writes `mib` MiB of xorshift bytes (incompressible), then syncs.
-fn create_file(path: &Path, mib: u64, seed: u64) -> AnyResult<()> {
+pub fn create_file(path: &Path, mib: u64, seed: u64) -> AnyResult<()> {
     let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut chunk = vec![0u8; 1 << 20];

@@ -193,9 +193,36 @@ impl Catalog {
         self.inner.writer.as_ref().ok_or(Error::ReadOnly)
     }
 
+    /// The store, for reading (any handle): what adoption compares with.
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The store held shared on a live writer handle, its directories made:
+    /// what an adoption writes through (like an import: gc, evictions and
+    /// deletions wait until it is dropped, so nothing it publishes goes
+    /// before it is registered with `put_locked`).
+    pub(crate) fn store_session(&self) -> Result<StoreSession<'_>> {
+        let w = self.writer()?;
+        let guard = w.store_shared();
+        w.committer.check_alive()?;
+        self.inner.store.create_dirs()?;
+        Ok(StoreSession {
+            _guard: guard,
+            store: &self.inner.store,
+        })
+    }
+
     fn view(&self) -> std::sync::RwLockReadGuard<'_, View> {
         view::read(&self.inner.view)
     }
+}
+
+/// The store, held shared for as long as this lives (see
+/// [`Catalog::store_session`]).
+pub(crate) struct StoreSession<'a> {
+    _guard: RwLockReadGuard<'a, ()>,
+    pub store: &'a Store,
 }
 
 /// The position of a handle in the journal.

@@ -271,6 +271,42 @@ impl StdFs {
         )?)
     }
 
+    pub(super) fn clone_in_beneath_impl(
+        &self,
+        source: &Path,
+        root: &Path,
+        to: &str,
+    ) -> io::Result<()> {
+        let src = rustix::fs::openat(
+            CWD,
+            source,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        if !File::from(src.try_clone()?).metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let (dir, name) = open_parent(root, to)?;
+        let dst = rustix::fs::openat(
+            &dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o666),
+        )?;
+        // A safe call in rustix (the only `unsafe` is theirs); where the file
+        // system cannot share extents (ext4), or across file systems, it
+        // fails with EOPNOTSUPP, EXDEV or EINVAL and the new file goes.
+        if let Err(e) = rustix::fs::ioctl_ficlone(&dst, &src) {
+            drop(dst);
+            let _ = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     pub(super) fn move_out_beneath_impl(
         &self,
         root: &Path,

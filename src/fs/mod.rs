@@ -90,6 +90,13 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Removes write permission from a file (content-addressed files never change).
     fn set_readonly(&self, path: &Path) -> io::Result<()>;
 
+    /// Makes the bytes of the file at `path` durable (`fdatasync`) without
+    /// opening it for writing: a file the catalog shares by a hard link is
+    /// never opened writable. By default, through [`Fs::open_append`].
+    fn sync_file_data(&self, path: &Path) -> io::Result<()> {
+        self.open_append(path)?.sync_data()
+    }
+
     /// Drops the clean cached pages of bytes `[from, from + len)` of the
     /// file at `path` (`posix_fadvise(POSIX_FADV_DONTNEED)`), so the next
     /// read of that range comes from the disk. After a failed `fdatasync`,
@@ -136,6 +143,15 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Creates `root/to` as another name of the file at `source` (not
     /// following a final symlink); never replaces.
     fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
+    /// Creates the new file `root/to` sharing the data of the regular file
+    /// at `source` (not following a final symlink): a reflink (`FICLONE`),
+    /// so nothing is copied; never replaces. Fails (and leaves no file)
+    /// where the file system cannot share data between files, or across
+    /// file systems; by default it always does (`Unsupported`).
+    fn clone_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        let _ = (source, root, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     /// Moves `root/from` out to `dest`, never replacing: `AlreadyExists` if
     /// `dest` is taken, `NotFound` if its directory is gone.
     fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()>;

@@ -187,6 +187,13 @@ impl Fs for StdFs {
     fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
         self.link_in_beneath_impl(source, root, to)
     }
+    fn sync_file_data(&self, path: &Path) -> io::Result<()> {
+        // fdatasync works on a descriptor open for reading.
+        std::fs::File::open(path)?.sync_data()
+    }
+    fn clone_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
+        self.clone_in_beneath_impl(source, root, to)
+    }
     fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
         self.move_out_beneath_impl(root, from, dest)
     }

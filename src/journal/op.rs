@@ -131,13 +131,17 @@ impl Payload {
         Ok(bytes)
     }
 
-    /// Decodes a payload whose CRC already matched; trailing bytes are an error.
+    /// Decodes a payload of the current format whose CRC already matched;
+    /// trailing bytes are an error.
     pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
-        match postcard::take_from_bytes::<Payload>(bytes) {
-            Ok((payload, [])) => Ok(payload),
-            Ok((_, rest)) => Err(format!("{} trailing bytes after the payload", rest.len())),
-            Err(e) => Err(format!("payload does not decode: {e}")),
-        }
+        Payload::decode_version(bytes, super::segment::FORMAT_VERSION)
+    }
+
+    /// Decodes a payload read from a segment of format `version`: formats
+    /// 1 and 2 wrote `Put` with fewer fields (see `legacy`).
+    pub fn decode_version(bytes: &[u8], version: u32) -> std::result::Result<Self, String> {
+        crate::legacy::decode_versioned::<Payload, crate::legacy::PayloadV2>(bytes, version)
+            .map_err(|e| format!("payload {e}"))
     }
 }
 

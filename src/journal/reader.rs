@@ -54,11 +54,13 @@ pub struct Visited<'a> {
 ///
 /// A bad record is a torn tail only if `may_be_torn` (the newest segment)
 /// and the torn-tail rule says so; otherwise it is [`Error::Corrupt`].
+/// Payloads are decoded as the segment's format `version` wrote them.
 pub fn scan(
     bytes: &[u8],
     mut cursor: Cursor,
     file: &Path,
     may_be_torn: bool,
+    version: u32,
     mut visit: impl FnMut(Visited<'_>) -> Result<()>,
 ) -> Result<(Cursor, ScanEnd)> {
     let base = cursor.offset;
@@ -109,7 +111,7 @@ pub fn scan(
                 "chain value does not match the record (edited history?)".into(),
             ));
         }
-        let payload = Payload::decode(rec.payload).map_err(corrupt)?;
+        let payload = Payload::decode_version(rec.payload, version).map_err(corrupt)?;
         let next_seq = match &payload.op {
             Op::Gap { last_lost, .. } if *last_lost >= h.seq => last_lost.checked_add(1),
             Op::Gap { .. } => return Err(corrupt("gap record ends before it starts".into())),

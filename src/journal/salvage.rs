@@ -22,6 +22,9 @@ pub struct SalvagedRecord {
     pub payload: Payload,
     /// The payload bytes.
     pub raw_payload: Vec<u8>,
+    /// The format version of the segment it was read from (its payload is
+    /// that format's shape, and a copy must stay in a segment of it).
+    pub version: u32,
 }
 
 /// A byte range that holds no valid record.
@@ -44,13 +47,14 @@ pub enum Piece {
     Damaged(DamagedRange),
 }
 
-/// Splits `bytes` (the part of a segment after its header, which starts at
-/// file offset `base`) into valid records and damaged ranges.
-pub fn salvage(bytes: &[u8], base: u64) -> Vec<Piece> {
+/// Splits `bytes` (the part of a segment of format `version` after its
+/// header, which starts at file offset `base`) into valid records and
+/// damaged ranges.
+pub fn salvage(bytes: &[u8], base: u64, version: u32) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut pos = 0usize;
     while pos < bytes.len() {
-        match valid_at(bytes, pos, base) {
+        match valid_at(bytes, pos, base, version) {
             Ok(rec) => {
                 pos += HEADER_LEN + rec.raw_payload.len();
                 pieces.push(Piece::Record(Box::new(rec)));
@@ -61,7 +65,7 @@ pub fn salvage(bytes: &[u8], base: u64) -> Vec<Piece> {
             }
             Err(reason) => {
                 let next = (pos + 1..bytes.len())
-                    .find_map(|q| valid_at(bytes, q, base).ok().map(|rec| (q, rec)));
+                    .find_map(|q| valid_at(bytes, q, base, version).ok().map(|rec| (q, rec)));
                 let end = next.as_ref().map_or(bytes.len(), |(q, _)| *q);
                 pieces.push(Piece::Damaged(DamagedRange {
                     offset: base + pos as u64,
@@ -79,7 +83,12 @@ pub fn salvage(bytes: &[u8], base: u64) -> Vec<Piece> {
     pieces
 }
 
-fn valid_at(bytes: &[u8], pos: usize, base: u64) -> Result<SalvagedRecord, &'static str> {
+fn valid_at(
+    bytes: &[u8],
+    pos: usize,
+    base: u64,
+    version: u32,
+) -> Result<SalvagedRecord, &'static str> {
     // Cheap filter first: a plausible length that fits.
     match u32_at(bytes, pos + LEN_OFFSET) {
         Some(len) if len != 0 && (len as usize) <= MAX_PAYLOAD_LEN => {}
@@ -91,7 +100,8 @@ fn valid_at(bytes: &[u8], pos: usize, base: u64) -> Result<SalvagedRecord, &'sta
         Parsed::Incomplete => return Err("incomplete record"),
         Parsed::Invalid(reason) => return Err(reason),
     };
-    let payload = Payload::decode(rec.payload).map_err(|_| "payload does not decode")?;
+    let payload =
+        Payload::decode_version(rec.payload, version).map_err(|_| "payload does not decode")?;
     Ok(SalvagedRecord {
         offset: base + pos as u64,
         seq: rec.header.seq,
@@ -99,6 +109,7 @@ fn valid_at(bytes: &[u8], pos: usize, base: u64) -> Result<SalvagedRecord, &'sta
         chain: rec.header.chain,
         payload,
         raw_payload: rec.payload.to_vec(),
+        version,
     })
 }
 
@@ -135,7 +146,7 @@ mod tests {
     fn a_damaged_record_in_the_middle_is_skipped_and_reported() {
         let (mut bytes, starts) = log(5);
         bytes[starts[2] + HEADER_LEN] ^= 0x10;
-        let pieces = salvage(&bytes, 100);
+        let pieces = salvage(&bytes, 100, super::super::segment::FORMAT_VERSION);
         let seqs: Vec<u64> = pieces
             .iter()
             .filter_map(|p| match p {
@@ -165,7 +176,7 @@ mod tests {
     fn a_cut_tail_is_one_damaged_range() {
         let (bytes, starts) = log(3);
         let cut = &bytes[..starts[2] + 10];
-        let pieces = salvage(cut, 0);
+        let pieces = salvage(cut, 0, super::super::segment::FORMAT_VERSION);
         assert_eq!(pieces.len(), 3);
         assert!(
             matches!(&pieces[2], Piece::Damaged(d) if d.offset == starts[2] as u64 && d.len == 10),

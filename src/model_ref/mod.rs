@@ -9,6 +9,7 @@
 //! | `file:/abs/path`, `file:///abs/path`, `file://localhost/abs/path`, `/abs/path` | [`ModelRef::File`] |
 //! | `models/x.gguf`, `./x.gguf` (only with [`ModelRef::parse_with_base`]) | [`ModelRef::File`] |
 //! | `https://…`, `http://…`, `s3://bucket/key`, `oci://registry/repo:tag`, `oci://registry/repo@sha256:…` | [`ModelRef::Url`] |
+//! | `ollama:registry.ollama.ai/library/llama3:8b`, `ollama:llama3:8b` | [`ModelRef::Ollama`] |
 //!
 //! # Validation
 //!
@@ -71,12 +72,15 @@
 //! ```
 
 mod hf;
+mod ollama;
 mod path;
 mod redact;
 mod tokens;
 mod url;
 
 pub use url::ModelUrl;
+
+pub(crate) use ollama::{Part as OllamaPart, check_part as check_ollama_part};
 
 pub(crate) use tokens::scrub_tokens;
 
@@ -87,7 +91,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Where a model came from: a Hugging Face repository, a local file or
-/// directory, or a URL.
+/// directory, a URL, or an Ollama registry's model.
 ///
 /// Parse one with [`ModelRef::parse`] (or `str::parse`), or with
 /// [`ModelRef::parse_with_base`] to also accept relative paths. Its
@@ -142,6 +146,19 @@ pub enum ModelRef {
     },
     /// An `http`, `https`, `s3` or `oci` URL.
     Url(ModelUrl),
+    /// A model of an Ollama registry, with every part named (missing parts
+    /// were filled with Ollama's defaults).
+    #[non_exhaustive]
+    Ollama {
+        /// The registry host (`registry.ollama.ai` by default).
+        host: String,
+        /// The namespace (`library` by default).
+        namespace: String,
+        /// The model name.
+        model: String,
+        /// The tag (`latest` by default).
+        tag: String,
+    },
 }
 
 impl ModelRef {
@@ -159,13 +176,83 @@ impl ModelRef {
         parse_inner(input, Some(base))
     }
 
-    /// `"hf"`, `"file"` or `"url"`.
+    /// `"hf"`, `"file"`, `"url"` or `"ollama"`.
     pub fn kind(&self) -> &'static str {
         match self {
             ModelRef::HuggingFace { .. } => "hf",
             ModelRef::File { .. } => "file",
             ModelRef::Url(_) => "url",
+            ModelRef::Ollama { .. } => "ollama",
         }
+    }
+
+    /// A Hugging Face reference to commit `revision` of `org/repo` (as an
+    /// adoption of a cache records it), checked like any `hf:` reference.
+    ///
+    /// ```
+    /// use catalog_core::ModelRef;
+    /// let r = ModelRef::hugging_face("Qwen", "Qwen2-0.5B", Some("refs/pr/1"))?;
+    /// assert_eq!(r.canonical(), "hf:Qwen/Qwen2-0.5B@refs/pr/1");
+    /// let r = ModelRef::hugging_face("o", "r", Some("feature/x"))?;
+    /// assert_eq!(r.canonical(), "hf:o/r@feature%2Fx");
+    /// # Ok::<(), catalog_core::Error>(())
+    /// ```
+    pub fn hugging_face(org: &str, repo: &str, revision: Option<&str>) -> Result<ModelRef> {
+        hf::check_repo_id(&format!("{org}/{repo}"))?;
+        if let Some(revision) = revision {
+            hf::check_revision(revision)?;
+        }
+        let r = ModelRef::HuggingFace {
+            org: org.to_owned(),
+            repo: repo.to_owned(),
+            revision: revision.map(str::to_owned),
+            path: None,
+        };
+        // Whatever is built must parse back to itself.
+        ModelRef::parse(&r.render(false))
+    }
+
+    /// An Ollama reference with every part given, checked like any
+    /// `ollama:` reference.
+    ///
+    /// ```
+    /// use catalog_core::ModelRef;
+    /// let r = ModelRef::ollama("registry.ollama.ai", "library", "llama3", "8b")?;
+    /// assert_eq!(r.canonical(), "ollama:registry.ollama.ai/library/llama3:8b");
+    /// assert_eq!(r.default_id(), "llama3:8b");
+    /// # Ok::<(), catalog_core::Error>(())
+    /// ```
+    pub fn ollama(host: &str, namespace: &str, model: &str, tag: &str) -> Result<ModelRef> {
+        for (part, value) in [
+            (OllamaPart::Host, host),
+            (OllamaPart::Namespace, namespace),
+            (OllamaPart::Model, model),
+            (OllamaPart::Tag, tag),
+        ] {
+            check_ollama_part(part, value)?;
+        }
+        Ok(ModelRef::Ollama {
+            host: host.to_owned(),
+            namespace: namespace.to_owned(),
+            model: model.to_owned(),
+            tag: tag.to_owned(),
+        })
+    }
+
+    /// Checks a Hugging Face repository id (`org/repo`) as the Hub reads it:
+    /// huggingface_hub's `validate_repo_id`, except that a single-segment
+    /// id (a legacy name such as `gpt2`) is refused, because in `hf:` the
+    /// part after the repository is the path inside it.
+    ///
+    /// ```
+    /// use catalog_core::ModelRef;
+    /// assert!(ModelRef::check_hf_repo_id("meta-llama/Meta-Llama-3-8B").is_ok());
+    /// for bad in ["gpt2", "org/repo.git", "org--x/r", "a/b/c", "-org/r"] {
+    ///     assert!(ModelRef::check_hf_repo_id(bad).is_err(), "{bad}");
+    /// }
+    /// ```
+    pub fn check_hf_repo_id(repo_id: &str) -> Result<()> {
+        hf::check_repo_id(repo_id)
     }
 
     /// The normalized, redacted string form, the same as `Display`: at most
@@ -212,6 +299,12 @@ impl ModelRef {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             ModelRef::Url(url) => url.id_hint(),
+            ModelRef::Ollama {
+                host,
+                namespace,
+                model,
+                tag,
+            } => ollama::default_id(host, namespace, model, tag),
         };
         let mut id = tokens::scrub_tokens(&raw);
         let mut end = id.len().min(MAX_ID_LEN);
@@ -278,7 +371,7 @@ impl ModelRef {
                 let mut text = format!("hf:{org}/{repo}");
                 if let Some(revision) = revision {
                     text.push('@');
-                    text.push_str(revision);
+                    text.push_str(&hf::encode_revision(revision));
                 }
                 if let Some(path) = path {
                     text.push('/');
@@ -292,6 +385,12 @@ impl ModelRef {
             }
             ModelRef::File { path } => format!("file:{}", path.display()),
             ModelRef::Url(url) => return url.render(redact),
+            ModelRef::Ollama {
+                host,
+                namespace,
+                model,
+                tag,
+            } => ollama::render(host, namespace, model, tag),
         };
         if redact {
             tokens::scrub_tokens(&text)
@@ -340,6 +439,7 @@ fn parse_inner(input: &str, base: Option<&Path>) -> Result<ModelRef> {
             "https" => ModelRef::Url(url::parse("https", rest)?),
             "s3" => ModelRef::Url(url::parse("s3", rest)?),
             "oci" => ModelRef::Url(url::parse("oci", rest)?),
+            "ollama" => ollama::parse(rest)?,
             other => {
                 // Quote the scheme only when it is followed by `//`: before a
                 // lone `:` it may be a user name (`user:password@host`).
@@ -381,7 +481,8 @@ fn parse_inner(input: &str, base: Option<&Path>) -> Result<ModelRef> {
 
 /// The forms accepted, for error messages.
 const SUPPORTED: &str = "hf:org/repo, file:/abs/path, an absolute path, a relative path \
-                         (with a base directory), http://, https://, s3:// and oci://";
+                         (with a base directory), http://, https://, s3://, oci:// and \
+                         ollama:model:tag";
 
 /// Checks that apply to every form, before anything else is looked at.
 fn check_input(input: &str) -> Result<()> {

@@ -16,7 +16,9 @@ use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FsWriter, Meta, TEMP_SUFFIX, is_not_beneath};
-use crate::hashing::{FileDigest, FsOpener, copy_and_hash, hash_files_via, hash_reader};
+use crate::hashing::{
+    FileDigest, FsOpener, Hashed, copy_and_hash, hash_both, hash_files_via, hash_reader,
+};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +46,8 @@ pub(crate) enum Method {
     Copied,
     Linked,
     Moved,
+    /// A reflink: a new file sharing the source's data (nothing copied).
+    Reflinked,
 }
 
 /// One file brought into the store.
@@ -141,6 +145,121 @@ pub(crate) fn stage_file(
     }
 }
 
+/// Stages an adopted file: the publisher's bytes at `source` (a regular
+/// file, never followed through a final symlink) come in by the cheapest
+/// way — a hard link on the same file system, else a reflink where the file
+/// system can share data, else a copy — and are read exactly once, for
+/// their SHA-256 and, when `git_len` is given, their git blob id of that
+/// declared length. Returns the staged file and what the read computed.
+pub(crate) fn stage_adopted(
+    store: &Store,
+    source: &Path,
+    git_len: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Staged, Hashed)> {
+    let fs = &store.fs;
+    let root = store.root();
+    match fs
+        .metadata(source, false)
+        .map_err(|e| Error::io(source, e))?
+    {
+        Some(m) if m.kind == FileKind::File => {}
+        Some(_) => {
+            return Err(Error::UnsafePath {
+                path: source.to_path_buf(),
+                reason: "no longer a regular file (replaced since it was looked at?)".into(),
+            });
+        }
+        None => return Err(Error::io(source, io::Error::from(io::ErrorKind::NotFound))),
+    }
+    let tmp = format!("{STAGING_DIR}/{}", staging_name());
+    let shared = match fs.link_in_beneath(source, root, &tmp) {
+        Ok(()) => Some(Method::Linked),
+        Err(e) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
+        // Another file system, or links refused (a file we do not own, too
+        // many links): try sharing the data instead.
+        Err(_) => match fs.clone_in_beneath(source, root, &tmp) {
+            Ok(()) => Some(Method::Reflinked),
+            Err(e) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
+            Err(e) => {
+                tracing::debug!(source = %source.display(), error = %e, "no hard link or reflink; copying");
+                None
+            }
+        },
+    };
+    let staged = |method, digest| Staged {
+        source: source.to_path_buf(),
+        tmp: tmp.clone(),
+        method,
+        digest,
+    };
+    let (method, hashed) = match shared {
+        Some(method) => {
+            let path = root.join(&tmp);
+            let read = fs
+                .open_read(&path)
+                .and_then(|mut r| hash_both(&mut r, git_len, None, progress))
+                .and_then(|h| {
+                    // The source's bytes may never have been synced; a file
+                    // shared with the publisher's store is never opened for
+                    // writing.
+                    fs.sync_file_data(&path)?;
+                    Ok(h)
+                });
+            match read {
+                Ok(h) => (method, h),
+                Err(e) => {
+                    let _ = fs.remove_tree_beneath(root, &tmp);
+                    return Err(Error::io(source, e));
+                }
+            }
+        }
+        None => {
+            let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
+            let mut file = fs
+                .create_new_beneath(root, &tmp)
+                .map_err(|e| store.error(&tmp, e))?;
+            let mut writer = FsWriter(&mut *file);
+            let mut failed_write = WriteErrorSide::default();
+            let copied = hash_both(
+                &mut reader,
+                git_len,
+                Some(&mut failed_write.watch(&mut writer)),
+                progress,
+            );
+            let hashed = copied.map_err(|e| {
+                let _ = fs.remove_tree_beneath(root, &tmp);
+                if failed_write.hit {
+                    store.error(&tmp, e)
+                } else {
+                    Error::io(source, e)
+                }
+            })?;
+            if let Err(e) = file.sync_data() {
+                let _ = fs.remove_tree_beneath(root, &tmp);
+                return Err(store.error(&tmp, e));
+            }
+            (Method::Copied, hashed)
+        }
+    };
+    let staged = staged(method, hashed.file);
+    // Whatever was linked or cloned must be a regular file of the store's.
+    match fs.metadata_beneath(root, &staged.tmp) {
+        Ok(Some(m)) if m.kind == FileKind::File => Ok((staged, hashed)),
+        Err(e) if is_not_beneath(&e) => {
+            staged.undo(store);
+            Err(store.error(&tmp, e))
+        }
+        _ => {
+            staged.undo(store);
+            Err(Error::UnsafePath {
+                path: source.to_path_buf(),
+                reason: "the staged file is not a regular file".into(),
+            })
+        }
+    }
+}
+
 impl Staged {
     /// Drops a staged copy or link. A moved file is left where it is: the
     /// import's move intent names it, and resolving the intent
@@ -175,8 +294,17 @@ impl Staged {
             let existing = fs
                 .metadata_beneath(root, &blob_rel)
                 .map_err(|e| store.error(&blob_rel, e))?;
+            // The staged file may be the blob itself (a hard link to the
+            // same inode, found again): then it holds the bytes just hashed.
+            let same_inode = || {
+                fs.metadata_beneath(root, &self.tmp)
+                    .ok()
+                    .flatten()
+                    .zip(existing)
+                    .is_some_and(|(staged, blob)| staged.inode == blob.inode)
+            };
             if existing.is_some_and(|m| m.kind == FileKind::File && m.len == self.digest.bytes)
-                && holds(store, &blob_rel, self.digest.digest)
+                && (same_inode() || holds(store, &blob_rel, self.digest.digest))
             {
                 if self.method != Method::Moved {
                     fs.remove_tree_beneath(root, &self.tmp)
@@ -208,7 +336,7 @@ impl Staged {
                 Err(e) => return Err(store.error(&blob_rel, e)),
             }
         }
-        if stored && self.method == Method::Copied {
+        if stored && matches!(self.method, Method::Copied | Method::Reflinked) {
             fs.set_readonly_beneath(root, &blob_rel)
                 .map_err(|e| store.error(&blob_rel, e))?;
         }

@@ -35,11 +35,7 @@ mod tests {
     use super::*;
 
     fn file(path: &str, body: &[u8]) -> ManifestFile {
-        ManifestFile {
-            path: path.into(),
-            digest: Digest::of_bytes(body),
-            size_bytes: body.len() as u64,
-        }
+        ManifestFile::new(path, Digest::of_bytes(body), body.len() as u64)
     }
 
     #[test]

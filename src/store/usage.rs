@@ -6,8 +6,14 @@ use crate::entry::ModelEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The objects one entry uses: its blob or view, and the blobs of its files.
+/// An entry registered in place (external) uses none: its files are not
+/// the store's, so nothing that removes store objects (evict, delete, gc)
+/// ever reaches them, and it keeps no store object alive either.
 pub(crate) fn objects_of(entry: &ModelEntry) -> BTreeSet<Object> {
     let mut out = BTreeSet::new();
+    if entry.external {
+        return out;
+    }
     if let Some(o) = Object::from_rel(&entry.local_path) {
         out.insert(o);
     }

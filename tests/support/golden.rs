@@ -34,10 +34,17 @@ pub fn copy(version: &str, name: &str) -> tempfile::TempDir {
 /// SHA-256 over every entry in its format-defined encoding (postcard of
 /// `ModelEntry`, §4.3 of docs/FORMAT.md), in id order, then the journal
 /// head: the "state digest" the fixtures are pinned to.
+///
+/// An entry that holds nothing format 3 added (no digest source, not
+/// external, no file media type or publisher digest) is encoded in the
+/// shape formats 1 and 2 gave `ModelEntry`, so the digests pinned for
+/// those fixtures stay what they were; an entry with format-3 information
+/// is followed by the encoding of those fields. A later build that gave an
+/// older entry different values for them changes the digest.
 pub fn state_digest(catalog: &Catalog) -> String {
     let mut bytes = Vec::new();
     for e in catalog.list() {
-        let encoded: Vec<u8> = postcard::to_allocvec::<ModelEntry>(&e).unwrap();
+        let encoded = encode_entry(&e);
         bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&encoded);
     }
@@ -45,6 +52,73 @@ pub fn state_digest(catalog: &Catalog) -> String {
     bytes
         .extend_from_slice(format!("head {} {} {}", head.seq, head.chain, head.time_ms).as_bytes());
     Digest::of_bytes(&bytes).hex()
+}
+
+/// `ManifestFile` as formats 1 and 2 encoded it.
+#[derive(serde::Serialize)]
+struct ManifestFileV2<'a> {
+    path: &'a str,
+    digest: Digest,
+    size_bytes: u64,
+}
+
+/// `ModelEntry` as formats 1 and 2 encoded it.
+#[derive(serde::Serialize)]
+struct ModelEntryV2<'a> {
+    id: &'a str,
+    model_ref: &'a str,
+    local_path: &'a str,
+    lifecycle: Lifecycle,
+    trust: catalog_core::TrustState,
+    digest: Option<Digest>,
+    size_bytes: u64,
+    files: Vec<ManifestFileV2<'a>>,
+    registered_at_ms: u64,
+    updated_at_ms: u64,
+    updated_seq: u64,
+    last_verified_at_ms: Option<u64>,
+    last_verification: Option<&'a Verification>,
+}
+
+fn encode_entry(e: &ModelEntry) -> Vec<u8> {
+    let old = ModelEntryV2 {
+        id: &e.id,
+        model_ref: &e.model_ref,
+        local_path: &e.local_path,
+        lifecycle: e.lifecycle,
+        trust: e.trust,
+        digest: e.digest,
+        size_bytes: e.size_bytes,
+        files: e
+            .files
+            .iter()
+            .map(|f| ManifestFileV2 {
+                path: &f.path,
+                digest: f.digest,
+                size_bytes: f.size_bytes,
+            })
+            .collect(),
+        registered_at_ms: e.registered_at_ms,
+        updated_at_ms: e.updated_at_ms,
+        updated_seq: e.updated_seq,
+        last_verified_at_ms: e.last_verified_at_ms,
+        last_verification: e.last_verification.as_deref(),
+    };
+    let mut out = postcard::to_allocvec(&old).unwrap();
+    let format_3 = e.digest_source.is_some()
+        || e.external
+        || e.files
+            .iter()
+            .any(|f| f.media_type.is_some() || f.publisher_digest.is_some());
+    if format_3 {
+        let files: Vec<_> = e
+            .files
+            .iter()
+            .map(|f| (&f.media_type, f.publisher_digest))
+            .collect();
+        out.extend(postcard::to_allocvec(&(e.digest_source, e.external, files)).unwrap());
+    }
+    out
 }
 
 /// The clean fixture's workload: 14 records of every kind.
@@ -63,11 +137,7 @@ pub fn write_clean(root: &Path) {
         .digest(digest)
         .size_bytes(1000 + i);
         if i == 4 {
-            spec = spec.files(vec![ManifestFile {
-                path: "config.json".into(),
-                digest,
-                size_bytes: 2,
-            }]);
+            spec = spec.files(vec![ManifestFile::new("config.json", digest, 2)]);
         }
         catalog.with_context(ctx.clone()).put(spec).unwrap();
     }

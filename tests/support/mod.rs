@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod golden;
+pub mod layouts;
 pub mod mem_fs;
 
 use catalog_core::{Digest, EntrySpec, Lifecycle, ManifestFile, ModelEntry};
@@ -24,16 +25,12 @@ pub fn spec(i: u64) -> EntrySpec {
     }
     if i.is_multiple_of(4) {
         s = s.files(vec![
-            ManifestFile {
-                path: "config.json".into(),
-                digest: Digest::of_bytes(b"config"),
-                size_bytes: 6,
-            },
-            ManifestFile {
-                path: format!("model-0000{i}-of-00002.safetensors"),
-                digest: Digest::of_bytes(format!("shard-{i}").as_bytes()),
-                size_bytes: 500 + i,
-            },
+            ManifestFile::new("config.json", Digest::of_bytes(b"config"), 6),
+            ManifestFile::new(
+                format!("model-0000{i}-of-00002.safetensors"),
+                Digest::of_bytes(format!("shard-{i}").as_bytes()),
+                500 + i,
+            ),
         ]);
     }
     s

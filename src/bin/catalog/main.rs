@@ -18,7 +18,8 @@ use std::process::ExitCode;
 /// The model catalog of this node: which model files are on disk, their
 /// digests, lifecycle and trust, and the history of every change.
 ///
-/// Exit codes: 0 success; 1 a verification failed, `check` found a problem,
+/// Exit codes: 0 success; 1 a verification failed (also an adopted model
+/// whose bytes do not match its publisher's digest), `check` found a problem,
 /// `evict`, `delete` or `gc` could not remove or sync a store file (the
 /// record is written, the report printed and the files named on stderr;
 /// `gc` retries), or an operation failed; 2 bad usage or input (nothing
@@ -56,6 +57,11 @@ enum Command {
     /// Import a local model file or directory: copy (or link, or move) it
     /// into the store, hash it, register and verify it.
     Add(cmd::add::Args),
+    /// Adopt the models this node already has (a Hugging Face hub cache,
+    /// an Ollama models directory, a model directory or GGUF file): linked,
+    /// not copied, and checked against their publishers' digests; exits 1
+    /// if a model's bytes do not match.
+    Adopt(cmd::adopt::Args),
     /// List the models.
     List(cmd::list::Args),
     /// Show one model.
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo => cmd::demo::run(&ctx),
         Command::Add(args) => cmd::add::run(&ctx, args),
+        Command::Adopt(args) => cmd::adopt::run(&ctx, args),
         Command::List(args) => cmd::list::run(&ctx, args),
         Command::Show(args) => cmd::show::run(&ctx, args),
         Command::History(args) => cmd::history::run(&ctx, args),

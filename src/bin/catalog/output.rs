@@ -2,7 +2,8 @@
 //! UTC times, and how one journal event is shown.
 
 use catalog_core::{
-    Digest, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState, VerifyResult,
+    Digest, DigestSource, Error, Event, Lifecycle, ManifestFile, ModelEntry, ModelRef, Op,
+    OpContext, TrustState, VerifyResult,
 };
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -56,11 +57,11 @@ pub fn entry_json(e: &ModelEntry) -> Value {
         "lifecycle": lifecycle(e.lifecycle),
         "trust": trust(e.trust),
         "digest": e.digest.map(|d| d.to_string()),
+        "digest_source": e.digest_source.map(DigestSource::as_str),
         "size_bytes": e.size_bytes,
         "path": e.local_path,
-        "files": e.files.iter().map(|f| json!({
-            "path": f.path, "digest": f.digest.to_string(), "size_bytes": f.size_bytes,
-        })).collect::<Vec<_>>(),
+        "external": e.external,
+        "files": e.files.iter().map(file_json).collect::<Vec<_>>(),
         "registered_at_ms": e.registered_at_ms,
         "updated_at_ms": e.updated_at_ms,
         "updated_seq": e.updated_seq,
@@ -73,6 +74,21 @@ pub fn entry_json(e: &ModelEntry) -> Value {
             "duration_ms": v.duration_ms,
         })),
     })
+}
+
+/// One file of a model: path, digest, size, and (format 3) its media type
+/// and the digest its publisher named it by, when there are.
+pub fn file_json(f: &ManifestFile) -> Value {
+    let mut obj = json!({
+        "path": f.path, "digest": f.digest.to_string(), "size_bytes": f.size_bytes,
+    });
+    if let Some(m) = &f.media_type {
+        obj["media_type"] = json!(m);
+    }
+    if let Some(p) = &f.publisher_digest {
+        obj["publisher_digest"] = json!(p.to_string());
+    }
+    obj
 }
 
 /// Files that could not be handled, with the reason, as JSON objects.

@@ -115,7 +115,7 @@ impl Events<'_> {
             let buffered = &mut self.buffered;
             // A torn tail of the newest segment (a write in progress, or a
             // crash not yet recovered) is not history: the scan stops there.
-            let (end, _) = reader::scan(body, start, &path, newest, |v| {
+            let (end, _) = reader::scan(body, start, &path, newest, h.version, |v| {
                 if v.header.seq >= from {
                     buffered.push_back(Event {
                         seq: v.header.seq,

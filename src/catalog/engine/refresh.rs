@@ -65,11 +65,19 @@ pub(crate) fn refresh(
             }
             bytes.drain(..(from.offset - at) as usize);
         }
+        // The segment's format decides how its payloads decode.
+        let version = match fs.read_head(&path, segment::HEADER_LEN) {
+            Ok(head) => SegmentHeader::decode(&head, &path)?.version,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return reload(layout, opts, view).map(|n| applied + n);
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
         let mut v = view::write(view);
         if v.segment_no != segment_no || v.cursor != from {
             continue; // another thread refreshed meanwhile
         }
-        let (_, end) = reader::scan(&bytes, from, &path, !sealed, |rec| {
+        let (_, end) = reader::scan(&bytes, from, &path, !sealed, version, |rec| {
             let seq = rec.header.seq;
             if rec.payload.op.changes_state() {
                 v.state_seq = seq;

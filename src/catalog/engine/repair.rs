@@ -290,6 +290,9 @@ fn salvage_journal(
     // journal started there before the repair.
     let mut from_header = false;
     let mut damage: Vec<(PathBuf, DamagedRange)> = Vec::new();
+    // Each segment's format decides how its payloads decode; a damaged
+    // header's is taken from the segments around it (formats only grow).
+    let versions = segment_versions(fs, layout, &segments)?;
     for (i, &n) in segments.iter().enumerate() {
         let path = layout.segment_file(n);
         let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
@@ -315,7 +318,7 @@ fn salvage_journal(
             Err(err) => return Err(err),
         }
         let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
-        for piece in salvage::salvage(body, segment::HEADER_LEN as u64) {
+        for piece in salvage::salvage(body, segment::HEADER_LEN as u64, versions[i]) {
             let rec = match piece {
                 Piece::Damaged(d) => {
                     damage.push((path.clone(), d));
@@ -364,6 +367,29 @@ fn salvage_journal(
     Ok((items, first_seq, prev_chain, from_header))
 }
 
+/// The format version of each segment: its header's, or for a header that
+/// does not decode, the previous segment's (else the next one's, else the
+/// current format).
+fn segment_versions(fs: &dyn Fs, layout: &Layout, segments: &[u64]) -> Result<Vec<u32>> {
+    let mut found = Vec::with_capacity(segments.len());
+    for &n in segments {
+        let path = layout.segment_file(n);
+        let head = fs
+            .read_head(&path, segment::HEADER_LEN)
+            .map_err(|e| Error::io(&path, e))?;
+        found.push(SegmentHeader::decode(&head, &path).ok().map(|h| h.version));
+    }
+    let mut out = Vec::with_capacity(found.len());
+    for i in 0..found.len() {
+        let known = found[i]
+            .or_else(|| found[..i].iter().rev().find_map(|v| *v))
+            .or_else(|| found[i..].iter().find_map(|v| *v))
+            .unwrap_or(segment::FORMAT_VERSION);
+        out.push(known);
+    }
+    Ok(out)
+}
+
 /// Reports the pending damage as one gap; `seqs` is (first lost, next kept).
 fn close_gap(
     damage: &mut Vec<(PathBuf, DamagedRange)>,
@@ -408,8 +434,9 @@ struct Rebuilt {
     /// its history was pruned, not lost by it.
     started_late: bool,
     prev_chain: ChainValue,
-    /// (header without `synced_before`, payload bytes)
-    records: Vec<(RecordHeader, Vec<u8>)>,
+    /// (header without `synced_before`, payload bytes, the format version
+    /// of the segment the payload must be in)
+    records: Vec<(RecordHeader, Vec<u8>, u32)>,
     state: State,
 }
 
@@ -430,18 +457,30 @@ fn rebuild(
     let mut chain = prev_chain;
     let mut next = first_seq;
     let mut last_time = identity.created_ms;
-    let mut push = |seq: u64, time_ms: u64, payload: Vec<u8>, chain: &mut ChainValue| {
-        *chain = chain::next(chain, seq, time_ms, &payload);
-        out.records.push((
-            RecordHeader {
-                seq,
-                time_ms,
-                synced_before: 0,
-                chain: *chain,
-            },
-            payload,
-        ));
-    };
+    // A salvaged payload keeps its bytes (and chain value), so it stays in
+    // a segment of the format that wrote it; a gap record is encoded the
+    // same in every format and goes with the records around it.
+    let mut version = items
+        .iter()
+        .find_map(|item| match item {
+            Item::Record(rec) => Some(rec.version),
+            Item::Gap { .. } => None,
+        })
+        .unwrap_or(segment::FORMAT_VERSION);
+    let mut push =
+        |seq: u64, time_ms: u64, payload: Vec<u8>, version: u32, chain: &mut ChainValue| {
+            *chain = chain::next(chain, seq, time_ms, &payload);
+            out.records.push((
+                RecordHeader {
+                    seq,
+                    time_ms,
+                    synced_before: 0,
+                    chain: *chain,
+                },
+                payload,
+                version,
+            ));
+        };
     for item in items {
         match item {
             Item::Gap {
@@ -450,10 +489,11 @@ fn rebuild(
                 reason,
             } => {
                 let payload = gap_payload(last, reason)?;
-                push(first, last_time, payload, &mut chain);
+                push(first, last_time, payload, version, &mut chain);
                 next = last.saturating_add(1);
             }
             Item::Record(rec) => {
+                version = rec.version;
                 if rec.seq > covered {
                     let current = rec.payload.op.model_id().and_then(|id| state.get(id));
                     match change_for(current, rec.payload.op.clone(), rec.seq, rec.time_ms) {
@@ -464,14 +504,14 @@ fn rebuild(
                                 rec.seq,
                                 "repair: dropped an operation that no longer applies".into(),
                             )?;
-                            push(rec.seq, rec.time_ms, payload, &mut chain);
+                            push(rec.seq, rec.time_ms, payload, version, &mut chain);
                             next = rec.seq.saturating_add(1);
                             continue;
                         }
                     }
                 }
                 last_time = last_time.max(rec.time_ms);
-                push(rec.seq, rec.time_ms, rec.raw_payload, &mut chain);
+                push(rec.seq, rec.time_ms, rec.raw_payload, version, &mut chain);
                 report.records_kept += 1;
                 next = match rec.payload.op {
                     Op::Gap { last_lost, .. } => last_lost.saturating_add(1),
@@ -485,7 +525,7 @@ fn rebuild(
             covered,
             "repair: records covered by the snapshot were lost from the journal".into(),
         )?;
-        push(next, last_time, payload, &mut chain);
+        push(next, last_time, payload, version, &mut chain);
         next = covered.saturating_add(1);
     }
     report.last_seq = next - 1;
@@ -514,53 +554,47 @@ fn stage_and_swap(
     for dir in [&journal, &snapshots] {
         fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    // The segment: header, then every record as if written alone after
-    // everything before it was durable.
-    let header = SegmentHeader {
-        version: segment::FORMAT_VERSION,
-        catalog_id: identity.catalog_id,
-        segment_no: 1,
-        first_seq: rebuilt.first_seq,
-        prev_chain: rebuilt.prev_chain,
-    };
-    let mut bytes = header.encode().to_vec();
+    // The segments: each a header, then records as if each was written
+    // alone after everything before it was durable. A new segment starts
+    // where the format of the salvaged payloads changes (formats only grow
+    // from one segment to the next, as a writer leaves them).
+    let mut journal_out = Staged::new(identity.catalog_id, rebuilt.prev_chain);
     let mut last = (0u64, 0u64, rebuilt.prev_chain);
-    for (h, payload) in &rebuilt.records {
-        let h = RecordHeader {
-            synced_before: bytes.len() as u64,
-            ..*h
-        };
-        record::encode(&mut bytes, &h, payload);
+    for (h, payload, version) in &rebuilt.records {
+        journal_out.append(*version, h, payload);
         last = (h.seq, h.time_ms, h.chain);
     }
     let (seq, time_ms, chain) = last;
     // Catalog-level records after the last one (a trailing gap skips
-    // sequences), each chained to the one before.
-    let mut tail_chain = chain;
-    let mut append = |op: Op, bytes: &mut Vec<u8>, report: &mut RepairReport| -> Result<()> {
+    // sequences), each chained to the one before, in a segment of format 2
+    // or later (format 1 has no such records).
+    let append = |op: Op, out: &mut Staged, report: &mut RepairReport| -> Result<()> {
         let payload = Payload {
             op,
             ctx: OpContext::default(),
         }
         .encode()?;
         let at = report.last_seq + 1;
-        tail_chain = chain::next(&tail_chain, at, time_ms, &payload);
         let h = RecordHeader {
             seq: at,
             time_ms,
-            synced_before: bytes.len() as u64,
-            chain: tail_chain,
+            synced_before: 0,
+            chain: chain::next(&out.chain, at, time_ms, &payload),
         };
-        record::encode(bytes, &h, &payload);
+        let version = match out.version() {
+            v if v < 2 => segment::FORMAT_VERSION,
+            v => v,
+        };
+        out.append(version, &h, &payload);
         report.last_seq = at;
         Ok(())
     };
     // A journal that already started after sequence 1 (history pruned by an
     // older build, which recorded no pruning) says so, so that `check` does
     // not take it for lost segments. (Records lost by the damage are gaps.)
-    let pruning_recorded = rebuilt.records.iter().any(|(_, p)| {
+    let pruning_recorded = rebuilt.records.iter().any(|(_, p, version)| {
         matches!(
-            Payload::decode(p).map(|p| p.op),
+            Payload::decode_version(p, *version).map(|p| p.op),
             Ok(Op::Pruned { first_kept }) if first_kept >= rebuilt.first_seq
         )
     });
@@ -569,7 +603,7 @@ fn stage_and_swap(
             Op::Pruned {
                 first_kept: rebuilt.first_seq,
             },
-            &mut bytes,
+            &mut journal_out,
             report,
         )?;
     }
@@ -591,14 +625,16 @@ fn stage_and_swap(
                 entries: count,
                 content: snapshot::content_digest(&snap),
             },
-            &mut bytes,
+            &mut journal_out,
             report,
         )?;
         Some((seq, snap))
     } else {
         None
     };
-    publish_file(fs, &journal, &segment_name(1), &bytes)?;
+    for (no, bytes) in journal_out.finish(rebuilt.first_seq, rebuilt.prev_chain) {
+        publish_file(fs, &journal, &segment_name(no), &bytes)?;
+    }
     if let Some((seq, snap)) = snap {
         publish_file(fs, &snapshots, &snapshot_name(seq), &snap)?;
     }
@@ -610,4 +646,86 @@ fn stage_and_swap(
     finish_pending(fs, layout)?;
     report.quarantined_to = Some(layout.quarantine_dir().join(name));
     Ok(())
+}
+
+/// The segments of a repaired journal, being laid out.
+struct Staged {
+    catalog_id: [u8; 16],
+    /// Segments so far: header (numbered at the end) and records.
+    segments: Vec<(SegmentHeader, Vec<u8>)>,
+    /// Chain value after the last record appended (before the first one:
+    /// the new journal's starting value).
+    chain: ChainValue,
+}
+
+impl Staged {
+    fn new(catalog_id: [u8; 16], prev_chain: ChainValue) -> Self {
+        Staged {
+            catalog_id,
+            segments: Vec::new(),
+            chain: prev_chain,
+        }
+    }
+
+    /// The format of the segment being filled (the current one if none).
+    fn version(&self) -> u32 {
+        self.segments
+            .last()
+            .map_or(segment::FORMAT_VERSION, |(h, _)| h.version)
+    }
+
+    /// Appends a record (its `synced_before` is set here) to a segment of
+    /// format `version`, starting one if the current one has another.
+    fn append(&mut self, version: u32, h: &RecordHeader, payload: &[u8]) {
+        if self
+            .segments
+            .last()
+            .is_none_or(|(s, _)| s.version != version)
+        {
+            self.segments.push((
+                SegmentHeader {
+                    version,
+                    catalog_id: self.catalog_id,
+                    segment_no: 0,
+                    first_seq: h.seq,
+                    prev_chain: self.chain,
+                },
+                Vec::new(),
+            ));
+        }
+        self.chain = h.chain;
+        if let Some((_, bytes)) = self.segments.last_mut() {
+            let h = RecordHeader {
+                synced_before: (segment::HEADER_LEN + bytes.len()) as u64,
+                ..*h
+            };
+            record::encode(bytes, &h, payload);
+        }
+    }
+
+    /// The numbered segment files (at least one).
+    fn finish(mut self, first_seq: u64, prev_chain: ChainValue) -> Vec<(u64, Vec<u8>)> {
+        if self.segments.is_empty() {
+            self.segments.push((
+                SegmentHeader {
+                    version: segment::FORMAT_VERSION,
+                    catalog_id: self.catalog_id,
+                    segment_no: 0,
+                    first_seq,
+                    prev_chain,
+                },
+                Vec::new(),
+            ));
+        }
+        self.segments
+            .into_iter()
+            .enumerate()
+            .map(|(i, (mut header, records))| {
+                header.segment_no = i as u64 + 1;
+                let mut bytes = header.encode().to_vec();
+                bytes.extend_from_slice(&records);
+                (header.segment_no, bytes)
+            })
+            .collect()
+    }
 }

@@ -166,7 +166,7 @@ pub(super) fn replay(
             next_seq: h.first_seq,
             chain: h.prev_chain,
         };
-        let scanned = reader::scan(body, from, &path, i == newest, |v| {
+        let scanned = reader::scan(body, from, &path, i == newest, h.version, |v| {
             let seq = v.header.seq;
             if i == newest {
                 tail = Some(v.offset);

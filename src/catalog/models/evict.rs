@@ -36,6 +36,9 @@ pub struct EvictReport {
     pub shared_kept: u64,
     /// Files that could not be removed (left for gc), with the reason.
     pub errors: Vec<(PathBuf, String)>,
+    /// Files of a model registered in place, left where they are: they
+    /// are not the catalog's, and it never removes or moves them.
+    pub left_in_place: u64,
 }
 
 /// The objects only `entry` uses, each with the bytes removing it frees.
@@ -99,6 +102,16 @@ fn freed_bytes(store: &Store, o: Object, entry: &ModelEntry, removes_view: bool)
             0
         },
     )
+}
+
+/// How many files of `entry` are left where they are because it was
+/// registered in place (0 for a model in the store).
+fn in_place_files(entry: &ModelEntry) -> u64 {
+    if entry.external {
+        entry.files.len().max(1) as u64
+    } else {
+        0
+    }
 }
 
 /// Removes the planned objects (views first: they link the blobs); adds
@@ -184,6 +197,7 @@ impl Catalog {
         if let (true, Some((entry, planned))) = (removed, files) {
             let mut report = EvictReport {
                 id: id.to_string(),
+                left_in_place: in_place_files(&entry),
                 ..EvictReport::default()
             };
             match planned {
@@ -214,6 +228,7 @@ impl Catalog {
             id: id.to_string(),
             dry_run,
             shared_kept: plan.shared,
+            left_in_place: in_place_files(&entry),
             ..EvictReport::default()
         };
         if dry_run {

@@ -15,7 +15,9 @@ use super::moves::{self, MoveIntent};
 use crate::catalog::{Catalog, Writer};
 use crate::context::OpContext;
 use crate::digest::Digest;
-use crate::entry::{EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id};
+use crate::entry::{
+    DigestSource, EntrySpec, FileFingerprint, ManifestFile, ModelEntry, Verification, check_id,
+};
 use crate::error::{Error, Result};
 use crate::fetch::{FetchedModel, FileFetcher, ModelFetcher};
 use crate::hashing::verify_digest;
@@ -41,9 +43,35 @@ pub struct ImportOptions {
     pub link: LinkMode,
     /// Correlation id and actor stored with the records.
     pub context: OpContext,
+    /// Where the model came from, recorded as its `model_ref` instead of
+    /// the reference it is fetched from (a local file downloaded from
+    /// `hf:org/repo@rev`, say); stored redacted like every reference.
+    pub origin: Option<ModelRef>,
 }
 
 impl ImportOptions {
+    /// Records `origin` as where the model came from (its `model_ref`;
+    /// also what the default id is made from).
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let src = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, ImportOptions, ModelRef};
+    /// let file = src.path().join("qwen2-0_5b-instruct-q4_k_m.gguf");
+    /// std::fs::write(&file, b"GGUF...").unwrap();
+    /// let catalog = Catalog::open(dir.path())?;
+    /// let local = ModelRef::parse(&format!("file:{}", file.display()))?;
+    /// let origin = ModelRef::parse("hf:Qwen/Qwen2-0.5B-Instruct-GGUF@main")?;
+    /// let report = catalog.import(&local, ImportOptions::default().origin(origin))?;
+    /// assert_eq!(report.entry.model_ref, "hf:Qwen/Qwen2-0.5B-Instruct-GGUF@main");
+    /// assert_eq!(report.entry.id, "Qwen--Qwen2-0.5B-Instruct-GGUF@main");
+    /// # Ok(()) }
+    /// ```
+    pub fn origin(mut self, origin: ModelRef) -> Self {
+        self.origin = Some(origin);
+        self
+    }
     /// Registers under `id`.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
@@ -157,8 +185,16 @@ impl Catalog {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
         let w = self.writer()?;
-        let id = opts.id.clone().unwrap_or_else(|| source.default_id());
+        // What the entry records as where the model came from.
+        let recorded = opts.origin.clone().unwrap_or_else(|| source.clone());
+        let id = opts.id.clone().unwrap_or_else(|| recorded.default_id());
         check_id(&id)?;
+        if opts.expected.is_some_and(|d| !d.is_sha256()) {
+            return Err(Error::invalid(
+                "digest",
+                "an import checks a SHA-256 (`sha256:<64 hex digits>`)",
+            ));
+        }
         opts.context.validate()?;
         loop {
             let (flight, leader) = {
@@ -183,7 +219,7 @@ impl Catalog {
                     id: id.clone(),
                     flight,
                 };
-                return self.import_now(w, fetcher, source, &id, &opts, progress);
+                return self.import_now(w, fetcher, (source, &recorded), &id, &opts, progress);
             }
             let mut done = flight
                 .done
@@ -198,7 +234,7 @@ impl Catalog {
             drop(done);
             // The leader's result: the entry, if it registered this source.
             if let Ok(entry) = self.get(&id)
-                && entry.model_ref == source.canonical()
+                && entry.model_ref == recorded.canonical()
                 && opts.expected.is_none_or(|d| entry.digest == Some(d))
             {
                 return Ok(ImportReport {
@@ -220,7 +256,7 @@ impl Catalog {
         &self,
         w: &Writer,
         fetcher: &dyn ModelFetcher,
-        source: &ModelRef,
+        (source, recorded): (&ModelRef, &ModelRef),
         id: &str,
         opts: &ImportOptions,
         progress: &(dyn Fn(u64) + Sync),
@@ -236,7 +272,7 @@ impl Catalog {
         let single = !fetched.is_directory && fetched.files.len() == 1;
         // Every refusal that does not need the bytes comes before the first
         // byte moves: the records must fit, the store layout must be sound.
-        import_bounds::records_fit(id, source, &fetched, single, opts.expected, &opts.context)?;
+        import_bounds::records_fit(id, recorded, &fetched, single, opts.expected, &opts.context)?;
         w.committer.check_alive()?;
         store.create_dirs()?;
         for f in &mut fetched.files {
@@ -259,7 +295,7 @@ impl Catalog {
             intent.as_ref(),
             Target {
                 id,
-                source,
+                source: recorded,
                 single,
                 started,
             },
@@ -345,11 +381,7 @@ impl Catalog {
         // 2. Check the expected digest before anything is published.
         let files: Vec<ManifestFile> = staged
             .iter()
-            .map(|(path, s)| ManifestFile {
-                path: path.clone(),
-                digest: s.digest.digest,
-                size_bytes: s.digest.bytes,
-            })
+            .map(|(path, s)| ManifestFile::new(path.clone(), s.digest.digest, s.digest.bytes))
             .collect();
         let actual = if single {
             files[0].digest
@@ -384,14 +416,21 @@ impl Catalog {
         }
         store.sync_dir(BLOBS_DIR)?;
         let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
+        // The digest is the publisher's if one was expected (and matched),
+        // else the one computed now.
+        let digest_source = if opts.expected.is_some() {
+            DigestSource::Publisher
+        } else {
+            DigestSource::Import
+        };
         let spec = if single {
             EntrySpec::new(id, source.canonical(), Object::Blob(actual).rel())
-                .digest(actual)
+                .digest_from(actual, digest_source)
                 .size_bytes(bytes)
         } else {
             let local = view::ensure(store, &files)?;
             EntrySpec::new(id, source.canonical(), local)
-                .digest(actual)
+                .digest_from(actual, digest_source)
                 .size_bytes(bytes)
                 .files(files)
         };

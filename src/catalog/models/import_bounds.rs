@@ -32,11 +32,7 @@ pub(crate) fn records_fit(
         fetched
             .files
             .iter()
-            .map(|f| ManifestFile {
-                path: f.relative_path.clone(),
-                digest: any,
-                size_bytes: u64::MAX,
-            })
+            .map(|f| ManifestFile::new(f.relative_path.clone(), any, u64::MAX))
             .collect()
     };
     let local = if single {

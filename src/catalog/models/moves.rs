@@ -200,16 +200,8 @@ mod tests {
     fn a_multi_file_entry_is_matched_file_by_file() {
         let (a, b) = (Digest::of_bytes(b"a"), Digest::of_bytes(b"b"));
         let files = vec![
-            ManifestFile {
-                path: "a.bin".into(),
-                digest: a,
-                size_bytes: 1,
-            },
-            ManifestFile {
-                path: "b.bin".into(),
-                digest: b,
-                size_bytes: 1,
-            },
+            ManifestFile::new("a.bin", a, 1),
+            ManifestFile::new("b.bin", b, 1),
         ];
         let state = state_with(EntrySpec::new("m", "hf:o/r", "views/x").files(files));
         assert_eq!(registered_digest(&state, "m", 0, "b.bin"), Some(b));

@@ -36,10 +36,16 @@ impl Catalog {
     }
 
     /// The path an engine loads for `id`: the blob of a single-file model,
-    /// or the directory view of a multi-file one. A writer rebuilds a view
+    /// or the directory view of a multi-file one; for a model registered in
+    /// place, where it is (a Hugging Face snapshot directory, a GGUF file). A writer rebuilds a view
     /// that a crash left incomplete; a reader reports it.
     pub fn model_path(&self, id: &str) -> Result<PathBuf> {
         let entry = self.get(id)?;
+        if entry.external {
+            // Registered in place: where its files are (the catalog never
+            // builds anything for it).
+            return Ok(PathBuf::from(entry.local_path));
+        }
         let store = &self.inner.store;
         let path = confined(store, &entry.local_path)?;
         if entry.files.is_empty() {

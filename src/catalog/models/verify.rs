@@ -3,9 +3,10 @@
 use crate::catalog::Catalog;
 use crate::context::OpContext;
 use crate::digest::Digest;
+use crate::entry::DigestSource;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
-use crate::hashing::{DigestCheck, FsOpener, hash_files_via, verify_digest};
+use crate::hashing::{DigestCheck, FsOpener, hash_both, hash_files_via, verify_digest};
 use crate::metrics::VerifyReason;
 use crate::store::Object;
 use crate::store::confine::confined;
@@ -17,14 +18,17 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct VerifyOptions {
-    /// The digest the model must have; default: the one it was registered
-    /// with (a directory's files are always checked against their manifest).
+    /// The digest the model must have (given now, so taken as its
+    /// publisher's); default: the one it was registered with (a
+    /// directory's files are always checked against their manifest, and
+    /// against the digests their publisher named them by).
     ///
-    /// Note what `Verified` then proves: that the bytes are the ones
-    /// registered. If the import was given an expected digest, that is the
-    /// publisher's digest; if not, it is the digest computed at import (and
-    /// the import itself was recorded as warned), so a pass proves only that
-    /// the bytes did not change since.
+    /// What `Verified` proves: the bytes match a digest their publisher
+    /// gave — this one, or a registered digest whose source is the
+    /// publisher ([`DigestSource::Publisher`]). If the registered digest
+    /// was computed when the model was imported (or its source was not
+    /// recorded, before format 3), a match is recorded as a warning: it
+    /// proves only that the bytes did not change since.
     pub expected: Option<Digest>,
     /// Skip hashing if every file still has the size, modification time and
     /// inode recorded by the last passing verification. Off by default: a
@@ -71,6 +75,81 @@ struct Target {
     rel: String,
     path: PathBuf,
     expected: Option<Digest>,
+    /// The digest its publisher named it by, if that is not `expected`.
+    publisher: Option<Digest>,
+    size: u64,
+}
+
+/// Why a pass against a digest that is not the publisher's is a warning.
+fn not_the_publishers(source: Option<DigestSource>) -> &'static str {
+    match source {
+        Some(DigestSource::Import) => {
+            "bytes unchanged since import: they match the digest computed when the model was \
+             imported, not one its publisher gave (verify --expect, or import with --digest, \
+             to check against the publisher's)"
+        }
+        _ => {
+            "bytes match the registered digest, but where it came from was not recorded \
+             (registered before format 3); verify --expect checks against the publisher's"
+        }
+    }
+}
+
+/// The outcome for a one-file model whose bytes hash to `actual`: `Pass`
+/// only against a digest its publisher gave (`--expect`, or a registered
+/// digest whose source is the publisher).
+fn single_check(entry: &ModelEntry, actual: Digest, expected: Option<Digest>) -> DigestCheck {
+    // An expectation given now is the caller's: the publisher's digest.
+    if let Some(e) = expected {
+        return verify_digest(&actual, Some(&e));
+    }
+    match verify_digest(&actual, entry.digest.as_ref()) {
+        DigestCheck::Pass if entry.digest_source == Some(DigestSource::Publisher) => {
+            DigestCheck::Pass
+        }
+        DigestCheck::Pass => DigestCheck::Warn {
+            reason: not_the_publishers(entry.digest_source).into(),
+        },
+        other => other,
+    }
+}
+
+/// The outcome for a multi-file model whose files all match their
+/// recorded digests, and the reason to record.
+fn manifest_check(
+    entry: &ModelEntry,
+    manifest: Digest,
+    expected: Option<Digest>,
+) -> (DigestCheck, String) {
+    let n = entry.files.len();
+    match expected {
+        Some(exp) => match verify_digest(&manifest, Some(&exp)) {
+            DigestCheck::Pass => (
+                DigestCheck::Pass,
+                format!("all {n} files match the manifest digest expected"),
+            ),
+            other => {
+                let reason = other.reason().to_string();
+                (other, reason)
+            }
+        },
+        None if entry.digest_source == Some(DigestSource::Publisher) => (
+            DigestCheck::Pass,
+            format!("all {n} files match their publisher's digests"),
+        ),
+        None => {
+            let reason = format!(
+                "all {n} files match the manifest; {}",
+                not_the_publishers(entry.digest_source)
+            );
+            (
+                DigestCheck::Warn {
+                    reason: reason.clone(),
+                },
+                reason,
+            )
+        }
+    }
 }
 
 impl Catalog {
@@ -127,6 +206,11 @@ impl Catalog {
                             VerifyReason::Mismatch,
                         ));
                     }
+                    if failure.is_none()
+                        && let Some(problem) = self.publisher_mismatch(t, d.digest)
+                    {
+                        failure = Some(problem);
+                    }
                     digests.push(d.digest);
                 }
                 Err(e) => {
@@ -140,41 +224,32 @@ impl Catalog {
             }
         }
         let failed_for = failure.as_ref().map(|(_, r)| *r);
+        let mut reason_override = None;
         let (check, actual) = match failure {
             Some((reason, _)) => (DigestCheck::Fail { reason }, None),
-            None if entry.files.is_empty() => {
-                let actual = digests.first().copied();
-                let expected = opts.expected.or(entry.digest);
-                match actual {
-                    Some(a) => (verify_digest(&a, expected.as_ref()), Some(a)),
-                    None => (
-                        DigestCheck::Fail {
-                            reason: "no file to hash".into(),
-                        },
-                        None,
-                    ),
-                }
-            }
+            None if entry.files.is_empty() => match digests.first().copied() {
+                Some(a) => (single_check(&entry, a, opts.expected), Some(a)),
+                None => (
+                    DigestCheck::Fail {
+                        reason: "no file to hash".into(),
+                    },
+                    None,
+                ),
+            },
             None => {
                 let manifest = manifest_digest(&entry.files);
-                match opts.expected {
-                    Some(exp) => (verify_digest(&manifest, Some(&exp)), Some(manifest)),
-                    None => (DigestCheck::Pass, Some(manifest)),
-                }
+                let (check, reason) = manifest_check(&entry, manifest, opts.expected);
+                reason_override = Some(reason);
+                (check, Some(manifest))
             }
         };
         let outcome = Verification {
             result: check.result(),
-            reason: match &check {
-                DigestCheck::Pass if !entry.files.is_empty() => {
-                    format!("all {} files match the manifest", entry.files.len())
-                }
-                other => other.reason().to_string(),
-            },
+            reason: reason_override.unwrap_or_else(|| check.reason().to_string()),
             actual,
             bytes,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            files: self.fingerprints(&targets)?,
+            files: self.fingerprints(&entry, &targets)?,
         };
         let reason = failed_for.unwrap_or_else(|| VerifyReason::from_result(outcome.result));
         let entry = self.record_verification_with(
@@ -202,15 +277,41 @@ impl Catalog {
         })
     }
 
-    /// The files of an entry, each confined to the root.
+    /// The files of an entry: in the store, each confined to the root; of
+    /// an entry registered in place, where they are (read only).
     fn targets(&self, entry: &ModelEntry, opts: &VerifyOptions) -> Result<Vec<Target>> {
         let store = &self.inner.store;
+        if entry.external {
+            let base = PathBuf::from(&entry.local_path);
+            if entry.files.is_empty() {
+                return Ok(vec![Target {
+                    rel: entry.local_path.clone(),
+                    path: base,
+                    expected: opts.expected.or(entry.digest),
+                    publisher: None,
+                    size: entry.size_bytes,
+                }]);
+            }
+            return Ok(entry
+                .files
+                .iter()
+                .map(|f| Target {
+                    rel: f.path.clone(),
+                    path: base.join(&f.path),
+                    expected: Some(f.digest),
+                    publisher: f.publisher_digest,
+                    size: f.size_bytes,
+                })
+                .collect());
+        }
         if entry.files.is_empty() {
             let path = confined(store, &entry.local_path)?;
             return Ok(vec![Target {
                 rel: entry.local_path.clone(),
                 path,
                 expected: opts.expected.or(entry.digest),
+                publisher: None,
+                size: entry.size_bytes,
             }]);
         }
         entry
@@ -222,9 +323,46 @@ impl Catalog {
                     path: confined(store, &rel)?,
                     rel: f.path.clone(),
                     expected: Some(f.digest),
+                    publisher: f.publisher_digest,
+                    size: f.size_bytes,
                 })
             })
             .collect()
+    }
+
+    /// Whether a file's bytes differ from the digest its publisher named it
+    /// by (a git blob id is computed with a second read: such files are the
+    /// small ones of a repository).
+    fn publisher_mismatch(&self, t: &Target, sha256: Digest) -> Option<(String, VerifyReason)> {
+        let publisher = t.publisher?;
+        let got = if publisher.is_sha256() {
+            Ok(Some(sha256))
+        } else {
+            self.inner
+                .opts
+                .fs
+                .open_read(&t.path)
+                .and_then(|mut r| hash_both(&mut r, Some(t.size), None, &mut |_| {}))
+                .map(|h| h.git)
+        };
+        match got {
+            Ok(Some(d)) if d == publisher => None,
+            Ok(got) => Some((
+                format!(
+                    "digest mismatch in {}: its publisher's digest is {publisher}, the bytes {}",
+                    t.rel,
+                    got.map_or_else(
+                        || "are not its length".to_string(),
+                        |d| format!("hash to {d}")
+                    )
+                ),
+                VerifyReason::Mismatch,
+            )),
+            Err(e) => Some((
+                format!("cannot read {}: {e}", t.rel),
+                VerifyReason::Unreadable,
+            )),
+        }
     }
 
     /// The outcome of the fast path, if it applies: the last verification
@@ -235,21 +373,26 @@ impl Catalog {
         targets: &[Target],
         expected: Option<Digest>,
     ) -> Result<Option<Verification>> {
-        // Only a pass against the same expectation can be reused.
-        let Some(last) = entry
-            .last_verification
-            .as_ref()
-            .filter(|v| v.result == VerifyResult::Pass)
-            .filter(|v| expected.is_none_or(|e| v.actual == Some(e)))
-        else {
+        // Only an outcome the same check would give again can be reused: a
+        // pass against the same expectation (and a publisher's digest), or
+        // a warning about bytes that matched a digest that is not one.
+        let reusable = |v: &Verification| match v.result {
+            VerifyResult::Pass => {
+                expected.is_some_and(|e| v.actual == Some(e))
+                    || (expected.is_none() && entry.digest_source == Some(DigestSource::Publisher))
+            }
+            VerifyResult::Warn => expected.is_none() && v.actual.is_some(),
+            VerifyResult::Fail => false,
+        };
+        let Some(last) = entry.last_verification.as_ref().filter(|v| reusable(v)) else {
             return Ok(None);
         };
-        let now = self.fingerprints(targets)?;
+        let now = self.fingerprints(entry, targets)?;
         if now.is_empty() || now.len() != targets.len() || now != last.files {
             return Ok(None);
         }
         Ok(Some(Verification {
-            result: VerifyResult::Pass,
+            result: last.result,
             reason: format!(
                 "unchanged since the verification at {} ms (size, mtime and inode match; not re-hashed)",
                 entry.last_verified_at_ms.unwrap_or(0)
@@ -261,21 +404,30 @@ impl Catalog {
         }))
     }
 
-    fn fingerprints(&self, targets: &[Target]) -> Result<Vec<FileFingerprint>> {
+    /// What each file looks like now. A file of an entry registered in
+    /// place is looked at through the links that lead to it (a Hugging
+    /// Face snapshot's symlinks) and named by its path in the model.
+    fn fingerprints(&self, entry: &ModelEntry, targets: &[Target]) -> Result<Vec<FileFingerprint>> {
         let fs = &self.inner.store.fs;
         let mut out = Vec::with_capacity(targets.len());
         for t in targets {
             let Some(m) = fs
-                .metadata(&t.path, false)
+                .metadata(&t.path, entry.external)
                 .map_err(|e| Error::io(&t.path, e))?
             else {
                 continue; // missing: no fingerprint (the outcome already failed)
             };
-            let rel = t
-                .path
-                .strip_prefix(self.inner.store.root())
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_else(|_| t.rel.clone());
+            let rel = if entry.external {
+                match (entry.files.is_empty(), t.path.file_name()) {
+                    (true, Some(name)) => name.to_string_lossy().into_owned(),
+                    _ => t.rel.clone(),
+                }
+            } else {
+                t.path
+                    .strip_prefix(self.inner.store.root())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| t.rel.clone())
+            };
             out.push(FileFingerprint {
                 path: rel,
                 len: m.len,

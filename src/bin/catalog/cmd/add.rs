@@ -1,4 +1,4 @@
-//! `catalog add <path-or-ref> [--id ID] [--digest sha256:HEX] [--link MODE]`
+//! `catalog add <path-or-ref> [--id ID] [--digest sha256:HEX] [--link MODE] [--ref MODEL_REF]`
 
 use super::Context;
 use super::progress::Progress;
@@ -25,6 +25,12 @@ pub struct Args {
     /// How the files get into the store.
     #[arg(long, value_enum, default_value_t = Link::Copy)]
     link: Link,
+    /// Where the model came from (`hf:org/repo@rev`, `https://…`,
+    /// `oci://…`, `ollama:name:tag`, …), recorded as its reference instead
+    /// of the local path (stored redacted, like every reference); the
+    /// default id is made from it.
+    #[arg(long = "ref", value_name = "MODEL_REF")]
+    origin: Option<String>,
 }
 
 /// `--link`: copy, hard-link or move the source files.
@@ -50,7 +56,11 @@ impl From<Link> for LinkMode {
 
 /// Parses `sha256:<64 hex digits>` for clap (a bad one is a usage error).
 pub fn parse_digest(s: &str) -> std::result::Result<Digest, String> {
-    s.parse::<Digest>().map_err(|e| e.to_string())
+    match s.parse::<Digest>() {
+        Ok(d) if d.is_sha256() => Ok(d),
+        Ok(_) => Err("expected `sha256:<64 hex digits>`".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
@@ -59,12 +69,19 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         source: e,
     })?;
     let source = ModelRef::parse_with_base(&args.source, &cwd)?;
+    let origin = match &args.origin {
+        Some(r) => Some(ModelRef::parse_with_base(r, &cwd)?),
+        None => None,
+    };
     // Look at the source before opening (and perhaps creating) the catalog:
     // a reference that is not local, or a path that does not exist, is bad
     // input and nothing is written.
     let fetcher = FileFetcher::default();
     let total = fetcher.fetch(&source)?.size();
-    let id = args.id.clone().unwrap_or_else(|| source.default_id());
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| origin.as_ref().unwrap_or(&source).default_id());
 
     let catalog = ctx.writer()?;
     let replaced = catalog.get(&id).ok();
@@ -74,6 +91,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .context(ctx.op_context("add"));
     if let Some(d) = args.digest {
         opts = opts.expected(d);
+    }
+    if let Some(origin) = origin {
+        opts = opts.origin(origin);
     }
     let bar = Progress::bytes(total, &format!("hashing {id}"));
     let report = catalog.import_with(&fetcher, &source, opts, &|n| bar.inc(n));

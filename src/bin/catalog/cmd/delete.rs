@@ -28,11 +28,19 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "deleted": report.is_some(),
                 "files_removed": report.as_ref().map_or(0, |r| r.files_removed),
                 "bytes_reclaimed": report.as_ref().map_or(0, |r| r.bytes_reclaimed),
+                "left_in_place": report.as_ref().map_or(0, |r| r.left_in_place),
                 "errors": file_errors_json(errors),
             })
         );
-    } else if report.is_some() {
+    } else if let Some(r) = &report {
         outln!("deleted {}", args.id);
+        if r.left_in_place > 0 {
+            outln!(
+                "its {} file{} left where registered in place (the catalog never removes them)",
+                r.left_in_place,
+                if r.left_in_place == 1 { "" } else { "s" }
+            );
+        }
     } else {
         outln!("{} was not in the catalog; nothing written", args.id);
     }

@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "bytes_reclaimed": r.bytes_reclaimed,
                 "files_removed": r.files_removed,
                 "shared_kept": r.shared_kept,
+                "left_in_place": r.left_in_place,
                 "errors": file_errors_json(&r.errors),
             })
         );
@@ -55,6 +56,19 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             if r.files_removed == 1 { "" } else { "s" },
             r.shared_kept,
             if r.shared_kept == 1 { "" } else { "s" }
+        );
+    }
+    if r.left_in_place > 0 {
+        outln!(
+            "{} file{} of {} left where {} (registered in place: the catalog never removes them)",
+            r.left_in_place,
+            if r.left_in_place == 1 { "" } else { "s" },
+            r.id,
+            if r.left_in_place == 1 {
+                "it is"
+            } else {
+                "they are"
+            }
         );
     }
     Ok(removal::report(&r.errors))

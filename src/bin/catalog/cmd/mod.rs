@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod add;
+pub mod adopt;
 pub mod check;
 pub mod compact;
 pub mod delete;

@@ -26,7 +26,14 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     }
     outln!("id          {}", e.id);
     outln!("ref         {}", ModelRef::redact_stored(&e.model_ref));
-    outln!("path        {}", e.local_path);
+    if e.external {
+        outln!(
+            "path        {} (registered in place: never removed or moved by the catalog)",
+            e.local_path
+        );
+    } else {
+        outln!("path        {}", e.local_path);
+    }
     match &model_path {
         Some(p) => outln!("model path  {}", p.display()),
         None => outln!("model path  - (missing; `catalog check` says more)"),
@@ -34,8 +41,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     outln!("lifecycle   {}", lifecycle(e.lifecycle));
     outln!("trust       {}", trust(e.trust));
     outln!(
-        "digest      {}",
-        e.digest.map_or("-".into(), |d| d.to_string())
+        "digest      {}{}",
+        e.digest.map_or("-".into(), |d| d.to_string()),
+        match (e.digest, e.digest_source) {
+            (None, _) => String::new(),
+            (Some(_), Some(source)) => format!(" (from the {})", source.as_str()),
+            (Some(_), None) => " (source not recorded)".into(),
+        }
     );
     outln!(
         "size        {} ({} bytes)",
@@ -59,12 +71,19 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         );
     }
     for f in &e.files {
-        outln!(
+        let mut line = format!(
             "file        {}  {}  {}",
             f.path,
             f.digest,
             human_size(f.size_bytes)
         );
+        if let Some(m) = &f.media_type {
+            line.push_str(&format!("  {m}"));
+        }
+        if let Some(p) = &f.publisher_digest {
+            line.push_str(&format!("  (publisher: {p})"));
+        }
+        outln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -161,7 +161,7 @@ pub(super) fn walk_journal(
         let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
         let mut records = 0u64;
         let mut gaps: Vec<(u64, u64, String)> = Vec::new();
-        let scanned = reader::scan(body, start, &path, newest, |v| {
+        let scanned = reader::scan(body, start, &path, newest, h.version, |v| {
             records += 1;
             let seq = v.header.seq;
             if wanted.binary_search(&seq).is_ok() {

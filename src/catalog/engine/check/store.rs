@@ -67,6 +67,41 @@ pub(super) fn check_moves(layout: &Layout, opts: &Options, report: &mut CheckRep
     Ok(())
 }
 
+/// A model registered in place: each of its files must still be a file
+/// where it was registered (looked at through the links that lead to it,
+/// like a Hugging Face snapshot's symlinks). Read only, as always.
+fn check_in_place(opts: &Options, entry: &crate::entry::ModelEntry, report: &mut CheckReport) {
+    let base = std::path::PathBuf::from(&entry.local_path);
+    let paths: Vec<std::path::PathBuf> = if entry.files.is_empty() {
+        vec![base]
+    } else {
+        entry.files.iter().map(|f| base.join(&f.path)).collect()
+    };
+    for path in paths {
+        let present = opts
+            .fs
+            .metadata(&path, true)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.kind == FileKind::File);
+        if !present {
+            problem(
+                report,
+                ProblemKind::Store,
+                &path,
+                0,
+                Some(entry.updated_seq),
+                format!(
+                    "model `{}` was registered in place and this file of it is missing (the \
+                     catalog never removes it: it was removed or moved outside the catalog); \
+                     adopt it again, or delete the entry",
+                    entry.id
+                ),
+            );
+        }
+    }
+}
+
 /// Every stored file an entry uses must exist (and every view be complete);
 /// with `deep`, every blob must hash to its name.
 pub(super) fn check_store(
@@ -78,6 +113,10 @@ pub(super) fn check_store(
 ) -> Result<()> {
     let store = Store::new(opts.fs.clone(), layout.root());
     for entry in state.values() {
+        if entry.external {
+            check_in_place(opts, entry, report);
+            continue;
+        }
         for object in objects_of(entry) {
             let rel = object.rel();
             let ok = match object {

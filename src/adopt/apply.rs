@@ -1,0 +1,731 @@
+//! Adopting one candidate: is it unchanged since its last adoption (by
+//! names and sizes, nothing read)? Else read each file once — hashing it
+//! while it is linked into the store, or in place — compare with its
+//! publisher's digest, and register it (or find that the entry already
+//! says exactly this, and write nothing).
+//!
+//! What is registered:
+//!
+//! | case | entry |
+//! |---|---|
+//! | every file matched, linked | in the store: blobs by SHA-256, a view for a directory model; `digest_source` publisher (import if some file had no publisher digest); `Verified` (else `Warned`) |
+//! | every file matched, `--in-place` | external: `local_path` the snapshot directory (Ollama: `blobs/`; a plain directory or file), files where they are |
+//! | a file did not match | external, where it is, whatever the mode (its bytes never enter the store): each file's `publisher_digest` what it should be, `Failed` naming the file |
+//!
+//! A git blob id is kept as a file's `publisher_digest` (the store names
+//! files by SHA-256), so every later `verify` checks the publisher's own
+//! digest too.
+
+use super::AdoptOptions;
+use super::plan::{Candidate, CandidateFile};
+use super::report::{AdoptAction, AdoptedModel, IngestCounts, SkipKind, Skipped};
+use crate::catalog::{Catalog, StoreSession};
+use crate::digest::Digest;
+use crate::entry::{
+    DigestSource, EntrySpec, FileFingerprint, MAX_REASON_LEN, ManifestFile, ModelEntry,
+    Verification, VerifyResult, check_absolute_path,
+};
+use crate::error::{Error, Result};
+use crate::fs::FileKind;
+use crate::hashing::{Hashed, hash_both};
+use crate::journal::op::{Op, Payload};
+use crate::metrics::VerifyReason;
+use crate::store::ingest::{Ingested, Method, Staged, stage_adopted};
+use crate::store::manifest::manifest_digest;
+use crate::store::{BLOBS_DIR, Object, Store, view};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One adoption in progress.
+pub(super) struct Run<'a> {
+    catalog: &'a Catalog,
+    store: &'a Store,
+    opts: &'a AdoptOptions,
+    progress: &'a (dyn Fn(u64) + Sync),
+    /// Source files already read in this adoption (a blob several
+    /// snapshots share): read once, and whether it is in the store now.
+    read: HashMap<PathBuf, (Hashed, bool)>,
+}
+
+/// One file read (and, linked, staged).
+struct Read {
+    hashed: Hashed,
+    staged: Option<Staged>,
+    /// Already read (and, if it matched, published) for another model.
+    again: bool,
+    /// Already in the store from earlier in this adoption.
+    stored: bool,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn new(
+        catalog: &'a Catalog,
+        session: &'a StoreSession<'a>,
+        opts: &'a AdoptOptions,
+        progress: &'a (dyn Fn(u64) + Sync),
+    ) -> Self {
+        Run {
+            catalog,
+            store: session.store,
+            opts,
+            progress,
+            read: HashMap::new(),
+        }
+    }
+
+    /// Adopts `c`: `Ok(Err)` if it had to be skipped (a file could not be
+    /// read, its records would not fit); `Err` for a failure of the store
+    /// or the journal, which ends the adoption.
+    pub(super) fn adopt_one(
+        &mut self,
+        c: &Candidate,
+    ) -> Result<std::result::Result<AdoptedModel, Skipped>> {
+        let started = Instant::now();
+        let existing = self.catalog.lookup(&c.id);
+        let in_place = self.opts.in_place;
+        if let Some(e) = &existing
+            && unchanged_by_names(self.store, e, c, in_place)
+        {
+            return Ok(Ok(self.model(
+                c,
+                AdoptAction::Unchanged,
+                (**e).clone(),
+                Tally::default(),
+            )));
+        }
+        if let Err(reason) = records_fit(c, in_place, &self.opts.context) {
+            return Ok(Err(skipped(c, SkipKind::Unsupported, reason)));
+        }
+        // 1. Read every file once (staging it into the store unless in place).
+        let mut reads: Vec<Read> = Vec::with_capacity(c.files.len());
+        for f in &c.files {
+            match self.read_file(f, in_place) {
+                Ok(r) => reads.push(r),
+                Err(e) => {
+                    undo(self.store, reads);
+                    return match e {
+                        ReadError::Source(reason) => {
+                            Ok(Err(skipped(c, SkipKind::Incomplete, reason)))
+                        }
+                        ReadError::Store(e) => Err(e),
+                    };
+                }
+            }
+        }
+        // 2. Compare each with the digest its publisher gave it.
+        let mismatch = c
+            .files
+            .iter()
+            .zip(&reads)
+            .find_map(|(f, r)| mismatch(f, &r.hashed));
+        let mut tally = Tally {
+            hashed: reads
+                .iter()
+                .filter(|r| !r.again)
+                .map(|r| r.hashed.file.bytes)
+                .sum(),
+            ..Tally::default()
+        };
+        // 3. The entry: in the store, or where it is.
+        let (spec, fingerprints) = if mismatch.is_none() && !in_place {
+            self.publish(c, reads, &mut tally)?
+        } else {
+            undo(self.store, reads);
+            self.in_place_spec(c, &mut tally)?
+        };
+        let spec = spec.lifecycle(
+            existing
+                .as_ref()
+                .map_or(Default::default(), |e| e.lifecycle),
+        );
+        let (result, reason) = match &mismatch {
+            Some(problem) => (
+                VerifyResult::Fail,
+                format!(
+                    "{problem}; registered where it is (its bytes never enter the store) — \
+                     download it again, then adopt"
+                ),
+            ),
+            None if c.all_published() => (
+                VerifyResult::Pass,
+                format!(
+                    "all {} files match the digests their store names them by",
+                    c.files.len()
+                ),
+            ),
+            None => (
+                VerifyResult::Warn,
+                "no publisher's digest to check against: digests computed when adopted".into(),
+            ),
+        };
+        let outcome = Verification {
+            result,
+            reason: fit_reason(reason),
+            actual: spec.digest,
+            bytes: tally.hashed,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            files: fingerprints,
+        };
+        // 4. Nothing to write if the entry already says all this.
+        if let Some(e) = &existing
+            && same_entry(e, &spec)
+            && e.trust == result.trust()
+        {
+            return Ok(Ok(self.model(
+                c,
+                AdoptAction::Unchanged,
+                (**e).clone(),
+                tally,
+            )));
+        }
+        let action = if existing.is_some() {
+            AdoptAction::Updated
+        } else {
+            AdoptAction::Added
+        };
+        let ctx = &self.opts.context;
+        let registered = self.catalog.put_locked(spec, ctx)?;
+        let reason_metric = match result {
+            VerifyResult::Fail => VerifyReason::Mismatch,
+            other => VerifyReason::from_result(other),
+        };
+        let entry = self.catalog.record_verification_with(
+            &c.id,
+            outcome,
+            ctx,
+            reason_metric,
+            Some(&registered),
+        )?;
+        tracing::info!(
+            model_id = %c.id,
+            model_ref = %c.model_ref,
+            action = action.as_str(),
+            trust = ?entry.trust,
+            in_place = entry.external,
+            bytes_hashed = tally.hashed,
+            bytes_written = tally.written,
+            correlation_id = ctx.correlation_id.as_deref(),
+            "model adopted"
+        );
+        let mut model = self.model(c, action, entry, tally);
+        model.failure = mismatch;
+        Ok(Ok(model))
+    }
+
+    /// Reads one file: staged into the store (hard link, reflink or copy)
+    /// and hashed in that one read, or hashed where it is.
+    fn read_file(
+        &mut self,
+        f: &CandidateFile,
+        in_place: bool,
+    ) -> std::result::Result<Read, ReadError> {
+        if let Some((hashed, stored)) = self.read.get(&f.source) {
+            return Ok(Read {
+                hashed: *hashed,
+                staged: None,
+                again: true,
+                stored: *stored,
+            });
+        }
+        let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
+        let progress = self.progress;
+        let read = if in_place {
+            let fs = &self.store.fs;
+            let hashed = fs
+                .open_read(&f.source)
+                .and_then(|mut r| hash_both(&mut r, git_len, None, &mut |n| progress(n)))
+                .map_err(|e| {
+                    ReadError::Source(format!("cannot read {}: {e}", f.source.display()))
+                })?;
+            Read {
+                hashed,
+                staged: None,
+                again: false,
+                stored: false,
+            }
+        } else {
+            let (staged, hashed) =
+                stage_adopted(self.store, &f.source, git_len, &mut |n| progress(n)).map_err(
+                    |e| match &e {
+                        // The source could not be read (gone since the scan): skip
+                        // the model; anything about the store ends the adoption.
+                        Error::Io { path, .. } if path == &f.source => {
+                            ReadError::Source(e.to_string())
+                        }
+                        Error::UnsafePath { path, .. } if path == &f.source => {
+                            ReadError::Source(e.to_string())
+                        }
+                        _ => ReadError::Store(e),
+                    },
+                )?;
+            Read {
+                hashed,
+                staged: Some(staged),
+                again: false,
+                stored: false,
+            }
+        };
+        self.read.insert(f.source.clone(), (read.hashed, false));
+        Ok(read)
+    }
+
+    /// Publishes every staged file under its digest and builds the view:
+    /// the spec of an entry in the store, and each file's fingerprint.
+    fn publish(
+        &mut self,
+        c: &Candidate,
+        reads: Vec<Read>,
+        tally: &mut Tally,
+    ) -> Result<(EntrySpec, Vec<FileFingerprint>)> {
+        let store = self.store;
+        let mut files = Vec::with_capacity(c.files.len());
+        let mut rest = reads.into_iter().zip(&c.files);
+        while let Some((r, f)) = rest.next() {
+            match r.staged {
+                Some(staged) => {
+                    let method = staged.method;
+                    let ingested: Ingested = match staged.publish(store) {
+                        Ok(i) => i,
+                        Err(e) => {
+                            undo(store, rest.map(|(r, _)| r).collect());
+                            return Err(e);
+                        }
+                    };
+                    if method == Method::Copied {
+                        tally.written += ingested.digest.bytes;
+                    }
+                    match (ingested.stored, method) {
+                        (false, _) => tally.counts.already_stored += 1,
+                        (true, Method::Linked) => tally.counts.hard_linked += 1,
+                        (true, Method::Reflinked) => tally.counts.reflinked += 1,
+                        (true, _) => tally.counts.copied += 1,
+                    }
+                    self.read.insert(f.source.clone(), (r.hashed, true));
+                }
+                None if r.stored => tally.counts.already_stored += 1,
+                None => {
+                    // Read for another model whose adoption failed: it is
+                    // not in the store, and it matched here — so the other
+                    // model's failure was another file's. Bring it in now.
+                    let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
+                    let (staged, _) = stage_adopted(store, &f.source, git_len, &mut |_| {})?;
+                    let ingested = staged.publish(store)?;
+                    tally.counts.already_stored += u64::from(!ingested.stored);
+                    tally.counts.hard_linked += u64::from(ingested.stored);
+                    self.read.insert(f.source.clone(), (r.hashed, true));
+                }
+            }
+            files.push(ManifestFile {
+                path: f.path.clone(),
+                digest: r.hashed.file.digest,
+                size_bytes: r.hashed.file.bytes,
+                media_type: f.media_type.clone(),
+                publisher_digest: f.publisher.filter(|p| !p.is_sha256()),
+            });
+        }
+        store.sync_dir(BLOBS_DIR)?;
+        let source = if c.all_published() {
+            DigestSource::Publisher
+        } else {
+            DigestSource::Import
+        };
+        let model_ref = c.model_ref.canonical();
+        let spec = if c.single {
+            let f = files.first().ok_or_else(|| no_file(c))?;
+            EntrySpec::new(&c.id, model_ref, Object::Blob(f.digest).rel())
+                .digest_from(f.digest, source)
+                .size_bytes(f.size_bytes)
+        } else {
+            let local = view::ensure(store, &files)?;
+            let size = files.iter().map(|f| f.size_bytes).sum();
+            EntrySpec::new(&c.id, model_ref, local)
+                .digest_from(manifest_digest(&files), source)
+                .size_bytes(size)
+                .files(files)
+        };
+        let fingerprints = store_fingerprints(store, &spec)?;
+        Ok((spec, fingerprints))
+    }
+
+    /// The spec of an entry registered where its files are (`--in-place`,
+    /// or a model whose bytes did not match), from what was read.
+    fn in_place_spec(
+        &mut self,
+        c: &Candidate,
+        tally: &mut Tally,
+    ) -> Result<(EntrySpec, Vec<FileFingerprint>)> {
+        let base = c.base.to_str().ok_or_else(|| Error::NonUtf8Path {
+            path: c.base.clone(),
+        })?;
+        check_absolute_path("local_path", base)?;
+        let mut files = Vec::with_capacity(c.files.len());
+        let mut seen = BTreeSet::new();
+        for f in &c.files {
+            let Some((hashed, _)) = self.read.get(&f.source) else {
+                continue;
+            };
+            tally.counts.in_place += 1;
+            // Two layers with one digest are one file where it is.
+            if !seen.insert(f.in_place.clone()) {
+                continue;
+            }
+            let sha256 = hashed.file.digest;
+            files.push(ManifestFile {
+                path: f.in_place.clone(),
+                digest: sha256,
+                size_bytes: hashed.file.bytes,
+                media_type: f.media_type.clone(),
+                // What the publisher named it by, when that is not the
+                // SHA-256 of the bytes read: a git blob id, or a mismatch.
+                publisher_digest: f.publisher.filter(|p| *p != sha256),
+            });
+        }
+        let source = if c.all_published() {
+            DigestSource::Publisher
+        } else {
+            DigestSource::Import
+        };
+        let model_ref = c.model_ref.canonical();
+        let spec = if c.single {
+            let f = files.first().ok_or_else(|| no_file(c))?;
+            EntrySpec::new(&c.id, model_ref, base)
+                .digest_from(f.digest, source)
+                .size_bytes(f.size_bytes)
+                .external(true)
+        } else {
+            let size = files.iter().map(|f| f.size_bytes).sum();
+            EntrySpec::new(&c.id, model_ref, base)
+                .digest_from(manifest_digest(&files), source)
+                .size_bytes(size)
+                .files(files)
+                .external(true)
+        };
+        let fingerprints = in_place_fingerprints(self.store, &spec)?;
+        Ok((spec, fingerprints))
+    }
+
+    fn model(
+        &self,
+        c: &Candidate,
+        action: AdoptAction,
+        entry: ModelEntry,
+        t: Tally,
+    ) -> AdoptedModel {
+        AdoptedModel {
+            id: c.id.clone(),
+            model_ref: c.model_ref.canonical(),
+            origin: c.origin.clone(),
+            action,
+            files: c.files.len() as u64,
+            bytes: c.bytes(),
+            ingest: t.counts,
+            bytes_written: t.written,
+            bytes_hashed: t.hashed,
+            trust: entry.trust,
+            failure: None,
+            entry: Some(entry),
+        }
+    }
+}
+
+/// What adopting one model read and wrote.
+#[derive(Default)]
+struct Tally {
+    counts: IngestCounts,
+    written: u64,
+    hashed: u64,
+}
+
+enum ReadError {
+    /// The source could not be read: the model is skipped.
+    Source(String),
+    /// The store failed: the adoption ends.
+    Store(Error),
+}
+
+/// A candidate left with no file read (cannot happen: every candidate has
+/// one, and every file is read before an entry is made).
+fn no_file(c: &Candidate) -> Error {
+    Error::invalid("model", format!("`{}` has no file to register", c.id))
+}
+
+fn skipped(c: &Candidate, kind: SkipKind, reason: String) -> Skipped {
+    Skipped {
+        path: c.origin.clone(),
+        kind,
+        reason,
+    }
+}
+
+/// Drops staged files (best effort; gc removes what is left).
+fn undo(store: &Store, reads: Vec<Read>) {
+    for r in reads {
+        if let Some(s) = r.staged {
+            s.undo(store);
+        }
+    }
+}
+
+/// Why the bytes read are not what the publisher named them by, if so.
+fn mismatch(f: &CandidateFile, h: &Hashed) -> Option<String> {
+    let publisher = f.publisher?;
+    let got = if publisher.is_sha256() {
+        Some(h.file.digest)
+    } else {
+        h.git
+    };
+    match got {
+        Some(d) if d == publisher && h.file.bytes == f.size => None,
+        Some(d) if d == publisher => Some(format!(
+            "{} is {} bytes, not the {} it had when it was found",
+            f.path, h.file.bytes, f.size
+        )),
+        Some(d) => Some(format!(
+            "digest mismatch in {}: its publisher's digest is {publisher}, the bytes hash to {d}",
+            f.path
+        )),
+        None => Some(format!(
+            "digest mismatch in {}: its publisher's digest is {publisher}, and the bytes are not \
+             the {} its blob was when it was found",
+            f.path, f.size
+        )),
+    }
+}
+
+/// A reason cut to what a verification record keeps.
+fn fit_reason(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_LEN {
+        let mut end = MAX_REASON_LEN - '…'.len_utf8();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Whether the entry already says what adopting `c` would register, from
+/// names and sizes alone (no byte read): the same reference, the same mode,
+/// every file with the same path, size, media type and publisher digest,
+/// not failed, and (in the store) every blob still there.
+fn unchanged_by_names(store: &Store, e: &ModelEntry, c: &Candidate, in_place: bool) -> bool {
+    if e.model_ref != c.model_ref.canonical()
+        || e.external != in_place
+        || e.trust == crate::entry::TrustState::Failed
+        || e.trust == crate::entry::TrustState::Unverified
+        || !c.all_published()
+        || c.single
+        || (in_place && c.base.to_str() != Some(e.local_path.as_str()))
+    {
+        return false;
+    }
+    let mut wanted: Vec<(String, u64, Option<String>, Digest)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in &c.files {
+        let path = if in_place { &f.in_place } else { &f.path };
+        if in_place && !seen.insert(path.clone()) {
+            continue;
+        }
+        let Some(p) = f.publisher else { return false };
+        wanted.push((path.clone(), f.size, f.media_type.clone(), p));
+    }
+    if wanted.len() != e.files.len() {
+        return false;
+    }
+    let same = wanted
+        .iter()
+        .zip(&e.files)
+        .all(|((path, size, media, p), ef)| {
+            let named = if p.is_sha256() {
+                ef.digest == *p && ef.publisher_digest.is_none()
+            } else {
+                ef.publisher_digest == Some(*p)
+            };
+            *path == ef.path && *size == ef.size_bytes && *media == ef.media_type && named
+        });
+    if !same {
+        return false;
+    }
+    if in_place {
+        return true;
+    }
+    // In the store: every blob still there, the view whole.
+    e.files.iter().all(|f| {
+        store
+            .fs
+            .metadata_beneath(store.root(), &Object::Blob(f.digest).rel())
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.kind == FileKind::File && m.len == f.size_bytes)
+    }) && view::is_complete(store, &e.local_path, &e.files).unwrap_or(false)
+}
+
+/// What adopting `c` is expected to do, from names alone.
+pub(super) fn expected_action(catalog: &Catalog, c: &Candidate, in_place: bool) -> AdoptAction {
+    match catalog.lookup(&c.id) {
+        None => AdoptAction::Added,
+        Some(e) if unchanged_by_names(catalog.store(), &e, c, in_place) => AdoptAction::Unchanged,
+        Some(_) => AdoptAction::Updated,
+    }
+}
+
+/// Whether `e` already is what `spec` would register.
+fn same_entry(e: &ModelEntry, spec: &EntrySpec) -> bool {
+    e.model_ref == spec.model_ref
+        && e.local_path == spec.local_path
+        && e.lifecycle == spec.lifecycle
+        && e.digest == spec.digest
+        && e.size_bytes == spec.size_bytes
+        && e.files == spec.files
+        && e.digest_source == spec.digest_source
+        && e.external == spec.external
+}
+
+/// The fingerprints `verify` takes of an entry in the store: each file's
+/// blob, relative to the root.
+fn store_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFingerprint>> {
+    let blobs: Vec<Digest> = if spec.files.is_empty() {
+        spec.digest.into_iter().collect()
+    } else {
+        spec.files.iter().map(|f| f.digest).collect()
+    };
+    let mut out = Vec::with_capacity(blobs.len());
+    for d in blobs {
+        let rel = Object::Blob(d).rel();
+        if let Some(m) = store
+            .fs
+            .metadata_beneath(store.root(), &rel)
+            .map_err(|e| store.error(&rel, e))?
+        {
+            out.push(FileFingerprint {
+                path: rel,
+                len: m.len,
+                modified_ns: m.modified_ns,
+                inode: m.inode,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The fingerprints `verify` takes of an entry registered in place: each
+/// file where it is, through the links that lead to it, by its path in the
+/// model (the file name of a one-file model).
+fn in_place_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFingerprint>> {
+    let base = Path::new(&spec.local_path);
+    let targets: Vec<(String, PathBuf)> = if spec.files.is_empty() {
+        let name = base
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        vec![(name, base.to_path_buf())]
+    } else {
+        spec.files
+            .iter()
+            .map(|f| (f.path.clone(), base.join(&f.path)))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(targets.len());
+    for (rel, path) in targets {
+        if let Some(m) = store
+            .fs
+            .metadata(&path, true)
+            .map_err(|e| Error::io(&path, e))?
+        {
+            out.push(FileFingerprint {
+                path: rel,
+                len: m.len,
+                modified_ns: m.modified_ns,
+                inode: m.inode,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the two records adopting `c` writes fit the journal, with every
+/// digest, size and reason at its widest; `Err` says why not.
+fn records_fit(
+    c: &Candidate,
+    in_place: bool,
+    ctx: &crate::context::OpContext,
+) -> std::result::Result<(), String> {
+    let any = Digest::sha256([0xff; 32]);
+    let files: Vec<ManifestFile> = if c.single {
+        Vec::new()
+    } else {
+        c.files
+            .iter()
+            .map(|f| ManifestFile {
+                path: if in_place {
+                    f.in_place.clone()
+                } else {
+                    f.path.clone()
+                },
+                digest: any,
+                size_bytes: u64::MAX,
+                media_type: f.media_type.clone(),
+                publisher_digest: Some(any),
+            })
+            .collect()
+    };
+    let local = c.base.to_string_lossy().into_owned();
+    let local = if local.len() > Object::View(any).rel().len() {
+        local
+    } else {
+        Object::View(any).rel()
+    };
+    let mut spec = EntrySpec::new(&c.id, c.model_ref.canonical(), local)
+        .digest_from(any, DigestSource::Publisher)
+        .size_bytes(u64::MAX)
+        .files(files);
+    spec.external = true;
+    let too_large = |e: Error| {
+        format!(
+            "{} files: its journal record {e} (too many files, or paths too long)",
+            c.files.len()
+        )
+    };
+    Payload {
+        op: Op::Put(spec),
+        ctx: ctx.clone(),
+    }
+    .encode()
+    .map_err(too_large)?;
+    let fingerprint = FileFingerprint {
+        path: "x".repeat(
+            c.files
+                .iter()
+                .map(|f| f.in_place.len().max(f.path.len()))
+                .max()
+                .unwrap_or(1)
+                .max(80),
+        ),
+        len: u64::MAX,
+        modified_ns: u64::MAX,
+        inode: u64::MAX,
+    };
+    let outcome = Verification {
+        result: VerifyResult::Fail,
+        reason: "r".repeat(MAX_REASON_LEN),
+        actual: Some(any),
+        bytes: u64::MAX,
+        duration_ms: u64::MAX,
+        files: vec![fingerprint; c.files.len().max(1)],
+    };
+    Payload {
+        op: Op::Verify {
+            id: c.id.clone(),
+            outcome,
+        },
+        ctx: ctx.clone(),
+    }
+    .encode()
+    .map_err(too_large)?;
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Adoption: registering the models a node already has — a Hugging Face
+//! hub cache, an Ollama models directory, a plain directory or GGUF file —
+//! without copying a byte, and checked against the digests their stores
+//! already name them by.
+//!
+//! 1. **Scan** ([`AdoptPlan::scan`], [`Catalog::plan_adoption`]): recognise
+//!    the layout (`detect`), list one candidate per model (`hf_cache`,
+//!    `ollama`, `plain`), and refuse hostile input — a symlink leading out
+//!    of a repository's `blobs/`, a manifest digest that is not
+//!    `sha256:<64 hex>`, an oversized manifest — with
+//!    [`Error::UnsafeSource`](crate::Error::UnsafeSource) before anything is written. Incomplete
+//!    downloads are skipped and reported.
+//! 2. **Adopt** ([`Catalog::adopt_planned`], `apply`): per model, unless
+//!    nothing changed since it was last adopted (then no record is
+//!    written), read every file once — hashing it (SHA-256, and the git
+//!    blob id where that is its name) while it is hard-linked, reflinked or
+//!    copied into the store, or in place with `--in-place` — compare with
+//!    its publisher's digest, and register it: `Verified` with digest
+//!    source `publisher` when all match; on a mismatch, `Failed`, naming
+//!    the file, registered where it is (its bytes never enter the store).
+//!
+//! Everything is written through the catalog's own surface: the store's
+//! `*_beneath` operations, `put` and the verification record, under the
+//! store lock imports take.
+
+mod apply;
+mod detect;
+mod hf_cache;
+mod ollama;
+mod plain;
+mod plan;
+mod report;
+
+pub use detect::SourceLayout;
+pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
+pub use report::{AdoptAction, AdoptReport, AdoptedModel, IngestCounts, SkipKind, Skipped};
+
+use crate::catalog::Catalog;
+use crate::context::OpContext;
+use crate::entry::TrustState;
+use crate::error::Result;
+use plan::Candidate;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to adopt.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct AdoptOptions {
+    /// Register the files where they are instead of linking them into the
+    /// store: the entries are external, and `evict`, `delete` and `gc`
+    /// never remove or move their bytes.
+    pub in_place: bool,
+    /// Only say what would be adopted: nothing is hashed or written.
+    pub dry_run: bool,
+    /// Correlation id and actor stored with the records.
+    pub context: OpContext,
+}
+
+impl AdoptOptions {
+    /// Registers the files where they are.
+    pub fn in_place(mut self, in_place: bool) -> Self {
+        self.in_place = in_place;
+        self
+    }
+    /// Only reports.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+    /// Stores `ctx` with the records.
+    pub fn context(mut self, ctx: OpContext) -> Self {
+        self.context = ctx;
+        self
+    }
+}
+
+/// What a scan of a source found, before anything is hashed or written.
+#[derive(Clone, Debug)]
+pub struct AdoptPlan {
+    layout: SourceLayout,
+    source: PathBuf,
+    candidates: Vec<Candidate>,
+    /// What adopting each candidate is expected to do (by names and sizes;
+    /// the bytes decide when it runs).
+    actions: Vec<AdoptAction>,
+    skipped: Vec<Skipped>,
+}
+
+impl AdoptPlan {
+    /// Scans `path` without a catalog: recognises the layout, lists the
+    /// models, refuses hostile input ([`Error::UnsafeSource`](crate::Error::UnsafeSource)). Every model
+    /// is expected to be added.
+    pub fn scan(path: &Path) -> Result<AdoptPlan> {
+        let (layout, source) = detect::detect(path)?;
+        let scan = match layout {
+            SourceLayout::HfCache => hf_cache::scan_cache(&source)?,
+            SourceLayout::HfRepo => hf_cache::scan_repo(&source)?,
+            SourceLayout::Ollama => ollama::scan(&source)?,
+            SourceLayout::Directory | SourceLayout::Gguf | SourceLayout::File => {
+                plain::scan(&source)?
+            }
+        };
+        Ok(AdoptPlan {
+            layout,
+            actions: vec![AdoptAction::Added; scan.candidates.len()],
+            candidates: scan.candidates,
+            skipped: scan.skipped,
+            source,
+        })
+    }
+
+    /// The layout recognised.
+    pub fn layout(&self) -> SourceLayout {
+        self.layout
+    }
+
+    /// The path scanned (canonical).
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// Number of models found.
+    pub fn models(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Each model's id and what adopting it is expected to do.
+    pub fn actions(&self) -> impl Iterator<Item = (&str, AdoptAction)> {
+        self.candidates
+            .iter()
+            .map(|c| c.id.as_str())
+            .zip(self.actions.iter().copied())
+    }
+
+    /// What was skipped, and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// Bytes an adoption will read: every file of every model not expected
+    /// to be unchanged, each source file once.
+    pub fn bytes_to_hash(&self) -> u64 {
+        let mut seen = HashSet::new();
+        self.candidates
+            .iter()
+            .zip(&self.actions)
+            .filter(|(_, a)| **a != AdoptAction::Unchanged)
+            .flat_map(|(c, _)| &c.files)
+            .filter(|f| seen.insert(&f.source))
+            .map(|f| f.size)
+            .sum()
+    }
+
+    /// The report of a dry run: what would be done (nothing hashed or
+    /// written), `in_place` or not.
+    pub fn into_dry_run(self, in_place: bool) -> AdoptReport {
+        self.dry_run_report(in_place, Instant::now())
+    }
+
+    fn dry_run_report(self, in_place: bool, started: Instant) -> AdoptReport {
+        let models = self
+            .candidates
+            .iter()
+            .zip(&self.actions)
+            .map(|(c, a)| AdoptedModel {
+                id: c.id.clone(),
+                model_ref: c.model_ref.canonical(),
+                origin: c.origin.clone(),
+                action: *a,
+                files: c.files.len() as u64,
+                bytes: c.bytes(),
+                ingest: IngestCounts::default(),
+                bytes_written: 0,
+                bytes_hashed: 0,
+                trust: TrustState::Unverified,
+                failure: None,
+                entry: None,
+            })
+            .collect();
+        AdoptReport {
+            layout: self.layout,
+            source: self.source,
+            dry_run: true,
+            in_place,
+            models,
+            skipped: self.skipped,
+            duration_ms: elapsed_ms(started),
+        }
+    }
+}
+
+impl Catalog {
+    /// Scans `path` ([`AdoptPlan::scan`]) and says, for each model, whether
+    /// adopting it would add it, update its entry, or find it unchanged.
+    /// Writes nothing (a read-only handle will do).
+    pub fn plan_adoption(&self, path: &Path, opts: &AdoptOptions) -> Result<AdoptPlan> {
+        let mut plan = AdoptPlan::scan(path)?;
+        plan.actions = plan
+            .candidates
+            .iter()
+            .map(|c| apply::expected_action(self, c, opts.in_place))
+            .collect();
+        Ok(plan)
+    }
+
+    /// Adopts what `path` holds: a Hugging Face hub cache (or one
+    /// `models--org--name` of it), an Ollama models directory, or a plain
+    /// directory or GGUF file. See the module docs of `adopt` and
+    /// `docs/FORMAT.md` §11.6. `progress` gets the bytes hashed.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let root = tempfile::tempdir().unwrap();
+    /// # let models = tempfile::tempdir().unwrap();
+    /// use catalog_core::{AdoptOptions, Catalog, Digest, DigestSource, TrustState};
+    /// // An Ollama models directory: a manifest naming each layer's digest.
+    /// let layer = b"GGUF tiny weights";
+    /// let config = b"{}";
+    /// let m = models.path();
+    /// std::fs::create_dir_all(m.join("blobs")).unwrap();
+    /// for bytes in [&layer[..], &config[..]] {
+    ///     let name = format!("sha256-{}", Digest::of_bytes(bytes).hex());
+    ///     std::fs::write(m.join("blobs").join(name), bytes).unwrap();
+    /// }
+    /// let manifest = format!(
+    ///     r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"{}","size":2}},
+    ///        "layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"{}","size":{}}}]}}"#,
+    ///     Digest::of_bytes(config), Digest::of_bytes(layer), layer.len()
+    /// );
+    /// let dir = m.join("manifests/registry.ollama.ai/library/tiny");
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("latest"), manifest).unwrap();
+    ///
+    /// let catalog = Catalog::open(root.path())?;
+    /// let report = catalog.adopt(m, AdoptOptions::default(), &|_| {})?;
+    /// let entry = catalog.get("tiny:latest")?;
+    /// assert_eq!(entry.model_ref, "ollama:registry.ollama.ai/library/tiny:latest");
+    /// assert_eq!(entry.trust, TrustState::Verified);
+    /// assert_eq!(entry.digest_source, Some(DigestSource::Publisher));
+    /// assert_eq!(report.bytes_written(), 0, "hard-linked, nothing copied");
+    /// // Again: nothing changed, nothing is written.
+    /// let seq = catalog.head().seq;
+    /// catalog.adopt(m, AdoptOptions::default(), &|_| {})?;
+    /// assert_eq!(catalog.head().seq, seq);
+    /// # Ok(()) }
+    /// ```
+    pub fn adopt(
+        &self,
+        path: &Path,
+        opts: AdoptOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<AdoptReport> {
+        let plan = self.plan_adoption(path, &opts)?;
+        self.adopt_planned(plan, &opts, progress)
+    }
+
+    /// Adopts what a plan found (see [`Catalog::adopt`]). With
+    /// `opts.dry_run`, returns what would be done and writes nothing.
+    pub fn adopt_planned(
+        &self,
+        plan: AdoptPlan,
+        opts: &AdoptOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<AdoptReport> {
+        let started = Instant::now();
+        if opts.dry_run {
+            return Ok(plan.dry_run_report(opts.in_place, started));
+        }
+        opts.context.validate()?;
+        let session = self.store_session()?;
+        let mut run = apply::Run::new(self, &session, opts, progress);
+        let mut models = Vec::with_capacity(plan.candidates.len());
+        let mut skipped = plan.skipped;
+        for candidate in &plan.candidates {
+            match run.adopt_one(candidate)? {
+                Ok(model) => models.push(model),
+                Err(skip) => skipped.push(skip),
+            }
+        }
+        let report = AdoptReport {
+            layout: plan.layout,
+            source: plan.source,
+            dry_run: false,
+            in_place: opts.in_place,
+            models,
+            skipped,
+            duration_ms: elapsed_ms(started),
+        };
+        tracing::info!(
+            source = %report.source.display(),
+            layout = report.layout.as_str(),
+            models = report.models.len(),
+            skipped = report.skipped.len(),
+            failed = report.failed(),
+            bytes_hashed = report.bytes_hashed(),
+            bytes_written = report.bytes_written(),
+            duration_ms = report.duration_ms,
+            correlation_id = opts.context.correlation_id.as_deref(),
+            "adoption finished"
+        );
+        Ok(report)
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,123 @@
+//! What a scan of a source found, before anything is hashed or written: a
+//! candidate model per snapshot, manifest or plain model, each file with
+//! where to read it and the digest its store gave it.
+
+use super::report::{SkipKind, Skipped};
+use crate::digest::Digest;
+use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
+use crate::error::Error;
+use crate::model_ref::ModelRef;
+use std::path::{Path, PathBuf};
+
+/// One model found in the source.
+#[derive(Clone, Debug)]
+pub(crate) struct Candidate {
+    /// The id it is registered under.
+    pub id: String,
+    /// Where it came from.
+    pub model_ref: ModelRef,
+    /// Where it was found, for the report.
+    pub origin: PathBuf,
+    /// What an entry registered in place names (`local_path`): the
+    /// snapshot directory, Ollama's `blobs/`, the directory or the file.
+    pub base: PathBuf,
+    /// A one-file model (a plain file); every other is a directory model.
+    pub single: bool,
+    /// Its files.
+    pub files: Vec<CandidateFile>,
+}
+
+/// One file of a candidate.
+#[derive(Clone, Debug)]
+pub(crate) struct CandidateFile {
+    /// Its path in the model (in the store's view).
+    pub path: String,
+    /// Its path relative to the candidate's `base`, as registered in place.
+    pub in_place: String,
+    /// The file to read: a regular file, found without following a symlink
+    /// out of where its store keeps files.
+    pub source: PathBuf,
+    /// Its size when it was found.
+    pub size: u64,
+    /// The digest its store named it by: an LFS blob's SHA-256, a git blob
+    /// id, an Ollama layer's digest; `None` for a plain file.
+    pub publisher: Option<Digest>,
+    /// Its media type (an Ollama layer's).
+    pub media_type: Option<String>,
+}
+
+impl Candidate {
+    /// Total size.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// Whether every file has a digest from its publisher.
+    pub fn all_published(&self) -> bool {
+        self.files.iter().all(|f| f.publisher.is_some())
+    }
+}
+
+/// What a scan found: candidates, and what it skipped.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub candidates: Vec<Candidate>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Scan {
+    pub fn skip(&mut self, path: impl Into<PathBuf>, kind: SkipKind, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            path: path.into(),
+            kind,
+            reason: reason.into(),
+        });
+    }
+
+    /// Adds a candidate unless it cannot be registered as it is (too many
+    /// files, a file path the catalog cannot store, an id already found):
+    /// then it is skipped, with the reason.
+    pub fn add(&mut self, candidate: Candidate) {
+        let problem = if candidate.files.is_empty() {
+            Some("it has no files".to_string())
+        } else if candidate.files.len() > MAX_MANIFEST_FILES {
+            Some(format!(
+                "{} files, more than a model may have ({MAX_MANIFEST_FILES})",
+                candidate.files.len()
+            ))
+        } else if self.candidates.iter().any(|c| c.id == candidate.id) {
+            Some(format!(
+                "another model found here has the id `{}` too",
+                candidate.id
+            ))
+        } else if candidate.single {
+            None
+        } else {
+            candidate
+                .files
+                .iter()
+                .find_map(|f| check_relative_path("path", &f.path).err())
+                .map(|e| e.to_string())
+        };
+        match problem {
+            Some(reason) => self.skip(candidate.origin, SkipKind::Unsupported, reason),
+            None => self.candidates.push(candidate),
+        }
+    }
+}
+
+/// The refusal of a source that holds something hostile.
+pub(crate) fn unsafe_source(path: &Path, reason: impl Into<String>) -> Error {
+    Error::UnsafeSource {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Whether `name` is `len` lowercase hex digits.
+pub(crate) fn is_hex(name: &str, len: usize) -> bool {
+    name.len() == len
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

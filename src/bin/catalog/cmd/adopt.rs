@@ -1,0 +1,175 @@
+//! `catalog adopt <PATH> [--in-place] [--dry-run]`: register the models a
+//! node already has (a Hugging Face hub cache, an Ollama models directory,
+//! a plain directory or GGUF file), linked rather than copied and checked
+//! against the digests their stores name them by. Exit 1 if a model's
+//! bytes did not match (it is registered as failed).
+
+use super::Context;
+use super::progress::Progress;
+use crate::output::{entry_json, human_size, trust};
+use catalog_core::{
+    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, Error, Result,
+};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A Hugging Face hub cache (`~/.cache/huggingface/hub`) or one
+    /// `models--org--name` of it, an Ollama models directory
+    /// (`~/.ollama/models`), or a model's directory or GGUF file.
+    path: PathBuf,
+    /// Register the files where they are (no link into the store); such
+    /// models are never removed or moved by evict, delete or gc.
+    #[arg(long)]
+    in_place: bool,
+    /// Say what would be adopted; hash and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    let opts = AdoptOptions::default()
+        .in_place(args.in_place)
+        .dry_run(args.dry_run)
+        .context(ctx.op_context("adopt"));
+    // The source is looked at before a catalog is opened (and perhaps
+    // created): hostile or unreadable input writes nothing at all.
+    let scanned = AdoptPlan::scan(&args.path)?;
+    let report = if args.dry_run {
+        let plan = match ctx.reader() {
+            Ok(catalog) => catalog.plan_adoption(&args.path, &opts)?,
+            // No catalog yet: every model would be added.
+            Err(Error::NoCatalog { .. }) => scanned,
+            Err(e) => return Err(e),
+        };
+        plan.into_dry_run(args.in_place)
+    } else {
+        let catalog = ctx.writer()?;
+        let plan = catalog.plan_adoption(&args.path, &opts)?;
+        let bar = Progress::bytes(plan.bytes_to_hash(), "hashing");
+        let report = catalog.adopt_planned(plan, &opts, &|n| bar.inc(n));
+        bar.finish();
+        report?
+    };
+    print(ctx, &report);
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print(ctx: &Context, r: &AdoptReport) {
+    // A model whose bytes did not match is named on stderr, whatever the
+    // output format.
+    for m in &r.models {
+        if let Some(f) = &m.failure {
+            errln!("error: {} failed: {f}", m.id);
+        }
+    }
+    if ctx.json {
+        let models: Vec<_> = r.models.iter().map(model_json).collect();
+        let skipped: Vec<_> = r
+            .skipped
+            .iter()
+            .map(|s| json!({ "path": s.path, "kind": s.kind.as_str(), "reason": s.reason }))
+            .collect();
+        outln!(
+            "{}",
+            json!({
+                "layout": r.layout.as_str(),
+                "source": r.source,
+                "dry_run": r.dry_run,
+                "in_place": r.in_place,
+                "models": models,
+                "skipped": skipped,
+                "bytes_hashed": r.bytes_hashed(),
+                "bytes_written": r.bytes_written(),
+                "duration_ms": r.duration_ms,
+                "failed": r.failed(),
+            })
+        );
+        return;
+    }
+    outln!(
+        "{} at {}: {} model{}, {} skipped{}",
+        r.layout.describe(),
+        r.source.display(),
+        r.models.len(),
+        if r.models.len() == 1 { "" } else { "s" },
+        r.skipped.len(),
+        if r.dry_run {
+            " (dry run: nothing hashed or written)"
+        } else {
+            ""
+        }
+    );
+    for m in &r.models {
+        let would = if r.dry_run { "would be " } else { "" };
+        let mut line = format!(
+            "{would}{} {} ({}, {} file{})",
+            m.action.as_str(),
+            m.id,
+            human_size(m.bytes),
+            m.files,
+            if m.files == 1 { "" } else { "s" },
+        );
+        if !r.dry_run && m.action != AdoptAction::Unchanged {
+            line.push_str(&format!(
+                ": {}, {} written, {} hashed",
+                m.ingest.summary(),
+                human_size(m.bytes_written),
+                human_size(m.bytes_hashed)
+            ));
+        }
+        if !r.dry_run {
+            let source = m
+                .entry
+                .as_ref()
+                .and_then(|e| e.digest_source)
+                .map_or(String::new(), |s| format!(" ({})", s.as_str()));
+            line.push_str(&format!(" — {}{source}", trust(m.trust)));
+        }
+        outln!("{line}");
+        outln!("    {}", m.model_ref);
+    }
+    for s in &r.skipped {
+        outln!(
+            "skipped {} ({}): {}",
+            s.path.display(),
+            s.kind.as_str(),
+            s.reason
+        );
+    }
+    if !r.dry_run {
+        outln!(
+            "hashed {}, wrote {}, in {} ms",
+            human_size(r.bytes_hashed()),
+            human_size(r.bytes_written()),
+            r.duration_ms
+        );
+    }
+}
+
+fn model_json(m: &AdoptedModel) -> serde_json::Value {
+    json!({
+        "id": m.id,
+        "ref": m.model_ref,
+        "origin": m.origin,
+        "action": m.action.as_str(),
+        "files": m.files,
+        "bytes": m.bytes,
+        "hard_linked": m.ingest.hard_linked,
+        "reflinked": m.ingest.reflinked,
+        "copied": m.ingest.copied,
+        "already_stored": m.ingest.already_stored,
+        "in_place": m.ingest.in_place,
+        "bytes_written": m.bytes_written,
+        "bytes_hashed": m.bytes_hashed,
+        "trust": trust(m.trust),
+        "failure": m.failure,
+        "entry": m.entry.as_ref().map(entry_json),
+    })
+}
