@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
-//!     [--only put,threads,open,lookup,rss,hash,adopt]
+//!     [--only put,threads,open,lookup,rss,hash,adopt,verify]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -37,6 +37,9 @@
 //!    against `catalog add` of the same snapshot (copy, and
 //!    `--link hardlink`) and `sha256sum` of its blobs: time and bytes
 //!    written.
+//! 8. **verify**: two models sharing one 256 MiB file verified together
+//!    (`plan_verify`, as `catalog verify --all` does), one by one, and
+//!    `openssl dgst -sha256` of the file once.
 //!
 //! It ends with the targets of the benchmark issue, each met or not.
 
@@ -62,6 +65,8 @@ mod put;
 mod stats;
 #[path = "compare/threads.rs"]
 mod threads;
+#[path = "compare/verify.rs"]
+mod verify;
 #[path = "compare/workload.rs"]
 mod workload;
 
@@ -103,6 +108,7 @@ struct Config {
     adopt_shards: usize,
     adopt_shard_mib: u64,
     adopt_rounds: usize,
+    verify_mib: u64,
 }
 
 impl Config {
@@ -132,6 +138,7 @@ impl Config {
             adopt_shards: 4,
             adopt_shard_mib: 256,
             adopt_rounds: 5,
+            verify_mib: 256,
         }
     }
 
@@ -155,6 +162,7 @@ impl Config {
             hash_rounds: 3,
             adopt_shard_mib: 64,
             adopt_rounds: 3,
+            verify_mib: 64,
             ..Config::full()
         }
     }
@@ -183,6 +191,7 @@ impl Config {
             adopt_shards: 2,
             adopt_shard_mib: 8,
             adopt_rounds: 1,
+            verify_mib: 8,
             ..Config::quick()
         }
     }
@@ -225,7 +234,7 @@ fn parse_args() -> AnyResult<Config> {
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,hash,adopt]"
+                     [--only put,threads,open,lookup,rss,hash,adopt,verify]"
                 );
                 std::process::exit(0);
             }
@@ -587,6 +596,22 @@ fn main() -> AnyResult<()> {
                 "adopt takes {} the time of `sha256sum` of the same files (it reads each byte \
                  once, and also links, syncs and records).\n",
                 ratio(a.adopt_s / s)
+            );
+        }
+    }
+
+    if cfg.runs("verify") {
+        println!("### Verifying models that share a file\n");
+        let v = verify::section(&work, cfg.verify_mib, cfg.hash_rounds)?;
+        if let Some(x) = v.together_vs_openssl {
+            targets.add(
+                "`verify --all` of two models sharing a file ≤ 1.15× one `openssl` pass over it",
+                format!(
+                    "{} (one by one: {})",
+                    ratio(x),
+                    v.one_by_one_vs_openssl.map_or_else(|| "n/a".into(), ratio)
+                ),
+                x <= 1.15,
             );
         }
     }

@@ -70,7 +70,9 @@ pub struct Verification {
     pub reason: String,
     /// The digest actually computed, if hashing completed.
     pub actual: Option<Digest>,
-    /// Bytes hashed.
+    /// Bytes the check covered: hashed for it, or (a file shared with a
+    /// model verified before it in the same [`crate::VerifyPlan`]) hashed
+    /// once in that run and counted for each model that holds it.
     pub bytes: u64,
     /// Wall-clock duration of the hashing, in milliseconds.
     pub duration_ms: u64,

@@ -77,8 +77,8 @@ pub use adopt::{
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
     EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind,
-    RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyReport,
-    WithContext,
+    RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyPlan,
+    VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

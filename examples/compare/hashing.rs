@@ -42,13 +42,13 @@ pub fn create_file(path: &Path, mib: u64, seed: u64) -> AnyResult<()> {
     Ok(())
 }
 
-struct Tool {
+pub struct Tool {
     name: &'static str,
     program: &'static str,
     args: &'static [&'static str],
 }
 
-const OPENSSL: Tool = Tool {
+pub const OPENSSL: Tool = Tool {
     name: "openssl dgst -sha256",
     program: "openssl",
     args: &["dgst", "-sha256", "-r"],
@@ -60,7 +60,7 @@ const SHA256SUM: Tool = Tool {
 };
 
 impl Tool {
-    fn probe(&self) -> Option<String> {
+    pub fn probe(&self) -> Option<String> {
         let out = Command::new(self.program).arg("--version").output().ok();
         let out = match out {
             Some(out) if out.status.success() => out,
@@ -75,7 +75,7 @@ impl Tool {
         })
     }
 
-    fn run(&self, files: &[PathBuf]) -> AnyResult<(f64, Vec<Digest>)> {
+    pub fn run(&self, files: &[PathBuf]) -> AnyResult<(f64, Vec<Digest>)> {
         let start = Instant::now();
         let out = Command::new(self.program)
             .args(self.args)

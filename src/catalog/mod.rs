@@ -19,7 +19,9 @@ pub use engine::{
     AutoCompact, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events, Options,
     Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail,
 };
-pub use models::{EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyReport};
+pub use models::{
+    EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
+};
 pub use with_context::WithContext;
 
 use crate::entry::{ModelEntry, check_id};

@@ -10,7 +10,9 @@ pub(crate) mod import_bounds;
 pub(crate) mod moves;
 pub(crate) mod resolve;
 pub(crate) mod verify;
+pub(crate) mod verify_plan;
 
 pub use evict::EvictReport;
 pub use import::{ImportOptions, ImportReport};
 pub use verify::{VerifyOptions, VerifyReport};
+pub use verify_plan::VerifyPlan;

@@ -6,7 +6,7 @@ use crate::digest::Digest;
 use crate::entry::DigestSource;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
-use crate::hashing::{DigestCheck, FsOpener, hash_both, hash_files_via, verify_digest};
+use crate::hashing::{DigestCheck, FileDigest, hash_both, verify_digest};
 use crate::metrics::VerifyReason;
 use crate::store::Object;
 use crate::store::confine::confined;
@@ -71,13 +71,21 @@ pub struct VerifyReport {
 }
 
 /// One file to check: where it is and what it should hash to.
-struct Target {
+pub(super) struct Target {
     rel: String,
-    path: PathBuf,
+    pub(super) path: PathBuf,
     expected: Option<Digest>,
     /// The digest its publisher named it by, if that is not `expected`.
     publisher: Option<Digest>,
-    size: u64,
+    pub(super) size: u64,
+}
+
+/// What verifying one model takes.
+pub(super) enum Prepared {
+    /// Its files are unchanged since a verification whose outcome holds.
+    Unchanged(Verification),
+    /// These files must be hashed.
+    Hash(Vec<Target>),
 }
 
 /// Why a pass against a digest that is not the publisher's is a warning.
@@ -157,36 +165,71 @@ impl Catalog {
     /// records the outcome (result, reason, digest, bytes, duration) as a
     /// journal record, and returns it. A mismatch or an unreadable file is
     /// recorded as a failed verification (trust `Failed`), not an error.
+    ///
+    /// To verify several models, [`Catalog::plan_verify`] hashes a file
+    /// that several of them share once.
     pub fn verify(
         &self,
         id: &str,
         opts: VerifyOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<VerifyReport> {
-        self.writer()?;
-        opts.context.validate()?;
-        let entry = self.get(id)?;
-        let started = Instant::now();
-        let targets = self.targets(&entry, &opts)?;
+        let plan = self.plan_verify(&[id], opts)?;
+        let (_, report) = plan
+            .run(&mut |_| {}, progress)
+            .pop()
+            .expect("a plan of one model reports one model");
+        report
+    }
+
+    /// What to check for `entry`, or the outcome of the fast path if it
+    /// applies (recorded by the caller).
+    pub(super) fn prepare_verify(
+        &self,
+        entry: &ModelEntry,
+        opts: &VerifyOptions,
+    ) -> Result<Prepared> {
+        let targets = self.targets(entry, opts)?;
         if opts.fast_path
-            && let Some(outcome) = self.fast_path(&entry, &targets, opts.expected)?
+            && let Some(outcome) = self.fast_path(entry, &targets, opts.expected)?
         {
-            let entry = self.record_verification_with(
-                id,
-                outcome.clone(),
-                &opts.context,
-                VerifyReason::Unchanged,
-                Some(&entry),
-            )?;
-            return Ok(VerifyReport {
-                entry,
-                outcome,
-                fast_path_used: true,
-            });
+            return Ok(Prepared::Unchanged(outcome));
         }
-        let paths: Vec<PathBuf> = targets.iter().map(|t| t.path.clone()).collect();
-        let fs = FsOpener(&*self.inner.opts.fs);
-        let results = hash_files_via(&fs, &paths, opts.threads, progress);
+        Ok(Prepared::Hash(targets))
+    }
+
+    /// Records the outcome of the fast path for `entry`.
+    pub(super) fn record_unchanged(
+        &self,
+        entry: &ModelEntry,
+        outcome: Verification,
+        opts: &VerifyOptions,
+    ) -> Result<VerifyReport> {
+        let entry = self.record_verification_with(
+            &entry.id,
+            outcome.clone(),
+            &opts.context,
+            VerifyReason::Unchanged,
+            Some(entry),
+        )?;
+        Ok(VerifyReport {
+            entry,
+            outcome,
+            fast_path_used: true,
+        })
+    }
+
+    /// Compares what each target hashed to (`results`, in the order of
+    /// `targets`) with what is expected and records the outcome.
+    pub(super) fn conclude_verify(
+        &self,
+        entry: &ModelEntry,
+        targets: &[Target],
+        results: Vec<std::result::Result<FileDigest, String>>,
+        opts: &VerifyOptions,
+        started: Instant,
+    ) -> Result<VerifyReport> {
+        let id = entry.id.as_str();
         let mut bytes = 0;
         let mut failure: Option<(String, VerifyReason)> = None;
         let mut digests = Vec::with_capacity(targets.len());
@@ -228,7 +271,7 @@ impl Catalog {
         let (check, actual) = match failure {
             Some((reason, _)) => (DigestCheck::Fail { reason }, None),
             None if entry.files.is_empty() => match digests.first().copied() {
-                Some(a) => (single_check(&entry, a, opts.expected), Some(a)),
+                Some(a) => (single_check(entry, a, opts.expected), Some(a)),
                 None => (
                     DigestCheck::Fail {
                         reason: "no file to hash".into(),
@@ -238,7 +281,7 @@ impl Catalog {
             },
             None => {
                 let manifest = manifest_digest(&entry.files);
-                let (check, reason) = manifest_check(&entry, manifest, opts.expected);
+                let (check, reason) = manifest_check(entry, manifest, opts.expected);
                 reason_override = Some(reason);
                 (check, Some(manifest))
             }
@@ -249,16 +292,11 @@ impl Catalog {
             actual,
             bytes,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            files: self.fingerprints(&entry, &targets)?,
+            files: self.fingerprints(entry, targets)?,
         };
         let reason = failed_for.unwrap_or_else(|| VerifyReason::from_result(outcome.result));
-        let entry = self.record_verification_with(
-            id,
-            outcome.clone(),
-            &opts.context,
-            reason,
-            Some(&entry),
-        )?;
+        let entry =
+            self.record_verification_with(id, outcome.clone(), &opts.context, reason, Some(entry))?;
         tracing::info!(
             model_id = id,
             model_ref = %crate::model_ref::ModelRef::redact_stored(&entry.model_ref),

@@ -37,31 +37,33 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let catalog = ctx.existing_writer()?;
     // Resolve every id before hashing anything: an unknown id is bad input
     // and nothing is recorded.
-    let entries = if args.all {
-        catalog.list()
+    let ids: Vec<String> = if args.all {
+        catalog.list().into_iter().map(|e| e.id).collect()
     } else {
-        args.ids
-            .iter()
-            .map(|id| catalog.get(id))
-            .collect::<Result<Vec<_>>>()?
+        args.ids.clone()
     };
-    let total: u64 = entries.iter().map(|e| e.size_bytes).sum();
-    let bar = Progress::bytes(total, "verifying");
-    let mut reports = Vec::with_capacity(entries.len());
+    let mut opts = VerifyOptions::default()
+        .fast_path(args.fast)
+        .context(ctx.op_context("verify"));
+    if let Some(d) = args.expect {
+        opts = opts.expected(d);
+    }
+    // A file several models share is hashed once: the bar counts each
+    // distinct file once.
+    let plan = catalog.plan_verify(&ids, opts)?;
+    let bar = Progress::bytes(plan.bytes_to_hash(), "verifying");
+    let total_models = plan.len();
+    let mut reports = Vec::with_capacity(total_models);
     // A model that cannot be verified at all (for example an unsafe stored
     // path) is reported and counted as a failure; the others still run.
     let mut errors = Vec::new();
-    for e in &entries {
-        bar.set_label(&format!("verifying {}", e.id));
-        let mut opts = VerifyOptions::default()
-            .fast_path(args.fast)
-            .context(ctx.op_context("verify"));
-        if let Some(d) = args.expect {
-            opts = opts.expected(d);
-        }
-        match catalog.verify(&e.id, opts, &|n| bar.inc(n)) {
+    let outcomes = plan.run(&mut |id| bar.set_label(&format!("verifying {id}")), &|n| {
+        bar.inc(n)
+    });
+    for (id, outcome) in outcomes {
+        match outcome {
             Ok(r) => reports.push(r),
-            Err(err) => errors.push((e.id.clone(), err)),
+            Err(err) => errors.push((id, err)),
         }
     }
     bar.finish();
@@ -83,7 +85,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             }))
             .collect();
         outln!("{}", serde_json::Value::Array(items));
-    } else if entries.is_empty() {
+    } else if total_models == 0 {
         outln!("the catalog is empty; nothing to verify");
     } else {
         let rows: Vec<Vec<String>> = reports
@@ -113,8 +115,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         if failed > 0 {
             errln!(
                 "error: {failed} of {} verification{} failed",
-                entries.len(),
-                if entries.len() == 1 { "" } else { "s" }
+                total_models,
+                if total_models == 1 { "" } else { "s" }
             );
         }
     }
