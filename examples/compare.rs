@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
-//!     [--only put,threads,open,lookup,rss,hash,adopt,verify]
+//!     [--only put,threads,open,lookup,rss,hash,adopt,verify,dedup]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -40,6 +40,8 @@
 //! 8. **verify**: two models sharing one 256 MiB file verified together
 //!    (`plan_verify`, as `catalog verify --all` does), one by one, and
 //!    `openssl dgst -sha256` of the file once.
+//! 9. **dedup**: the import of a model whose 256 MiB weights the store
+//!    already holds (bytes written, time) beside the import of new bytes.
 //!
 //! It ends with the targets of the benchmark issue, each met or not.
 
@@ -49,6 +51,8 @@ mod adopt;
 mod child;
 #[path = "compare/contenders.rs"]
 mod contenders;
+#[path = "compare/dedup.rs"]
+mod dedup;
 #[path = "compare/hashing.rs"]
 mod hashing;
 #[path = "compare/lookup.rs"]
@@ -109,6 +113,7 @@ struct Config {
     adopt_shard_mib: u64,
     adopt_rounds: usize,
     verify_mib: u64,
+    dedup_mib: u64,
 }
 
 impl Config {
@@ -139,6 +144,7 @@ impl Config {
             adopt_shard_mib: 256,
             adopt_rounds: 5,
             verify_mib: 256,
+            dedup_mib: 256,
         }
     }
 
@@ -163,6 +169,7 @@ impl Config {
             adopt_shard_mib: 64,
             adopt_rounds: 3,
             verify_mib: 64,
+            dedup_mib: 64,
             ..Config::full()
         }
     }
@@ -192,6 +199,7 @@ impl Config {
             adopt_shard_mib: 8,
             adopt_rounds: 1,
             verify_mib: 8,
+            dedup_mib: 8,
             ..Config::quick()
         }
     }
@@ -234,7 +242,7 @@ fn parse_args() -> AnyResult<Config> {
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,hash,adopt,verify]"
+                     [--only put,threads,open,lookup,rss,hash,adopt,verify,dedup]"
                 );
                 std::process::exit(0);
             }
@@ -614,6 +622,27 @@ fn main() -> AnyResult<()> {
                 x <= 1.15,
             );
         }
+    }
+
+    if cfg.runs("dedup") {
+        println!("### Importing bytes the store already holds\n");
+        let d = dedup::section(&work, cfg.dedup_mib, cfg.hash_rounds)?;
+        targets.add(
+            &format!(
+                "dedup import of a {} MiB model: bytes written by the process < 16 MiB",
+                cfg.dedup_mib
+            ),
+            format!(
+                "{} bytes in {} (new bytes: {} bytes in {}{})",
+                d.dedup_written,
+                secs(d.dedup_s),
+                d.fresh_written,
+                secs(d.fresh_s),
+                d.openssl_s
+                    .map_or_else(String::new, |o| format!("; one openssl pass {}", secs(o)))
+            ),
+            d.dedup_written < 16 << 20,
+        );
     }
 
     println!("### Targets\n");

@@ -28,7 +28,7 @@ pub struct AdoptResult {
 }
 
 /// `write_bytes` of `/proc/self/io`.
-fn write_bytes() -> u64 {
+pub fn write_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/io")
         .ok()
         .and_then(|s| {

@@ -11,6 +11,10 @@
 //! durable intent recorded, is published by a hard link and keeps that name
 //! until its entry is durable (see `put_back`). Every step goes through the
 //! file system's `*_beneath` operations.
+//!
+//! A copy whose size matches a blob the catalog already holds is first
+//! hashed where it lies (read only): if the store holds those bytes (the
+//! blob is hashed to prove it), nothing is staged or written at all.
 
 use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
@@ -48,6 +52,9 @@ pub(crate) enum Method {
     Moved,
     /// A reflink: a new file sharing the source's data (nothing copied).
     Reflinked,
+    /// The store already held these bytes: the source was only read where
+    /// it lies, and nothing was staged or written.
+    Present,
 }
 
 /// One file brought into the store.
@@ -89,11 +96,18 @@ pub(crate) struct Staged {
 /// durable move intent recorded for this source; without one, a move is a
 /// copy. The caller fsyncs `blobs/tmp/` and the source's directory after
 /// its moves.
+///
+/// `candidates` are the digests of the stored blobs of the source's size
+/// the catalog knows of: a copy then first hashes the source in place and,
+/// if the store holds those bytes, stages nothing ([`Method::Present`]). If
+/// it does not, the source is copied as usual (read a second time;
+/// progress is reported for the first read only).
 pub(crate) fn stage_file(
     store: &Store,
     source: &Path,
     mode: LinkMode,
     moved_name: Option<&str>,
+    candidates: &[Digest],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Staged> {
     let fs = &store.fs;
@@ -106,6 +120,14 @@ pub(crate) fn stage_file(
         LinkMode::Move if moved_name.is_none() => LinkMode::Copy,
         m => m,
     };
+    let mut silent = |_: u64| {};
+    let mut progress: &mut dyn FnMut(u64) = progress;
+    if mode == LinkMode::Copy && !candidates.is_empty() {
+        if let Some(present) = already_stored(store, source, candidates, progress)? {
+            return Ok(present);
+        }
+        progress = &mut silent;
+    }
     let (method, tmp, copied) = stage(store, source, mode, moved_name, progress)?;
     let staged = |digest| Staged {
         source: source.to_path_buf(),
@@ -260,13 +282,76 @@ pub(crate) fn stage_adopted(
     }
 }
 
+/// Hashes `source` where it lies; if the store holds a blob of that digest
+/// and size whose bytes hash to it, returns it as a [`Method::Present`]
+/// staging (nothing written). `None`: the bytes are not stored (or the
+/// stored blob is damaged, and a copy will replace it).
+///
+/// With one candidate (the usual case: one stored file of that size), its
+/// blob is hashed on a second thread while the source is read, so the
+/// check costs one pass of wall time on two cores.
+fn already_stored(
+    store: &Store,
+    source: &Path,
+    candidates: &[Digest],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<Staged>> {
+    let fs = &store.fs;
+    let read_source = |progress: &mut dyn FnMut(u64)| {
+        fs.open_read(source)
+            .and_then(|mut r| hash_reader(&mut r, progress))
+            .map_err(|e| Error::io(source, e))
+    };
+    let (digest, blob_holds) = match candidates {
+        [only] => {
+            let blob_rel = Object::Blob(*only).rel();
+            std::thread::scope(|scope| {
+                let blob = scope.spawn(|| stored_blob_holds(store, &blob_rel, *only));
+                let digest = read_source(progress);
+                let holds = blob.join().unwrap_or(Ok(false));
+                digest.map(|d| (d, holds))
+            })?
+        }
+        _ => (read_source(progress)?, Ok(false)),
+    };
+    let blob_rel = Object::Blob(digest.digest).rel();
+    let present = if candidates.len() == 1 && candidates[0] == digest.digest {
+        blob_holds?
+    } else {
+        stored_blob_holds(store, &blob_rel, digest.digest)?
+    };
+    let len_matches = || {
+        fs.metadata_beneath(store.root(), &blob_rel)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.len == digest.bytes)
+    };
+    Ok((present && len_matches()).then(|| Staged {
+        source: source.to_path_buf(),
+        tmp: blob_rel,
+        method: Method::Present,
+        digest,
+    }))
+}
+
+/// Whether the store's blob `rel` is a regular file whose bytes hash to
+/// `digest`. An unsafe path (a symlink in the store) is an error.
+fn stored_blob_holds(store: &Store, rel: &str, digest: Digest) -> Result<bool> {
+    match store.fs.metadata_beneath(store.root(), rel) {
+        Ok(Some(m)) if m.kind == FileKind::File => Ok(holds(store, rel, digest)),
+        Err(e) if is_not_beneath(&e) => Err(store.error(rel, e)),
+        _ => Ok(false),
+    }
+}
+
 impl Staged {
     /// Drops a staged copy or link. A moved file is left where it is: the
     /// import's move intent names it, and resolving the intent
-    /// ([`super::put_back`]) puts it back. Best effort: a failure is
-    /// logged (gc removes stale copies later).
+    /// ([`super::put_back`]) puts it back. A [`Method::Present`] staging
+    /// is the store's own blob and is never removed. Best effort: a
+    /// failure is logged (gc removes stale copies later).
     pub(crate) fn undo(self, store: &Store) {
-        if self.method == Method::Moved {
+        if matches!(self.method, Method::Moved | Method::Present) {
             return;
         }
         if let Err(e) = store.fs.remove_tree_beneath(store.root(), &self.tmp) {
@@ -287,6 +372,25 @@ impl Staged {
         let fs = &store.fs;
         let root = store.root();
         let blob_rel = Object::Blob(self.digest.digest).rel();
+        if self.method == Method::Present {
+            // Already proven to hold the bytes; gc waits for imports.
+            let meta = fs
+                .metadata_beneath(root, &blob_rel)
+                .map_err(|e| store.error(&blob_rel, e))?
+                .filter(|m| m.kind == FileKind::File)
+                .ok_or_else(|| {
+                    Error::io(
+                        root.join(&blob_rel),
+                        io::Error::from(io::ErrorKind::NotFound),
+                    )
+                })?;
+            return Ok(Ingested {
+                digest: self.digest,
+                stored: false,
+                method: self.method,
+                meta,
+            });
+        }
         let mut stored = true;
         // Twice at most: a concurrent import may publish the same blob
         // between the look and the link.

@@ -147,6 +147,8 @@ struct State {
     sync_delay: Option<Duration>,
     /// Counters for reports.
     syncs: u64,
+    /// Bytes written to files so far (every `write_all`).
+    written: u64,
     /// Mutating calls so far, and what each was.
     mut_ops: u64,
     op_log: Vec<String>,
@@ -380,6 +382,11 @@ impl MemFs {
         self.lock().sync_delay = delay;
     }
 
+    /// Bytes written to files so far, by anyone.
+    pub fn written_bytes(&self) -> u64 {
+        self.lock().written
+    }
+
     /// Number of calls of `call` so far.
     pub fn calls(&self, call: Call) -> u64 {
         self.lock().calls.get(&call).copied().unwrap_or(0)
@@ -563,6 +570,7 @@ impl FsFile for MemFile {
         inode.data[pos..pos + n].copy_from_slice(&buf[..n]);
         inode.mark_dirty(pos, pos + n);
         inode.modified_ns = now_ns();
+        s.written += n as u64;
         self.pos += n as u64;
         fault
     }

@@ -342,13 +342,21 @@ impl Catalog {
             single,
             started,
         } = target;
-        // 1. Stage and hash every file; nothing is published yet.
+        // 1. Stage and hash every file; nothing is published yet. A file
+        //    the size of a blob the catalog holds is hashed in place first.
+        let candidates = self.stored_candidates(fetched);
         let mut staged: Vec<(String, Staged)> = Vec::with_capacity(fetched.files.len());
         for (i, file) in fetched.files.iter().enumerate() {
             let moved_name = intent.and_then(|m| m.staged_name(i));
-            match stage_file(store, &file.path, opts.link, moved_name, &mut |n| {
-                progress(n)
-            }) {
+            let candidates = candidates.get(&file.size).map_or(&[][..], Vec::as_slice);
+            match stage_file(
+                store,
+                &file.path,
+                opts.link,
+                moved_name,
+                candidates,
+                &mut |n| progress(n),
+            ) {
                 Ok(s) => staged.push((file.relative_path.clone(), s)),
                 Err(e) => {
                     undo_all(store, staged);
@@ -485,7 +493,9 @@ impl Catalog {
             bytes_deduplicated: bytes - stored,
             files_linked_or_moved: ingested
                 .iter()
-                .filter(|(_, i)| i.method != Method::Copied)
+                .filter(|(_, i)| {
+                    matches!(i.method, Method::Linked | Method::Moved | Method::Reflinked)
+                })
                 .count() as u64,
             duration_ms,
             joined: false,

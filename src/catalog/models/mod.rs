@@ -9,6 +9,7 @@ pub(crate) mod import;
 pub(crate) mod import_bounds;
 pub(crate) mod moves;
 pub(crate) mod resolve;
+pub(crate) mod stored_candidates;
 pub(crate) mod verify;
 pub(crate) mod verify_plan;
 
