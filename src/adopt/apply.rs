@@ -18,6 +18,7 @@
 
 use super::AdoptOptions;
 use super::plan::{Candidate, CandidateFile};
+use super::read::{FileRead, ReadError, read_files};
 use super::report::{AdoptAction, AdoptedModel, IngestCounts, SkipKind, Skipped};
 use crate::catalog::{Catalog, StoreSession};
 use crate::digest::Digest;
@@ -27,7 +28,7 @@ use crate::entry::{
 };
 use crate::error::{Error, Result};
 use crate::fs::FileKind;
-use crate::hashing::{Hashed, hash_both};
+use crate::hashing::Hashed;
 use crate::journal::op::{Op, Payload};
 use crate::metrics::VerifyReason;
 use crate::store::ingest::{Ingested, Method, Staged, stage_adopted};
@@ -98,21 +99,13 @@ impl<'a> Run<'a> {
             return Ok(Err(skipped(c, SkipKind::Unsupported, reason)));
         }
         // 1. Read every file once (staging it into the store unless in place).
-        let mut reads: Vec<Read> = Vec::with_capacity(c.files.len());
-        for f in &c.files {
-            match self.read_file(f, in_place) {
-                Ok(r) => reads.push(r),
-                Err(e) => {
-                    undo(self.store, reads);
-                    return match e {
-                        ReadError::Source(reason) => {
-                            Ok(Err(skipped(c, SkipKind::Incomplete, reason)))
-                        }
-                        ReadError::Store(e) => Err(e),
-                    };
-                }
+        let reads = match self.read_all(c, in_place) {
+            Ok(reads) => reads,
+            Err(ReadError::Source(reason)) => {
+                return Ok(Err(skipped(c, SkipKind::Incomplete, reason)));
             }
-        }
+            Err(ReadError::Store(e)) => return Err(e),
+        };
         // 2. Compare each with the digest its publisher gave it.
         let mismatch = c
             .files
@@ -213,61 +206,63 @@ impl<'a> Run<'a> {
         Ok(Ok(model))
     }
 
-    /// Reads one file: staged into the store (hard link, reflink or copy)
-    /// and hashed in that one read, or hashed where it is.
-    fn read_file(
+    /// Reads each of `c`'s files that this adoption has not read yet, once
+    /// (`read::read_files`, on every core), and lists a [`Read`] per file in
+    /// `c`'s order. On a failure, what was staged is dropped and the first
+    /// failure in file order is returned.
+    fn read_all(
         &mut self,
-        f: &CandidateFile,
+        c: &Candidate,
         in_place: bool,
-    ) -> std::result::Result<Read, ReadError> {
-        if let Some((hashed, stored)) = self.read.get(&f.source) {
-            return Ok(Read {
-                hashed: *hashed,
-                staged: None,
-                again: true,
-                stored: *stored,
-            });
+    ) -> std::result::Result<Vec<Read>, ReadError> {
+        let mut fresh: Vec<&CandidateFile> = Vec::new();
+        let mut seen: BTreeSet<&Path> = BTreeSet::new();
+        for f in &c.files {
+            if !self.read.contains_key(&f.source) && seen.insert(&f.source) {
+                fresh.push(f);
+            }
         }
-        let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
-        let progress = self.progress;
-        let read = if in_place {
-            let fs = &self.store.fs;
-            let hashed = fs
-                .open_read(&f.source)
-                .and_then(|mut r| hash_both(&mut r, git_len, None, &mut |n| progress(n)))
-                .map_err(|e| {
-                    ReadError::Source(format!("cannot read {}: {e}", f.source.display()))
-                })?;
-            Read {
-                hashed,
-                staged: None,
-                again: false,
-                stored: false,
+        let results = read_files(self.store, &fresh, in_place, self.progress);
+        let mut done: HashMap<&Path, FileRead> = HashMap::new();
+        let mut failure = None;
+        for (f, r) in fresh.iter().zip(results) {
+            match r {
+                Some(Ok(read)) => {
+                    self.read.insert(f.source.clone(), (read.hashed, false));
+                    done.insert(&f.source, read);
+                }
+                Some(Err(e)) if failure.is_none() => failure = Some(e),
+                _ => {}
             }
-        } else {
-            let (staged, hashed) =
-                stage_adopted(self.store, &f.source, git_len, &mut |n| progress(n)).map_err(
-                    |e| match &e {
-                        // The source could not be read (gone since the scan): skip
-                        // the model; anything about the store ends the adoption.
-                        Error::Io { path, .. } if path == &f.source => {
-                            ReadError::Source(e.to_string())
-                        }
-                        Error::UnsafePath { path, .. } if path == &f.source => {
-                            ReadError::Source(e.to_string())
-                        }
-                        _ => ReadError::Store(e),
-                    },
-                )?;
-            Read {
-                hashed,
-                staged: Some(staged),
-                again: false,
-                stored: false,
+        }
+        if let Some(e) = failure {
+            for (_, r) in done {
+                if let Some(s) = r.staged {
+                    s.undo(self.store);
+                }
             }
-        };
-        self.read.insert(f.source.clone(), (read.hashed, false));
-        Ok(read)
+            return Err(e);
+        }
+        Ok(c.files
+            .iter()
+            .map(|f| match done.remove(f.source.as_path()) {
+                Some(r) => Read {
+                    hashed: r.hashed,
+                    staged: r.staged,
+                    again: false,
+                    stored: false,
+                },
+                None => {
+                    let (hashed, stored) = self.read[&f.source];
+                    Read {
+                        hashed,
+                        staged: None,
+                        again: true,
+                        stored,
+                    }
+                }
+            })
+            .collect())
     }
 
     /// Publishes every staged file under its digest and builds the view:
@@ -435,13 +430,6 @@ struct Tally {
     counts: IngestCounts,
     written: u64,
     hashed: u64,
-}
-
-enum ReadError {
-    /// The source could not be read: the model is skipped.
-    Source(String),
-    /// The store failed: the adoption ends.
-    Store(Error),
 }
 
 /// A candidate left with no file read (cannot happen: every candidate has

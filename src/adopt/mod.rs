@@ -29,6 +29,7 @@ mod hf_cache;
 mod ollama;
 mod plain;
 mod plan;
+mod read;
 mod report;
 
 pub use detect::SourceLayout;
