@@ -4,7 +4,7 @@
 
 use crate::entry::{ModelEntry, TrustState};
 use crate::journal::op::Op;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The effect of one operation on the map.
@@ -76,13 +76,14 @@ pub fn change_for(
     })
 }
 
-/// The live entries: hashed for point lookups (`get` is a hash probe, and a
-/// replay that replaces an entry touches only the hash map), with the ids
-/// also kept in order for listing and snapshots.
+/// The live entries: hashed for point lookups (`get` is a hash probe with
+/// foldhash, seeded per process), and kept in id order too (for listing and
+/// snapshots: a walk of the ordered map, no probe per id). Both maps share
+/// each key and each entry.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    index: HashMap<Arc<str>, Arc<ModelEntry>>,
-    ordered: BTreeSet<Arc<str>>,
+    index: HashMap<Arc<str>, Arc<ModelEntry>, foldhash::fast::RandomState>,
+    ordered: BTreeMap<Arc<str>, Arc<ModelEntry>>,
 }
 
 impl PartialEq for State {
@@ -124,13 +125,17 @@ impl State {
 
     /// Inserts or replaces; returns whether an entry was replaced.
     pub fn insert(&mut self, entry: ModelEntry) -> bool {
+        let entry = Arc::new(entry);
         if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
-            *slot = Arc::new(entry);
+            *slot = entry.clone();
+            if let Some(slot) = self.ordered.get_mut(entry.id.as_str()) {
+                *slot = entry;
+            }
             return true;
         }
         let key: Arc<str> = Arc::from(entry.id.as_str());
-        self.ordered.insert(key.clone());
-        self.index.insert(key, Arc::new(entry));
+        self.ordered.insert(key.clone(), entry.clone());
+        self.index.insert(key, entry);
         false
     }
 
@@ -142,10 +147,12 @@ impl State {
 
     /// The entries in id order.
     pub fn values(&self) -> impl Iterator<Item = &ModelEntry> + '_ {
-        self.ordered
-            .iter()
-            .filter_map(|k| self.index.get(k))
-            .map(|e| &**e)
+        self.ordered.values().map(|e| &**e)
+    }
+
+    /// The entries in id order, shared.
+    pub fn shared_values(&self) -> impl Iterator<Item = &Arc<ModelEntry>> + '_ {
+        self.ordered.values()
     }
 
     /// Number of entries.
@@ -161,5 +168,40 @@ impl State {
     /// The entries as an owned, ordered map.
     pub fn to_map(&self) -> BTreeMap<String, ModelEntry> {
         self.values().map(|e| (e.id.clone(), e.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntrySpec;
+
+    fn entry(id: &str, size: u64) -> ModelEntry {
+        let spec = EntrySpec::new(id, "hf:org/m", "blobs/x").size_bytes(size);
+        match change_for(None, Op::Put(spec), 1, 1) {
+            Ok(Change::Upsert(e)) => *e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_ordered_walk_and_the_hash_probe_always_agree() {
+        let mut state = State::default();
+        for (i, id) in ["c", "a", "d", "b"].iter().enumerate() {
+            assert!(!state.insert(entry(id, i as u64)));
+        }
+        assert!(state.insert(entry("a", 99)), "a replacement");
+        state.remove("d");
+        let walked: Vec<(String, u64)> = state
+            .values()
+            .map(|e| (e.id.clone(), e.size_bytes))
+            .collect();
+        assert_eq!(walked, [("a".into(), 99), ("b".into(), 3), ("c".into(), 0)]);
+        for e in state.shared_values() {
+            let probed = state.get_shared(&e.id).unwrap();
+            assert!(Arc::ptr_eq(e, &probed), "{}: one entry, shared", e.id);
+        }
+        assert_eq!(state.len(), 3);
+        assert!(state.get("d").is_none());
     }
 }

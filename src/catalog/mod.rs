@@ -170,6 +170,27 @@ impl Catalog {
         self.view().state.values().cloned().collect()
     }
 
+    /// Every entry, ordered by id, shared instead of copied: one
+    /// reference-count increment per entry (what [`Catalog::lookup`] is to
+    /// [`Catalog::get`]). The entries are immutable snapshots: a later write
+    /// replaces the catalog's entry, never the one handed out.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("b", "hf:org/b", "blobs/b"))?;
+    /// catalog.put(EntrySpec::new("a", "hf:org/a", "blobs/a"))?;
+    /// let all = catalog.list_shared();
+    /// let ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
+    /// assert_eq!(ids, ["a", "b"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn list_shared(&self) -> Vec<Arc<ModelEntry>> {
+        self.view().state.shared_values().cloned().collect()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.view().state.len()

@@ -46,7 +46,7 @@ impl Catalog {
         if let Some(budget) = opts.max_bytes {
             self.fit_budget(store, budget, &opts, &mut report)?;
         }
-        let used = users(self.list().iter());
+        let used = users(self.list_shared().iter().map(|e| &**e));
         let protected = match put_back::protected(store) {
             Ok(p) => Some(p),
             Err(e) => {

@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let catalog = ctx.reader()?;
     let mut entries: Vec<_> = catalog
-        .list()
+        .list_shared()
         .into_iter()
         .filter(|e| {
             args.state
@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         _ => {}
     }
     if ctx.json {
-        let items: Vec<_> = entries.iter().map(entry_json).collect();
+        let items: Vec<_> = entries.iter().map(|e| entry_json(e)).collect();
         outln!("{}", serde_json::Value::Array(items));
         return Ok(ExitCode::SUCCESS);
     }

@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     // Resolve every id before hashing anything: an unknown id is bad input
     // and nothing is recorded.
     let ids: Vec<String> = if args.all {
-        catalog.list().into_iter().map(|e| e.id).collect()
+        catalog.list_shared().iter().map(|e| e.id.clone()).collect()
     } else {
         args.ids.clone()
     };
