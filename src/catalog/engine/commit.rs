@@ -28,6 +28,10 @@ use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
 /// Batches a leader flushes for others after its own record is durable.
 const MAX_EXTRA_BATCHES: u32 = 4;
 
+/// Records that must be queued for a leader whose own record is durable to
+/// flush them itself rather than wake their writers.
+const MIN_RECORDS_TO_KEEP_LEADING: usize = 2;
+
 /// What a queued operation does once durable.
 #[derive(Debug)]
 struct Queued {
@@ -264,11 +268,14 @@ impl Committer {
             let done = q.durable_seq >= seq;
             // A leader whose record is durable keeps flushing what queued up
             // meanwhile (a few batches at most): handing over to a sleeping
-            // thread would leave the disk idle while it wakes up.
+            // thread would leave the disk idle while it wakes up. But not for
+            // a lone record: its writer, woken, flushes it together with the
+            // record this thread's caller is about to queue (two writers
+            // would otherwise alternate, one record per fsync).
             let keep_leading = done
                 && extra < MAX_EXTRA_BATCHES
                 && !q.leader_active
-                && !q.pending.is_empty()
+                && q.pending.len() >= MIN_RECORDS_TO_KEEP_LEADING
                 && q.poisoned.is_none();
             if done && !keep_leading {
                 return Ok(());
