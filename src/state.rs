@@ -10,8 +10,9 @@ use std::sync::Arc;
 /// The effect of one operation on the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
-    /// Insert or replace this entry.
-    Upsert(Box<ModelEntry>),
+    /// Insert or replace this entry (shared: the writer's overlay, the
+    /// map and the caller's answer hold the one entry).
+    Upsert(Arc<ModelEntry>),
     /// Remove this id.
     Remove(String),
     /// No effect on the map (a gap marker).
@@ -31,7 +32,7 @@ pub fn change_for(
     Ok(match op {
         // The operation is consumed: a replay moves its strings into the
         // entry instead of copying them.
-        Op::Put(spec) => Change::Upsert(Box::new(ModelEntry {
+        Op::Put(spec) => Change::Upsert(Arc::new(ModelEntry {
             registered_at_ms: current.map_or(time_ms, |c| c.registered_at_ms),
             id: spec.id,
             model_ref: spec.model_ref,
@@ -53,7 +54,7 @@ pub fn change_for(
             e.lifecycle = lifecycle;
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
-            Change::Upsert(Box::new(e))
+            Change::Upsert(Arc::new(e))
         }
         Op::Verify { id, outcome } => {
             let mut e = current.cloned().ok_or_else(|| missing("verify", &id))?;
@@ -62,7 +63,7 @@ pub fn change_for(
             e.last_verification = Some(Box::new(outcome));
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
-            Change::Upsert(Box::new(e))
+            Change::Upsert(Arc::new(e))
         }
         Op::Evict { id, .. } => {
             current.ok_or_else(|| missing("evict", &id))?;
@@ -99,7 +100,7 @@ impl State {
     pub fn apply(&mut self, change: Change) {
         match change {
             Change::Upsert(entry) => {
-                self.insert(*entry);
+                self.insert_shared(entry);
             }
             Change::Remove(id) => {
                 self.remove(&id);
@@ -125,7 +126,11 @@ impl State {
 
     /// Inserts or replaces; returns whether an entry was replaced.
     pub fn insert(&mut self, entry: ModelEntry) -> bool {
-        let entry = Arc::new(entry);
+        self.insert_shared(Arc::new(entry))
+    }
+
+    /// Inserts or replaces a shared entry; returns whether one was replaced.
+    pub fn insert_shared(&mut self, entry: Arc<ModelEntry>) -> bool {
         if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
             *slot = entry.clone();
             if let Some(slot) = self.ordered.get_mut(entry.id.as_str()) {
@@ -179,7 +184,7 @@ mod tests {
     fn entry(id: &str, size: u64) -> ModelEntry {
         let spec = EntrySpec::new(id, "hf:org/m", "blobs/x").size_bytes(size);
         match change_for(None, Op::Put(spec), 1, 1) {
-            Ok(Change::Upsert(e)) => *e,
+            Ok(Change::Upsert(e)) => Arc::unwrap_or_clone(e),
             other => panic!("{other:?}"),
         }
     }

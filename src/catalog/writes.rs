@@ -217,7 +217,7 @@ fn log_mutation(kind: &'static str, entry: &ModelEntry, ctx: &OpContext, started
 
 fn expect_entry(outcome: Outcome, id: &str) -> Result<ModelEntry> {
     match outcome {
-        Outcome::Entry(entry) => Ok(*entry),
+        Outcome::Entry(entry) => Ok(std::sync::Arc::unwrap_or_clone(entry)),
         Outcome::Removed(_) => Err(Error::NotFound { id: id.to_string() }),
     }
 }

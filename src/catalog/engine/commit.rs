@@ -23,7 +23,7 @@ use crate::journal::writer::{PendingRecord, SegmentWriter};
 use crate::state::{Change, change_for};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 /// Batches a leader flushes for others after its own record is durable.
 const MAX_EXTRA_BATCHES: u32 = 4;
@@ -58,7 +58,7 @@ struct Queue {
     pending: Vec<Queued>,
     /// Effect of queued, not yet durable operations on each id, with the
     /// sequence number of the newest one.
-    overlay: HashMap<String, (u64, Option<ModelEntry>)>,
+    overlay: HashMap<String, (u64, Option<Arc<ModelEntry>>)>,
     durable_seq: u64,
     leader_active: bool,
     poisoned: Option<String>,
@@ -87,8 +87,8 @@ pub(crate) enum Plan {
 /// What an acknowledged operation did.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// The entry as it is after the operation.
-    Entry(Box<ModelEntry>),
+    /// The entry as it is after the operation (shared with the map).
+    Entry(Arc<ModelEntry>),
     /// The entry was removed (`true`) or was not there (`false`).
     Removed(bool),
 }
@@ -198,9 +198,9 @@ impl Committer {
         }
         let (basis_seq, current) = match q.overlay.get(id) {
             Some((seq, entry)) => (*seq, entry.clone()),
-            None => (0, super::view::read(view).state.get(id).cloned()),
+            None => (0, super::view::read(view).state.get_shared(id)),
         };
-        let op = match decide(current.as_ref())? {
+        let op = match decide(current.as_deref())? {
             Plan::Write(op) => op,
             Plan::Absent => {
                 // The absence may come from a queued delete: answer only
@@ -216,12 +216,11 @@ impl Committer {
         let bytes = payload.encode()?;
         let seq = q.next_seq;
         let time_ms = crate::clock::now_ms().max(q.last_time_ms);
-        let change = change_for(current.as_ref(), payload.op, seq, time_ms)
+        let change = change_for(current.as_deref(), payload.op, seq, time_ms)
             .map_err(|_| Error::NotFound { id: id.to_string() })?;
         let outcome = match &change {
             Change::Upsert(entry) => {
-                q.overlay
-                    .insert(id.to_string(), (seq, Some((**entry).clone())));
+                q.overlay.insert(id.to_string(), (seq, Some(entry.clone())));
                 Outcome::Entry(entry.clone())
             }
             Change::Remove(_) => {
