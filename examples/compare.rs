@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
-//!     [--only put,threads,open,lookup,rss,hash,adopt,verify]
+//!     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -45,6 +45,8 @@
 
 #[path = "compare/adopt.rs"]
 mod adopt;
+#[path = "compare/audit.rs"]
+mod audit;
 #[path = "compare/child.rs"]
 mod child;
 #[path = "compare/contenders.rs"]
@@ -234,7 +236,7 @@ fn parse_args() -> AnyResult<Config> {
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,hash,adopt,verify]"
+                     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify]"
                 );
                 std::process::exit(0);
             }
@@ -479,7 +481,8 @@ fn main() -> AnyResult<()> {
         })
         .collect();
 
-    let need_fixtures = cfg.runs("open") || cfg.runs("lookup") || cfg.runs("rss");
+    let need_fixtures =
+        cfg.runs("open") || cfg.runs("lookup") || cfg.runs("rss") || cfg.runs("audit");
     let fixtures = if need_fixtures {
         println!("### Open fixtures\n");
         Some(open::build_open_fixtures(&cfg, &work)?)
@@ -543,6 +546,9 @@ fn main() -> AnyResult<()> {
             .map(|(l, k, p)| (l.as_str(), *k, p.clone()))
             .collect();
         memory::section_rss(entries, &kinds, &mut targets)?;
+    }
+    if let (true, Some(fx)) = (cfg.runs("audit"), &fixtures) {
+        audit::section_audit(&cfg, &fx.full, &work, &mut targets)?;
     }
     if cfg.runs("hash") {
         println!("### Hashing\n");

@@ -63,6 +63,14 @@ pub fn rss(kind: &str, path: &Path) -> AnyResult<()> {
                 std::mem::size_of::<std::sync::Arc<str>>()
             );
             println!("entry_string_bytes={}", strings / all.len().max(1));
+            drop(all);
+            // The indexes built on first use: by reference, then by model
+            // over the whole retained journal.
+            let source = catalog_core::ModelRef::parse(&super::workload::spec(0, 0).model_ref)?;
+            let _ = std::hint::black_box(catalog.locate(&source));
+            report("locate");
+            let _ = std::hint::black_box(catalog.history(&model_id(0))?);
+            report("history");
         }
         "sqlite" => {
             let conn = sqlite_connect(path)?;

@@ -14,7 +14,9 @@ pub fn section_rss(
     let base_hwm = base.kib("start_hwm_kib").unwrap_or(0);
     println!(
         "### Peak memory at {} entries\n\nEach line is a fresh process (this program re-executed as \
-         `compare child rss …`): it opens the store, does 1,000 gets, then lists every entry. \
+         `compare child rss …`): it opens the store, does 1,000 gets, then lists every entry; a \
+         catalog then calls `locate` and `history` once each (building the map by reference and \
+         the per-model index of the whole retained journal, which an open never builds). \
          `VmHWM` (peak resident set) from `/proc/self/status`; the empty process peaks at {:.1} MiB.\n",
         group(entries),
         base_hwm as f64 / 1024.0
@@ -26,6 +28,8 @@ pub fn section_rss(
         "peak after open",
         "resident after open",
         "peak after list",
+        "after first locate",
+        "after first history",
     ]);
     let mut layout = None;
     for (label, kind, path) in kinds {
@@ -41,6 +45,18 @@ pub fn section_rss(
             r.kib(k)
                 .map_or("?".into(), |v| format!("{:.1} MiB", v as f64 / 1024.0))
         };
+        // Peak and resident after a step only catalogs take.
+        let both = |step: &str| match (
+            r.kib(&format!("{step}_hwm_kib")),
+            r.kib(&format!("{step}_rss_kib")),
+        ) {
+            (Some(h), Some(s)) => format!(
+                "peak {:.1} / resident {:.1} MiB",
+                h as f64 / 1024.0,
+                s as f64 / 1024.0
+            ),
+            _ => "-".into(),
+        };
         t.row(vec![
             label.to_string(),
             r.get("entries").unwrap_or("?").to_string(),
@@ -48,6 +64,8 @@ pub fn section_rss(
             mib("open_hwm_kib"),
             mib("open_rss_kib"),
             mib("list_hwm_kib"),
+            both("locate"),
+            both("history"),
         ]);
         if *kind == "catalog" && label.contains("snapshot +") {
             let hwm = r.kib("open_hwm_kib").unwrap_or(u64::MAX) as f64 / 1024.0;
