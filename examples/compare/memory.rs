@@ -14,9 +14,7 @@ pub fn section_rss(
     let base_hwm = base.kib("start_hwm_kib").unwrap_or(0);
     println!(
         "### Peak memory at {} entries\n\nEach line is a fresh process (this program re-executed as \
-         `compare child rss …`): it opens the store, does 1,000 gets, then lists every entry; a \
-         catalog then calls `locate` and `history` once each (building the map by reference and \
-         the per-model index of the whole retained journal, which an open never builds). \
+         `compare child rss …`): it opens the store, does 1,000 gets, then lists every entry. \
          `VmHWM` (peak resident set) from `/proc/self/status`; the empty process peaks at {:.1} MiB.\n",
         group(entries),
         base_hwm as f64 / 1024.0
@@ -28,8 +26,6 @@ pub fn section_rss(
         "peak after open",
         "resident after open",
         "peak after list",
-        "after first locate",
-        "after first history",
     ]);
     let mut layout = None;
     for (label, kind, path) in kinds {
@@ -45,18 +41,6 @@ pub fn section_rss(
             r.kib(k)
                 .map_or("?".into(), |v| format!("{:.1} MiB", v as f64 / 1024.0))
         };
-        // Peak and resident after a step only catalogs take.
-        let both = |step: &str| match (
-            r.kib(&format!("{step}_hwm_kib")),
-            r.kib(&format!("{step}_rss_kib")),
-        ) {
-            (Some(h), Some(s)) => format!(
-                "peak {:.1} / resident {:.1} MiB",
-                h as f64 / 1024.0,
-                s as f64 / 1024.0
-            ),
-            _ => "-".into(),
-        };
         t.row(vec![
             label.to_string(),
             r.get("entries").unwrap_or("?").to_string(),
@@ -64,8 +48,6 @@ pub fn section_rss(
             mib("open_hwm_kib"),
             mib("open_rss_kib"),
             mib("list_hwm_kib"),
-            both("locate"),
-            both("history"),
         ]);
         if *kind == "catalog" && label.contains("snapshot +") {
             let hwm = r.kib("open_hwm_kib").unwrap_or(u64::MAX) as f64 / 1024.0;
@@ -82,6 +64,27 @@ pub fn section_rss(
         }
     }
     t.print();
+    if let Some((_, _, path)) = kinds
+        .iter()
+        .find(|k| k.1 == "catalog" && k.0.contains("snapshot +"))
+    {
+        let r = super::child::measure("catalog_indexes", path)?;
+        let mib = |k: &str| r.kib(k).map_or(f64::NAN, |v| v as f64 / 1024.0);
+        println!(
+            "With the indexes an open does not build (catalog, snapshot + tail; a fresh process \
+             that opens, calls `locate` once, then `history` once): peak {:.1} MiB / resident \
+             {:.1} MiB after the open; {:.1} / {:.1} MiB after the first `locate` (the map by \
+             reference); {:.1} / {:.1} MiB after the first `history` (the per-model index of \
+             the {} retained records).\n",
+            mib("open_hwm_kib"),
+            mib("open_rss_kib"),
+            mib("locate_hwm_kib"),
+            mib("locate_rss_kib"),
+            mib("history_hwm_kib"),
+            mib("history_rss_kib"),
+            r.get("records").unwrap_or("?"),
+        );
+    }
     if let Some(r) = layout {
         println!(
             "Layout of the catalog's map (from the child): `size_of::<ModelEntry>()` = {} bytes, \

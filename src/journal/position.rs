@@ -68,12 +68,34 @@ pub fn still_ends_at(fs: &dyn Fs, path: &Path, offset: u64, version: u32, cursor
 
 /// Bytes of the newest segment read at a time by [`scan_from`].
 const WINDOW: usize = 64 << 10;
+/// Bytes of a sealed segment read at a time: more than the longest record.
+const SEALED_WINDOW: usize = 2 << 20;
+const _: () = assert!(SEALED_WINDOW > HEADER_LEN + record::MAX_PAYLOAD_LEN);
+
+/// The length of the frames at the start of `bytes` that lie wholly inside
+/// it, judged by their length fields only; all of `bytes` if a length no
+/// record can have comes first (reading it reports that frame).
+fn complete_frames(bytes: &[u8]) -> usize {
+    let mut pos = 0;
+    while let Some(len) = crate::bytes::u32_at(bytes, pos + record::LEN_OFFSET) {
+        let len = len as usize;
+        if len == 0 || len > record::MAX_PAYLOAD_LEN {
+            return bytes.len();
+        }
+        if pos + HEADER_LEN + len > bytes.len() {
+            break;
+        }
+        pos += HEADER_LEN + len;
+    }
+    pos
+}
 
 /// Reads the records of the segment `path` from `cursor` on (the bytes
 /// before it are not read), with every check of [`reader::scan`]; a torn
 /// tail is allowed only if `newest`.
 ///
-/// A sealed segment is read to its end. The newest one is read in windows,
+/// A sealed segment is read in windows of whole records (2 MiB at most in
+/// memory, not the whole segment). The newest one is read in windows,
 /// so that a poll does not read the zeros preallocated after its last
 /// record: a window whose records end in at least a record header's worth
 /// of zeros ends the scan there (no record starts with zeros: its length
@@ -91,14 +113,7 @@ pub fn scan_from(
 ) -> Result<(Cursor, ScanEnd)> {
     let read_rest = |from: u64| fs.read_from(path, from).map_err(|e| Error::io(path, e));
     if !newest {
-        return reader::scan(
-            &read_rest(cursor.offset)?,
-            cursor,
-            path,
-            false,
-            version,
-            visit,
-        );
+        return scan_sealed(fs, path, cursor, version, SEALED_WINDOW, visit);
     }
     loop {
         let window = fs
@@ -125,5 +140,105 @@ pub fn scan_from(
             version,
             visit,
         );
+    }
+}
+
+/// A sealed segment from `cursor` on, `window` bytes (whole records) at a
+/// time, judged as [`reader::scan`] judges the whole rest.
+fn scan_sealed(
+    fs: &dyn Fs,
+    path: &Path,
+    mut cursor: Cursor,
+    version: u32,
+    window: usize,
+    mut visit: impl FnMut(Visited<'_>) -> Result<()>,
+) -> Result<(Cursor, ScanEnd)> {
+    loop {
+        let bytes = fs
+            .read_at(path, cursor.offset, window)
+            .map_err(|e| Error::io(path, e))?;
+        let whole = complete_frames(&bytes);
+        if bytes.len() < window || whole == 0 {
+            // The end of the file (or a frame no record can have).
+            return reader::scan(&bytes, cursor, path, false, version, visit);
+        }
+        cursor = reader::scan(&bytes[..whole], cursor, path, false, version, &mut visit)?.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::OpContext;
+    use crate::fs::StdFs;
+    use crate::journal::chain;
+    use crate::journal::op::Op;
+
+    /// A sealed segment's bytes: a blank header, then `n` chained records
+    /// of several lengths.
+    fn segment(n: u64) -> (Vec<u8>, Cursor) {
+        let start = Cursor {
+            offset: crate::journal::segment::HEADER_LEN as u64,
+            next_seq: 1,
+            chain: [0; 32],
+        };
+        let mut out = vec![0; start.offset as usize];
+        let mut prev = start.chain;
+        for seq in 1..=n {
+            let id = "m".repeat(1 + (seq as usize * 37) % 150);
+            let payload = Payload {
+                op: Op::Delete { id },
+                ctx: OpContext::default(),
+            }
+            .encode()
+            .unwrap();
+            let header = RecordHeader {
+                seq,
+                time_ms: seq,
+                synced_before: 0,
+                chain: chain::next(&prev, seq, seq, &payload),
+            };
+            prev = header.chain;
+            record::encode(&mut out, &header, &payload);
+        }
+        (out, start)
+    }
+
+    fn seqs(
+        r: impl FnOnce(&mut dyn FnMut(Visited<'_>) -> Result<()>) -> Result<(Cursor, ScanEnd)>,
+    ) -> (Vec<u64>, Result<Cursor>) {
+        let mut seen = Vec::new();
+        let end = r(&mut |v| {
+            seen.push(v.header.seq);
+            Ok(())
+        });
+        (seen, end.map(|e| e.0))
+    }
+
+    #[test]
+    fn a_sealed_segment_read_in_windows_is_read_as_a_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let (bytes, start) = segment(60);
+        for cut in [bytes.len(), bytes.len() - 5] {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            let body = &bytes[start.offset as usize..cut];
+            let (whole, whole_end) = seqs(|v| reader::scan(body, start, &path, false, 3, v));
+            for window in [300, 301, 1000, 4096, 1 << 20] {
+                let (windowed, end) = seqs(|v| scan_sealed(&StdFs, &path, start, 3, window, v));
+                assert_eq!(windowed, whole, "records, window {window}, cut {cut}");
+                assert_eq!(
+                    format!("{end:?}"),
+                    format!("{whole_end:?}"),
+                    "end or error, window {window}, cut {cut}"
+                );
+            }
+            assert_eq!(whole.len(), if cut == bytes.len() { 60 } else { 59 });
+            assert_eq!(
+                whole_end.is_ok(),
+                cut == bytes.len(),
+                "a cut record is corrupt"
+            );
+        }
     }
 }

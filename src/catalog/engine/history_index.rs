@@ -129,6 +129,7 @@ impl HistoryIndex {
         catalog_id: &[u8; 16],
     ) -> std::result::Result<(), Stale> {
         let (listed, _) = list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?;
+        let fresh = self.tail.is_none();
         self.drop_before(listed.first().copied().unwrap_or(u64::MAX));
         for (&n, known) in &self.segments {
             let path = layout.segment_file(n);
@@ -186,6 +187,12 @@ impl HistoryIndex {
             });
             let newest = i + 1 == headers.len();
             self.index_segment(fs, &path, h.segment_no, start, newest, h.version)?;
+        }
+        if fresh {
+            // Built in one go: give back what the lists' doubling left
+            // unused (later records regrow only the lists they extend).
+            self.by_id.values_mut().for_each(Vec::shrink_to_fit);
+            self.by_id.shrink_to_fit();
         }
         Ok(())
     }
