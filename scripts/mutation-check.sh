@@ -27,7 +27,7 @@ mutate() {
   fi
   mv "$file.orig" "$file"
 }
-trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/recovery.rs src/store/put_back.rs src/catalog/engine/history_index.rs src/catalog/engine/history.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
+trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/engine/recovery.rs src/store/put_back.rs src/catalog/engine/history_index.rs src/catalog/engine/history.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
 
 # Row 15: publish_file without its fsyncs.
 mutate src/fs/atomic.rs no-dir-fsync crash_at_every_step \
@@ -40,7 +40,7 @@ mutate src/fs/atomic.rs no-file-fsync crash_at_every_step \
 mutate src/journal/writer.rs no-containment failed_writes_are_never_shown_or_built_upon \
   's/^            self.contain();$//'
 # (b) opens replay the newest segment's tail as the cache shows it.
-mutate src/catalog/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
+mutate src/catalog/engine/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
   's/crate::journal::settle::settle(fs, &path, writable)?.sync_failed;/false;/'
 
 # Row 17 (P5): skip the move-back. Resolving a move intent then pretends a

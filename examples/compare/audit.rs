@@ -7,7 +7,6 @@
 //! (`events_from`) beside a resume by sequence number (`events(seq)`, what
 //! `--follow` did before).
 
-use super::child::own_memory_kib;
 use super::contenders::AnyResult;
 use super::stats::{Table, group, median, ratio, secs, us};
 use super::workload::{model_id, spec};
@@ -25,10 +24,6 @@ fn micros(s: f64) -> String {
 /// Spread sample `k` over `n` ids.
 fn pick(k: u64, n: u64) -> u64 {
     k.wrapping_mul(0x9e37_79b9) % n
-}
-
-fn rss_mib() -> f64 {
-    own_memory_kib().1 as f64 / 1024.0
 }
 
 pub fn section_audit(
@@ -49,21 +44,16 @@ pub fn section_audit(
         (3, 10_000, 20, 500, 20)
     };
 
-    // The first calls build the indexes: measured first, so the resident
-    // memory around them is not blurred by the baselines' allocations (the
-    // memory section measures both in a fresh process).
+    // The first calls build the indexes (the memory section measures what
+    // they hold, in a fresh process).
     let source = |k: u64| ModelRef::parse(&spec(pick(k, ids), 0).model_ref);
-    let rss_before_locate = rss_mib();
     let t = Instant::now();
     let found = catalog.locate(&source(1)?);
     let locate_cold = t.elapsed().as_secs_f64();
-    let rss_after_locate = rss_mib();
-    let rss_before = rss_mib();
     let id = model_id(pick(7, ids));
     let t = Instant::now();
     let first = catalog.history(&id)?;
     let cold = t.elapsed().as_secs_f64();
-    let rss_after = rss_mib();
     if first != catalog.history_scan(&id)? {
         return Err("history(id) differs from the full read".into());
     }
@@ -162,10 +152,8 @@ pub fn section_audit(
          is built by the first `history` call on a handle. A follower resumes either at the byte \
          offset after the last event (`events_from`, what `catalog events --follow` polls with \
          now) or by sequence number (`events(seq)`: every segment header and the newest segment \
-         read again, what it did before); each poll follows one `put`. Resident memory of the \
-         process from `/proc/self/status` around each index's first build (freed allocations \
-         of the open are reused, so the memory section's fresh processes are the figure to \
-         trust).\n",
+         read again, what it did before); each poll follows one `put`. What the indexes hold is \
+         measured by the memory section (`--only rss`), in a fresh process.\n",
         group(records),
         group(ids)
     );
@@ -182,8 +170,9 @@ pub fn section_audit(
     ]);
     t.row(vec![
         format!(
-            "`history(id)`, later calls ({} ids, {events} events)",
-            group(warm_calls as u64)
+            "`history(id)`, later calls ({} ids, {} events)",
+            group(warm_calls as u64),
+            group(events)
         ),
         format!("median {}, p99 {}", micros(warm_med), micros(warm_p99)),
         format!("`history_scan`: {}", secs(scan_med)),
@@ -220,16 +209,6 @@ pub fn section_audit(
         ratio(median(&reseek) / median(&follow)),
     ]);
     t.print();
-    println!(
-        "Resident memory: {rss_before:.1} MiB before the first `history`, {rss_after:.1} MiB after \
-         it (the index of {} records: +{:.1} MiB); {rss_before_locate:.1} → {rss_after_locate:.1} \
-         MiB around the first `locate` (the map of {} entries: +{:.1} MiB). Neither is built by \
-         an open.\n",
-        group(records),
-        rss_after - rss_before,
-        group(catalog.len() as u64),
-        rss_after_locate - rss_before_locate,
-    );
     targets.add(
         &format!(
             "`history(id)` at {} records / {} ids ≤ 5 ms",

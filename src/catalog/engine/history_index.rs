@@ -151,7 +151,12 @@ impl HistoryIndex {
         };
         if let Some(t) = self.tail {
             let path = layout.segment_file(t.segment_no);
-            let version = self.segments[&t.segment_no].header.version;
+            let version = self
+                .segments
+                .get(&t.segment_no)
+                .ok_or_else(|| stale(&path, "the tail's segment is not indexed"))?
+                .header
+                .version;
             if let Some(last) = t.last
                 && !still_ends_at(fs, &path, last, version, &t.cursor)
             {
