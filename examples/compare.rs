@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
-//!     [--only put,threads,open,lookup,rss,hash,adopt,verify,dedup]
+//!     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify,dedup]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -47,6 +47,8 @@
 
 #[path = "compare/adopt.rs"]
 mod adopt;
+#[path = "compare/audit.rs"]
+mod audit;
 #[path = "compare/child.rs"]
 mod child;
 #[path = "compare/contenders.rs"]
@@ -242,7 +244,7 @@ fn parse_args() -> AnyResult<Config> {
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,hash,adopt,verify,dedup]"
+                     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify,dedup]"
                 );
                 std::process::exit(0);
             }
@@ -487,7 +489,8 @@ fn main() -> AnyResult<()> {
         })
         .collect();
 
-    let need_fixtures = cfg.runs("open") || cfg.runs("lookup") || cfg.runs("rss");
+    let need_fixtures =
+        cfg.runs("open") || cfg.runs("lookup") || cfg.runs("rss") || cfg.runs("audit");
     let fixtures = if need_fixtures {
         println!("### Open fixtures\n");
         Some(open::build_open_fixtures(&cfg, &work)?)
@@ -551,6 +554,9 @@ fn main() -> AnyResult<()> {
             .map(|(l, k, p)| (l.as_str(), *k, p.clone()))
             .collect();
         memory::section_rss(entries, &kinds, &mut targets)?;
+    }
+    if let (true, Some(fx)) = (cfg.runs("audit"), &fixtures) {
+        audit::section_audit(&cfg, &fx.full, &work, &mut targets)?;
     }
     if cfg.runs("hash") {
         println!("### Hashing\n");

@@ -27,7 +27,7 @@ mutate() {
   fi
   mv "$file.orig" "$file"
 }
-trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/recovery.rs src/store/put_back.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
+trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/engine/recovery.rs src/store/put_back.rs src/catalog/engine/history_index.rs src/catalog/engine/history.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
 
 # Row 15: publish_file without its fsyncs.
 mutate src/fs/atomic.rs no-dir-fsync crash_at_every_step \
@@ -40,7 +40,7 @@ mutate src/fs/atomic.rs no-file-fsync crash_at_every_step \
 mutate src/journal/writer.rs no-containment failed_writes_are_never_shown_or_built_upon \
   's/^            self.contain();$//'
 # (b) opens replay the newest segment's tail as the cache shows it.
-mutate src/catalog/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
+mutate src/catalog/engine/recovery.rs no-read-back failed_writes_are_never_shown_or_built_upon \
   's/crate::journal::settle::settle(fs, &path, writable)?.sync_failed;/false;/'
 
 # Row 17 (P5): skip the move-back. Resolving a move intent then pretends a
@@ -48,5 +48,17 @@ mutate src/catalog/recovery.rs no-read-back failed_writes_are_never_shown_or_bui
 # user's bytes stay unprotected in blobs/tmp/, and gc deletes them.
 mutate src/store/put_back.rs skip-move-back a_move_import_never_loses_the_source_whatever_fails \
   's/None => match fs.move_out_beneath(root, \&staged_rel, \&f.source) {/None => match Ok::<(), io::Error>(()) {/'
+
+# Row 24: the indexes behind history(id) and events --follow serve only
+# what the journal holds. (a) Pruning drops one segment too many from the
+# per-model index; (b) the index does not check that its last indexed
+# record is still there (records removed and others written in their
+# place); (c) a follower resumes at its byte offset without that check.
+mutate src/catalog/engine/history_index.rs prune-too-much history_and_locate_by_index_equal_a_full_read \
+  's/positions.partition_point(|\&p| unpack(p).0 < first);/positions.partition_point(|\&p| unpack(p).0 <= first);/'
+mutate src/catalog/engine/history_index.rs no-tail-check history_and_locate_by_index_equal_a_full_read \
+  's/\&\& !still_ends_at(fs, \&path, last, version, \&t.cursor)/\&\& false/'
+mutate src/catalog/engine/history.rs follow-no-tail-check events_follow_resumes_at_a_byte_offset \
+  's/if !intact || at.cursor.next_seq/if false || at.cursor.next_seq/'
 
 exit $status

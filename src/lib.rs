@@ -76,9 +76,9 @@ pub use adopt::{
 };
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
-    EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem, ProblemKind,
-    RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions, VerifyPlan,
-    VerifyReport, WithContext,
+    EventsPosition, EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem,
+    ProblemKind, RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions,
+    VerifyPlan, VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

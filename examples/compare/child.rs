@@ -64,6 +64,20 @@ pub fn rss(kind: &str, path: &Path) -> AnyResult<()> {
             );
             println!("entry_string_bytes={}", strings / all.len().max(1));
         }
+        "catalog_indexes" => {
+            // The indexes built on first use, nothing else: the map by
+            // reference, then the per-model index of the retained journal.
+            let catalog = Catalog::open(path)?;
+            println!("open_ms={:.1}", started.elapsed().as_secs_f64() * 1e3);
+            println!("entries={}", catalog.len());
+            report("open");
+            let source = catalog_core::ModelRef::parse(&super::workload::spec(0, 0).model_ref)?;
+            std::hint::black_box(catalog.locate(&source));
+            report("locate");
+            std::hint::black_box(catalog.history(&model_id(0))?);
+            println!("records={}", catalog.head().seq);
+            report("history");
+        }
         "sqlite" => {
             let conn = sqlite_connect(path)?;
             println!("entries={}", sqlite_count(&conn)?);

@@ -64,6 +64,27 @@ pub fn section_rss(
         }
     }
     t.print();
+    if let Some((_, _, path)) = kinds
+        .iter()
+        .find(|k| k.1 == "catalog" && k.0.contains("snapshot +"))
+    {
+        let r = super::child::measure("catalog_indexes", path)?;
+        let mib = |k: &str| r.kib(k).map_or(f64::NAN, |v| v as f64 / 1024.0);
+        println!(
+            "With the indexes an open does not build (catalog, snapshot + tail; a fresh process \
+             that opens, calls `locate` once, then `history` once): peak {:.1} MiB / resident \
+             {:.1} MiB after the open; {:.1} / {:.1} MiB after the first `locate` (the map by \
+             reference); {:.1} / {:.1} MiB after the first `history` (the per-model index of \
+             the {} retained records).\n",
+            mib("open_hwm_kib"),
+            mib("open_rss_kib"),
+            mib("locate_hwm_kib"),
+            mib("locate_rss_kib"),
+            mib("history_hwm_kib"),
+            mib("history_rss_kib"),
+            r.get("records").unwrap_or("?"),
+        );
+    }
     if let Some(r) = layout {
         println!(
             "Layout of the catalog's map (from the child): `size_of::<ModelEntry>()` = {} bytes, \

@@ -16,8 +16,9 @@ mod with_context;
 mod writes;
 
 pub use engine::{
-    AutoCompact, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events, Options,
-    Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail,
+    AutoCompact, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
+    EventsPosition, Options, Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport,
+    SalvageGap, TornTail,
 };
 pub use models::{
     EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
@@ -71,6 +72,8 @@ struct Inner {
     report: RecoveryReport,
     store: Store,
     flights: models::import::Flights,
+    /// Built by the first `history` call (see `engine/history_index.rs`).
+    history_index: Mutex<Option<engine::history_index::HistoryIndex>>,
 }
 
 #[derive(Debug)]

@@ -76,6 +76,15 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Reads at most `len` bytes from the start of the file.
     fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>>;
 
+    /// Reads at most `len` bytes of `path` from `offset` on (fewer at the
+    /// end of the file). By default through [`Fs::read_from`], which reads
+    /// to the end; [`StdFs`] reads only the bytes asked for.
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read_from(path, offset)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
     /// Metadata of `path` (following a final symlink only if
     /// `follow_symlinks`), or `None` if it does not exist.
     fn metadata(&self, path: &Path, follow_symlinks: bool) -> io::Result<Option<Meta>>;

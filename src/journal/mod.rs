@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod op;
+pub mod position;
 pub mod reader;
 pub mod record;
 pub mod salvage;

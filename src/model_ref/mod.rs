@@ -352,11 +352,20 @@ impl ModelRef {
     /// Only text that today's rule could redact further (a `?`, `#` or `;`,
     /// or a token shape) is parsed again.
     pub(crate) fn stored_matches(stored: &str, canonical: &str) -> bool {
-        if stored == canonical {
-            return true;
-        }
+        stored == canonical || ModelRef::stored_redacted(stored).is_some_and(|r| r == canonical)
+    }
+
+    /// The other canonical form `stored` matches (see
+    /// [`ModelRef::stored_matches`]): today's redaction of it, if that
+    /// differs from it. Only text that today's rule could redact further (a
+    /// `?`, `#` or `;`, or a token shape) is parsed again.
+    pub(crate) fn stored_redacted(stored: &str) -> Option<String> {
         let may_differ = stored.contains(['?', '#', ';']) || tokens::scrub_tokens(stored) != stored;
-        may_differ && ModelRef::redact_stored(stored) == canonical
+        if !may_differ {
+            return None;
+        }
+        let redacted = ModelRef::redact_stored(stored);
+        (redacted != stored).then_some(redacted)
     }
 
     /// The string form, redacted unless `redact` is false.

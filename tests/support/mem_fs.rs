@@ -642,6 +642,15 @@ impl Fs for MemFs {
             .to_vec())
     }
 
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let s = self.lock();
+        s.alive()?;
+        let ino = s.lookup(path)?;
+        let data = &s.inodes[&ino].data;
+        let from = (offset as usize).min(data.len());
+        Ok(data[from..(from + len).min(data.len())].to_vec())
+    }
+
     fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
         let s = self.lock();
         s.alive()?;

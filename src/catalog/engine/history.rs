@@ -7,18 +7,21 @@
 //! history before the first retained segment is gone only if it was pruned
 //! (`Options::retain_history(false)`).
 
+use super::history_index::{HistoryIndex, Stale};
 use super::recovery::{list_numbered, read_headers};
 use crate::catalog::Catalog;
 use crate::context::OpContext;
 use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::journal::op::Op;
-use crate::journal::reader::{self, Cursor};
+use crate::journal::position::{scan_from, still_ends_at};
+use crate::journal::reader::Cursor;
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::{SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
 use crate::snapshot;
-use crate::state::{State, change_for};
+use crate::state::{Change, State, change_for};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::PoisonError;
 
 /// One journal record, as history.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,17 +51,52 @@ impl Event {
 }
 
 /// A resumable cursor over the journal's events, oldest first. Reads one
-/// segment at a time. `next_seq()` says where to resume later.
+/// segment at a time. `next_seq()` says where to resume later, and
+/// `position()` where in the files (resuming there reads only what follows).
 pub struct Events<'a> {
     catalog: &'a Catalog,
     headers: Vec<SegmentHeader>,
     segment: usize,
+    /// Where in the first segment to start, when resuming at a position.
+    start: Option<At>,
     /// Continuity check across segments: where the previous one ended.
     prev_end: Option<Cursor>,
-    buffered: VecDeque<Event>,
+    /// Each event with the position just after it.
+    buffered: VecDeque<(Event, At)>,
+    /// The position after the last event returned.
+    returned: Option<At>,
+    /// The position after the last record of the segments read.
+    end: Option<At>,
     from_seq: u64,
     next_seq: u64,
     failed: bool,
+}
+
+/// Where a cursor over the events stopped: the sequence number of the next
+/// event, and (when known) the segment and byte offset after the last one,
+/// so that [`Catalog::events_from`] reads only what follows. Keep it only
+/// in memory (it is not a stable format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventsPosition {
+    next_seq: u64,
+    at: Option<At>,
+}
+
+impl EventsPosition {
+    /// The sequence number the next event will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+/// A place in a segment: after the record at `last` (or at the segment's
+/// start), with the cursor reading continues from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct At {
+    segment_no: u64,
+    version: u32,
+    cursor: Cursor,
+    last: Option<u64>,
 }
 
 impl std::fmt::Debug for Events<'_> {
@@ -73,13 +111,32 @@ impl Events<'_> {
     /// The sequence number the next event will have (or would have): pass
     /// it to [`Catalog::events`] to resume after the last one seen.
     pub fn next_seq(&self) -> u64 {
-        self.buffered.front().map_or(self.next_seq, |e| e.seq)
+        self.buffered.front().map_or(self.next_seq, |(e, _)| e.seq)
+    }
+
+    /// Where the next event is: pass it to [`Catalog::events_from`] to
+    /// resume after the last one seen, reading only the bytes after it.
+    pub fn position(&self) -> EventsPosition {
+        let at = if self.buffered.is_empty() {
+            self.end.or(self.returned)
+        } else {
+            self.returned
+        };
+        EventsPosition {
+            next_seq: self.next_seq(),
+            at,
+        }
     }
 
     fn fill(&mut self) -> Result<()> {
         while self.buffered.is_empty() && self.segment < self.headers.len() {
             let h = self.headers[self.segment];
             let newest = self.segment + 1 == self.headers.len();
+            let resume = if self.segment == 0 {
+                self.start.take()
+            } else {
+                None
+            };
             self.segment += 1;
             // Skip segments that end before `from_seq`.
             if let Some(next) = self.headers.get(self.segment)
@@ -104,29 +161,48 @@ impl Events<'_> {
                 ));
             }
             let fs = &*self.catalog.inner.opts.fs;
-            let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
-            let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
-            let start = Cursor {
-                offset: segment::HEADER_LEN as u64,
-                next_seq: h.first_seq,
-                chain: h.prev_chain,
-            };
+            let start = resume.map_or(
+                Cursor {
+                    offset: segment::HEADER_LEN as u64,
+                    next_seq: h.first_seq,
+                    chain: h.prev_chain,
+                },
+                |at| at.cursor,
+            );
             let from = self.from_seq;
             let buffered = &mut self.buffered;
+            let mut last = resume.and_then(|at| at.last);
+            let (segment_no, version) = (h.segment_no, h.version);
             // A torn tail of the newest segment (a write in progress, or a
             // crash not yet recovered) is not history: the scan stops there.
-            let (end, _) = reader::scan(body, start, &path, newest, h.version, |v| {
+            let (end, _) = scan_from(fs, &path, start, newest, version, |v| {
+                last = Some(v.offset);
                 if v.header.seq >= from {
-                    buffered.push_back(Event {
-                        seq: v.header.seq,
-                        time_ms: v.header.time_ms,
-                        op: v.payload.op,
-                        context: v.payload.ctx,
-                        chain: crate::digest::hex(&v.header.chain),
-                    });
+                    let after = At {
+                        segment_no,
+                        version,
+                        cursor: v.next,
+                        last,
+                    };
+                    buffered.push_back((
+                        Event {
+                            seq: v.header.seq,
+                            time_ms: v.header.time_ms,
+                            op: v.payload.op,
+                            context: v.payload.ctx,
+                            chain: crate::digest::hex(&v.header.chain),
+                        },
+                        after,
+                    ));
                 }
                 Ok(())
             })?;
+            self.end = Some(At {
+                segment_no,
+                version,
+                cursor: end,
+                last,
+            });
             self.prev_end = Some(end);
             self.next_seq = self.next_seq.max(end.next_seq);
         }
@@ -145,7 +221,9 @@ impl Iterator for Events<'_> {
             self.failed = true;
             return Some(Err(e));
         }
-        self.buffered.pop_front().map(Ok)
+        let (event, at) = self.buffered.pop_front()?;
+        self.returned = Some(at);
+        Some(Ok(event))
     }
 }
 
@@ -172,17 +250,113 @@ impl Catalog {
             catalog: self,
             headers,
             segment: 0,
+            start: None,
             prev_end: None,
             buffered: VecDeque::new(),
+            returned: None,
+            end: None,
             from_seq,
             next_seq: from_seq.max(first),
             failed: false,
         })
     }
 
+    /// The events after `position` (from [`Events::position`]), reading
+    /// only the bytes after it: what `catalog events --follow` polls with.
+    /// If the segment it points into was removed (a compaction pruned it)
+    /// or no longer holds the record it was taken after (a repair, records
+    /// removed after a failed sync), it resumes by sequence number instead
+    /// (like [`Catalog::events`] with `position.next_seq()`): no event is
+    /// skipped or repeated either way.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("a", "hf:org/a", "blobs/a"))?;
+    /// let mut events = catalog.events(0)?;
+    /// assert_eq!(events.by_ref().count(), 1);
+    /// let position = events.position();
+    /// catalog.put(EntrySpec::new("b", "hf:org/b", "blobs/b"))?;
+    /// let new: Vec<_> = catalog.events_from(&position)?.collect::<Result<_, _>>()?;
+    /// assert_eq!(new.len(), 1);
+    /// assert_eq!(new[0].model_id(), Some("b"));
+    /// # Ok(()) }
+    /// ```
+    pub fn events_from(&self, position: &EventsPosition) -> Result<Events<'_>> {
+        let reseek = || self.events(position.next_seq);
+        let Some(at) = position.at else {
+            return reseek();
+        };
+        let layout = &self.inner.layout;
+        let fs = &*self.inner.opts.fs;
+        let (segments, _) = list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?;
+        let Some(i) = segments.iter().position(|&n| n == at.segment_no) else {
+            return reseek();
+        };
+        let headers = read_headers(fs, layout, &segments[i..], &self.inner.identity.catalog_id)?;
+        let path = layout.segment_file(at.segment_no);
+        let intact = match (at.last, headers.first()) {
+            (Some(last), _) => still_ends_at(fs, &path, last, at.version, &at.cursor),
+            (None, Some(h)) => h.first_seq == at.cursor.next_seq && h.prev_chain == at.cursor.chain,
+            (None, None) => false,
+        };
+        if !intact || at.cursor.next_seq != position.next_seq {
+            return reseek();
+        }
+        Ok(Events {
+            catalog: self,
+            headers,
+            segment: 0,
+            start: Some(at),
+            prev_end: None,
+            buffered: VecDeque::new(),
+            returned: Some(at),
+            end: None,
+            from_seq: position.next_seq,
+            next_seq: position.next_seq,
+            failed: false,
+        })
+    }
+
     /// Every event of model `id`, oldest first, across sealed segments and
     /// snapshots. Empty if the id never existed (or its history was pruned).
+    ///
+    /// Reads only the model's own records: the first call on a handle
+    /// indexes the journal once (one read of every retained segment), later
+    /// calls index only the records appended since and then read the
+    /// model's records at their offsets (see `history_index.rs` for what is
+    /// checked). Like [`Catalog::events`], it reads the files, so a
+    /// read-only handle sees what the writer appended since it opened.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec, Lifecycle};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("m", "hf:org/repo", "blobs/m"))?;
+    /// catalog.put(EntrySpec::new("other", "hf:org/other", "blobs/o"))?;
+    /// catalog.set_state("m", Lifecycle::Retired)?;
+    /// let kinds: Vec<&str> = catalog.history("m")?.iter().map(|e| e.kind()).collect();
+    /// assert_eq!(kinds, ["put", "set_state"]);
+    /// assert_eq!(catalog.history("m")?, catalog.history_scan("m")?, "the same as a full read");
+    /// # Ok(()) }
+    /// ```
     pub fn history(&self, id: &str) -> Result<Vec<Event>> {
+        let fs = &*self.inner.opts.fs;
+        let layout = &self.inner.layout;
+        match self.with_history_index(|index| index.history(fs, layout, id))? {
+            Some(events) => Ok(events),
+            None => self.history_scan(id),
+        }
+    }
+
+    /// What [`Catalog::history`] answers, found by reading every retained
+    /// record (no index): the reference the index is tested against, and
+    /// the baseline it is measured against.
+    #[doc(hidden)]
+    pub fn history_scan(&self, id: &str) -> Result<Vec<Event>> {
         let mut out = Vec::new();
         for event in self.events(0)? {
             let event = event?;
@@ -191,6 +365,90 @@ impl Catalog {
             }
         }
         Ok(out)
+    }
+
+    /// Runs `f` on the history index brought up to the journal's end,
+    /// building it first if this handle has none; if the files changed
+    /// under it (a repair, a removed record), builds it again and retries
+    /// once. `None`: the journal is beyond what the index can hold.
+    fn with_history_index<T>(
+        &self,
+        f: impl Fn(&HistoryIndex) -> std::result::Result<T, Stale>,
+    ) -> Result<Option<T>> {
+        let fs = &*self.inner.opts.fs;
+        let layout = &self.inner.layout;
+        let catalog_id = &self.inner.identity.catalog_id;
+        let mut slot = self
+            .inner
+            .history_index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut fresh = slot.is_none();
+        loop {
+            let index = slot.get_or_insert_with(HistoryIndex::default);
+            let answer = index
+                .catch_up(fs, layout, catalog_id)
+                .and_then(|()| f(index));
+            match answer {
+                Ok(v) => return Ok(Some(v)),
+                Err(Stale::TooLarge) => {
+                    *slot = None;
+                    return Ok(None);
+                }
+                Err(Stale::Rebuild(e)) if fresh => {
+                    *slot = None;
+                    return Err(e);
+                }
+                Err(Stale::Rebuild(_)) => {
+                    *slot = Some(HistoryIndex::default());
+                    fresh = true;
+                }
+            }
+        }
+    }
+
+    /// The entry `id` as it was right after record `seq` (`None`: it did
+    /// not exist then). Reads only the model's own records (through the
+    /// index [`Catalog::history`] uses), unless the history was pruned or
+    /// a repair marked lost records: then it is what [`Catalog::state_at`]
+    /// says of `id` (or its error).
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec, Lifecycle};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("m", "hf:org/repo", "blobs/m"))?;
+    /// let registered = catalog.head().seq;
+    /// catalog.set_state("m", Lifecycle::Retired)?;
+    /// assert_eq!(catalog.entry_at("m", registered)?.unwrap().lifecycle, Lifecycle::Active);
+    /// assert_eq!(catalog.entry_at("m", registered - 1)?, None);
+    /// assert_eq!(catalog.entry_at("m", catalog.head().seq)?.unwrap().lifecycle, Lifecycle::Retired);
+    /// # Ok(()) }
+    /// ```
+    pub fn entry_at(&self, id: &str, seq: u64) -> Result<Option<ModelEntry>> {
+        let fs = &*self.inner.opts.fs;
+        let layout = &self.inner.layout;
+        let folded = self.with_history_index(|index| {
+            if index.gaps().iter().any(|&g| g <= seq) {
+                return Ok(None);
+            }
+            index.history(fs, layout, id).map(Some)
+        })?;
+        let (Some(Some(events)), 1) = (folded, self.history_start()?) else {
+            return Ok(self.state_at(seq)?.remove(id));
+        };
+        let mut current: Option<ModelEntry> = None;
+        for event in events.into_iter().take_while(|e| e.seq <= seq) {
+            match change_for(current.as_ref(), event.op, event.seq, event.time_ms)
+                .map_err(|reason| Error::invalid("seq", reason))?
+            {
+                Change::Upsert(entry) => current = Some(std::sync::Arc::unwrap_or_clone(entry)),
+                Change::Remove(_) => current = None,
+                Change::Nothing => {}
+            }
+        }
+        Ok(current)
     }
 
     /// The first sequence number whose event is still retained.

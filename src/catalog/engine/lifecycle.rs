@@ -115,6 +115,7 @@ impl Catalog {
                 report: rec.report,
                 store,
                 flights: crate::catalog::models::import::Flights::default(),
+                history_index: std::sync::Mutex::default(),
             }),
         }
     }

@@ -13,7 +13,40 @@ impl Catalog {
     /// registration first. Writes nothing. An entry stored by an older
     /// version, whose redaction hid less, matches by its canonical form of
     /// today ([`ModelRef::redact_stored`]).
+    ///
+    /// A map lookup: the first call on a handle indexes the entries by
+    /// reference (one pass over them), and the index is kept current as
+    /// records are applied.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use catalog_core::{Catalog, EntrySpec, ModelRef};
+    /// let catalog = Catalog::open(dir.path())?;
+    /// catalog.put(EntrySpec::new("m", "hf:org/repo", "blobs/m"))?;
+    /// let source = ModelRef::parse("hf:org/repo")?;
+    /// assert_eq!(catalog.locate(&source)[0].id, "m");
+    /// catalog.delete("m")?;
+    /// assert!(catalog.locate(&source).is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn locate(&self, source: &ModelRef) -> Vec<ModelEntry> {
+        let canonical = source.canonical();
+        let mut found: Vec<ModelEntry> = self
+            .view()
+            .state
+            .by_ref(&canonical)
+            .into_iter()
+            .cloned()
+            .collect();
+        found.sort_by_key(|e| (e.registered_at_ms, e.updated_seq));
+        found
+    }
+
+    /// What [`Catalog::locate`] answers, found by comparing every entry's
+    /// reference (no index): what the index is tested and measured against.
+    #[doc(hidden)]
+    pub fn locate_scan(&self, source: &ModelRef) -> Vec<ModelEntry> {
         let canonical = source.canonical();
         let mut found: Vec<ModelEntry> = self
             .view()
@@ -28,11 +61,7 @@ impl Catalog {
 
     /// Whether some entry was registered from `source`.
     pub fn exists_ref(&self, source: &ModelRef) -> bool {
-        let canonical = source.canonical();
-        self.view()
-            .state
-            .values()
-            .any(|e| ModelRef::stored_matches(&e.model_ref, &canonical))
+        !self.view().state.by_ref(&source.canonical()).is_empty()
     }
 
     /// The path an engine loads for `id`: the blob of a single-file model,

@@ -18,14 +18,14 @@ pub struct Args {
     #[arg(long, value_name = "SEQ", default_value_t = 0)]
     since: u64,
     /// Keep running and print new events as the writer appends them (polls
-    /// every 500 ms) until interrupted.
+    /// every 500 ms, each poll reading only the bytes appended since the
+    /// last) until interrupted.
     #[arg(long)]
     follow: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let catalog = ctx.reader()?;
-    let mut next = args.since;
     if !ctx.json
         && !stdio::line(&format!(
             "{:<8}  {:<24}  {:<9}  {:<20}  {:<40}  CONTEXT",
@@ -34,19 +34,22 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     {
         return Ok(ExitCode::SUCCESS);
     }
+    let mut events = catalog.events(args.since)?;
     loop {
-        let mut events = catalog.events(next)?;
         for event in events.by_ref() {
             let line = render(&event?, ctx.json);
             if !stdio::line(&line) {
                 return Ok(ExitCode::SUCCESS); // stdout is gone (see `stdio`)
             }
         }
-        next = events.next_seq();
         if !args.follow {
             return Ok(ExitCode::SUCCESS);
         }
+        // Resume after the last event printed: a poll reads only the bytes
+        // appended since (by sequence number if that segment was pruned).
+        let position = events.position();
         std::thread::sleep(POLL);
+        events = catalog.events_from(&position)?;
     }
 }
 

@@ -2,10 +2,14 @@
 //! to it. The writer (before appending) and replay (after reading) both use
 //! [`change_for`], so a replay always rebuilds exactly what was acknowledged.
 
+mod refs;
+
 use crate::entry::{ModelEntry, TrustState};
 use crate::journal::op::Op;
+use crate::model_ref::ModelRef;
+use refs::RefIndex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The effect of one operation on the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,11 +84,13 @@ pub fn change_for(
 /// The live entries: hashed for point lookups (`get` is a hash probe with
 /// foldhash, seeded per process), and kept in id order too (for listing and
 /// snapshots: a walk of the ordered map, no probe per id). Both maps share
-/// each key and each entry.
+/// each key and each entry. The entries by reference ([`State::by_ref`])
+/// are indexed on first use, then kept current.
 #[derive(Clone, Debug, Default)]
 pub struct State {
     index: HashMap<Arc<str>, Arc<ModelEntry>, foldhash::fast::RandomState>,
     ordered: BTreeMap<Arc<str>, Arc<ModelEntry>>,
+    refs: OnceLock<RefIndex>,
 }
 
 impl PartialEq for State {
@@ -131,14 +137,25 @@ impl State {
 
     /// Inserts or replaces a shared entry; returns whether one was replaced.
     pub fn insert_shared(&mut self, entry: Arc<ModelEntry>) -> bool {
-        if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
-            *slot = entry.clone();
+        if let Some((key, slot)) = self.index.get_key_value(entry.id.as_str()) {
+            if let Some(refs) = self.refs.get_mut()
+                && slot.model_ref != entry.model_ref
+            {
+                refs.remove(key, &slot.model_ref);
+                refs.add(key, &entry.model_ref);
+            }
+            if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
+                *slot = entry.clone();
+            }
             if let Some(slot) = self.ordered.get_mut(entry.id.as_str()) {
                 *slot = entry;
             }
             return true;
         }
         let key: Arc<str> = Arc::from(entry.id.as_str());
+        if let Some(refs) = self.refs.get_mut() {
+            refs.add(&key, &entry.model_ref);
+        }
         self.ordered.insert(key.clone(), entry.clone());
         self.index.insert(key, entry);
         false
@@ -147,7 +164,29 @@ impl State {
     /// Removes `id`.
     pub fn remove(&mut self, id: &str) {
         self.ordered.remove(id);
-        self.index.remove(id);
+        if let Some(old) = self.index.remove(id)
+            && let Some(refs) = self.refs.get_mut()
+        {
+            refs.remove(id, &old.model_ref);
+        }
+    }
+
+    /// The entries registered from the reference whose canonical form is
+    /// `canonical` (see [`ModelRef::stored_matches`]), in no order. The
+    /// first call indexes every entry by reference; later ones probe.
+    pub fn by_ref(&self, canonical: &str) -> Vec<&ModelEntry> {
+        let refs = self.refs.get_or_init(|| {
+            let mut refs = RefIndex::default();
+            for (id, e) in &self.index {
+                refs.add(id, &e.model_ref);
+            }
+            refs
+        });
+        refs.candidates(canonical)
+            .iter()
+            .filter_map(|id| self.get(id))
+            .filter(|e| ModelRef::stored_matches(&e.model_ref, canonical))
+            .collect()
     }
 
     /// The entries in id order.
