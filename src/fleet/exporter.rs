@@ -25,7 +25,7 @@ use super::layout::Layout;
 use super::resume::{claim, last_exported, msg_id};
 use super::state::{FleetNode, NodeState};
 use super::subject::NodeName;
-use crate::catalog::{Catalog, Event};
+use crate::catalog::{Catalog, Event, EventsPosition};
 use crate::error::{Error, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use std::path::Path;
@@ -190,26 +190,33 @@ struct Item {
 /// One window's events.
 type Window = Vec<Item>;
 
-/// The reader thread: events from `from` on, with their bodies, in
-/// windows; stops at the end of the journal or when the publisher is gone.
+/// The reader thread: events from `from` on (at `resume`'s byte offset
+/// when it is given and names that event: a follower's poll then reads
+/// only what was appended since), with their bodies, in windows; stops at
+/// the end of the journal or when the publisher is gone. Returns where the
+/// journal ended if it read to the end.
 fn read_windows(
     catalog: &Catalog,
-    from: u64,
+    (from, resume): (u64, Option<EventsPosition>),
     window: usize,
     node: &NodeName,
     cid: &str,
     tx: &tokio::sync::mpsc::Sender<Result<Window>>,
-) {
-    let events = match catalog.events(from) {
+) -> Option<EventsPosition> {
+    let opened = match resume.filter(|p| p.next_seq() == from) {
+        Some(position) => catalog.events_from(&position),
+        None => catalog.events(from),
+    };
+    let mut events = match opened {
         Ok(events) => events,
         Err(e) => {
             let _ = tx.blocking_send(Err(e));
-            return;
+            return None;
         }
     };
     let mut batch = Vec::with_capacity(window);
     let mut cache = RedactCache::default();
-    for event in events {
+    for event in events.by_ref() {
         match event {
             Ok(event) => {
                 use crate::journal::op::Op;
@@ -235,18 +242,19 @@ fn read_windows(
                         )))
                         .is_err()
                 {
-                    return;
+                    return None;
                 }
             }
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
-                return;
+                return None;
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = tx.blocking_send(Ok(batch));
+    if !batch.is_empty() && tx.blocking_send(Ok(batch)).is_err() {
+        return None;
     }
+    Some(events.position())
 }
 
 async fn sleep_unless_stopped(total: Duration, opts: &ExportOptions) {
@@ -340,6 +348,9 @@ async fn session(
     let mut last_flush = Instant::now();
 
     let mut next = last + 1;
+    // Where the last poll's reader found the journal's end: the next poll
+    // resumes there (if it is where publishing got to), not by sequence.
+    let mut position: Option<EventsPosition> = None;
     let mut acks = Vec::with_capacity(window);
     loop {
         let mut published_now = false;
@@ -348,7 +359,8 @@ async fn session(
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Window>>(4);
         let reader = {
             let (catalog, node, cid) = (catalog.clone(), node.clone(), cid.clone());
-            std::thread::spawn(move || read_windows(&catalog, next, window, &node, &cid, &tx))
+            let from = (next, position.take());
+            std::thread::spawn(move || read_windows(&catalog, from, window, &node, &cid, &tx))
         };
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
@@ -390,7 +402,7 @@ async fn session(
             }
         }
         drop(rx);
-        let _ = reader.join();
+        position = reader.join().ok().flatten();
         tracing::debug!(node = %node, last = report.last_seq, "caught up with the journal");
         // Caught up with what was on disk when the reader looked.
         let exported = next - 1;
