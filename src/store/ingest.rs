@@ -20,9 +20,7 @@ use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FsWriter, Meta, TEMP_SUFFIX, is_not_beneath};
-use crate::hashing::{
-    FileDigest, FsOpener, Hashed, copy_and_hash, hash_both, hash_files_via, hash_reader,
-};
+use crate::hashing::{FileDigest, FsOpener, Hashed, hash_both, hash_files_via, hash_reader};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -236,33 +234,10 @@ pub(crate) fn stage_adopted(
                 }
             }
         }
-        None => {
-            let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
-            let mut file = fs
-                .create_new_beneath(root, &tmp)
-                .map_err(|e| store.error(&tmp, e))?;
-            let mut writer = FsWriter(&mut *file);
-            let mut failed_write = WriteErrorSide::default();
-            let copied = hash_both(
-                &mut reader,
-                git_len,
-                Some(&mut failed_write.watch(&mut writer)),
-                progress,
-            );
-            let hashed = copied.map_err(|e| {
-                let _ = fs.remove_tree_beneath(root, &tmp);
-                if failed_write.hit {
-                    store.error(&tmp, e)
-                } else {
-                    Error::io(source, e)
-                }
-            })?;
-            if let Err(e) = file.sync_data() {
-                let _ = fs.remove_tree_beneath(root, &tmp);
-                return Err(store.error(&tmp, e));
-            }
-            (Method::Copied, hashed)
-        }
+        None => (
+            Method::Copied,
+            copy_in(store, source, &tmp, git_len, progress)?,
+        ),
     };
     let staged = staged(method, hashed.file);
     // Whatever was linked or cloned must be a regular file of the store's.
@@ -320,13 +295,9 @@ fn already_stored(
     } else {
         stored_blob_holds(store, &blob_rel, digest.digest)?
     };
-    let len_matches = || {
-        fs.metadata_beneath(store.root(), &blob_rel)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.len == digest.bytes)
-    };
-    Ok((present && len_matches()).then(|| Staged {
+    // A blob that hashes to the source's digest holds the source's bytes
+    // (and so its length).
+    Ok(present.then(|| Staged {
         source: source.to_path_buf(),
         tmp: blob_rel,
         method: Method::Present,
@@ -519,28 +490,47 @@ fn stage(
         Some((Err(e), _, _)) => return Err(Error::io(source, e)),
         None => {}
     }
-    let tmp = fresh;
+    let hashed = copy_in(store, source, &fresh, None, progress)?;
+    Ok((Method::Copied, fresh, Some(hashed.file)))
+}
+
+/// Copies `source` to the new staging file `tmp` while hashing it (one
+/// read; the git blob id too when `git_len` is given) and makes the copy
+/// durable. On any failure the partial copy is removed; a write failure (a
+/// full disk) is reported as the store's, a read failure as the source's.
+fn copy_in(
+    store: &Store,
+    source: &Path,
+    tmp: &str,
+    git_len: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Hashed> {
+    let (fs, root) = (&store.fs, store.root());
     let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
     let mut file = fs
-        .create_new_beneath(root, &tmp)
-        .map_err(|e| store.error(&tmp, e))?;
+        .create_new_beneath(root, tmp)
+        .map_err(|e| store.error(tmp, e))?;
     let mut writer = FsWriter(&mut *file);
     let mut failed_write = WriteErrorSide::default();
-    let copied = copy_and_hash(&mut reader, &mut failed_write.watch(&mut writer), progress);
-    let digest = copied.map_err(|e| {
-        let _ = fs.remove_tree_beneath(root, &tmp);
-        // A write failure (a full disk) is the store's, not the source's.
+    let copied = hash_both(
+        &mut reader,
+        git_len,
+        Some(&mut failed_write.watch(&mut writer)),
+        progress,
+    );
+    let hashed = copied.map_err(|e| {
+        let _ = fs.remove_tree_beneath(root, tmp);
         if failed_write.hit {
-            store.error(&tmp, e)
+            store.error(tmp, e)
         } else {
             Error::io(source, e)
         }
     })?;
     if let Err(e) = file.sync_data() {
-        let _ = fs.remove_tree_beneath(root, &tmp);
-        return Err(store.error(&tmp, e));
+        let _ = fs.remove_tree_beneath(root, tmp);
+        return Err(store.error(tmp, e));
     }
-    Ok((Method::Copied, tmp, Some(digest)))
+    Ok(hashed)
 }
 
 fn hash_staged(store: &Store, tmp: &str, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
