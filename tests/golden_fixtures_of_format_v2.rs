@@ -12,7 +12,9 @@ mod support;
 
 use catalog_core::{Catalog, EntrySpec, Lifecycle, ProblemKind, RecoveryMode};
 use std::path::Path;
-use support::golden::{newest_segment, opts, state_digest, third_record_offset, write_clean};
+use support::golden::{
+    newest_segment, opts, state_digest, third_record_offset, versions, write_clean,
+};
 
 const CLEAN: &str = "clean";
 const TORN: &str = "torn_tail";
@@ -32,21 +34,6 @@ const CLEAN_DIGEST: &str = "dbc28062891b907719d6863c0c8740f0b075a673b2dd9e18328a
 const COMPACTED_DIGEST: &str = "c6f3543e300436fcbc6f9fafe04a46b4b05fb8a898dee047842f81aaebae8fcb";
 const PRUNED_DIGEST: &str = "4a60be6d78687716a2510e50ebd330087ead3846c35984b9966231faeea724ff";
 const CORRUPT_OFFSET: u64 = 534;
-
-/// Every segment and snapshot of a fixture is format 2.
-fn versions(root: &Path) -> Vec<u32> {
-    let mut out = Vec::new();
-    for dir in ["catalog/journal", "catalog/snapshots"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        for e in entries {
-            let bytes = std::fs::read(e.unwrap().path()).unwrap();
-            out.push(u32::from_le_bytes(bytes[8..12].try_into().unwrap()));
-        }
-    }
-    out
-}
 
 #[test]
 fn clean_fixture_opens_to_the_pinned_state() {

@@ -21,7 +21,9 @@ use catalog_core::{
     RecoveryMode, TrustState,
 };
 use std::path::Path;
-use support::golden::{newest_segment, opts, state_digest, third_record_offset, write_clean};
+use support::golden::{
+    newest_segment, opts, state_digest, third_record_offset, versions, write_clean,
+};
 use support::layouts::{HfCache, Kind, LICENSE, MODEL, Ollama, TEMPLATE, commit};
 
 const CLEAN: &str = "clean";
@@ -40,23 +42,6 @@ fn copy(name: &str) -> tempfile::TempDir {
 const CLEAN_DIGEST: &str = "07e1ed51ae8b37183575a1e74b18497a9daf0d8785d399990401f29db32498b9";
 const COMPACTED_DIGEST: &str = "6d8f109b986fba6645eefc038645558b7a4feae9a0c164866d9b49750aa54d5a";
 const CORRUPT_OFFSET: u64 = 540;
-
-/// The format version of every segment and snapshot of a fixture.
-fn versions(root: &Path) -> Vec<u32> {
-    let mut out = Vec::new();
-    for dir in ["catalog/journal", "catalog/snapshots"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
-        paths.sort();
-        for p in paths {
-            let bytes = std::fs::read(p).unwrap();
-            out.push(u32::from_le_bytes(bytes[8..12].try_into().unwrap()));
-        }
-    }
-    out
-}
 
 #[test]
 fn clean_fixture_opens_to_the_pinned_state_with_both_adopted_models() {

@@ -11,11 +11,9 @@
 mod support;
 
 use catalog_core::{Catalog, Digest, GcOptions, ImportOptions, LinkMode, ModelRef, Options};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{Rng, child};
+use support::{Rng, run_child_until_killed};
 
 const FILES: usize = 24;
 
@@ -71,40 +69,15 @@ fn child_move_importer() {
 /// Runs the child; kills it `delay` after it is READY (None: lets it
 /// finish). Returns how long it ran after READY and whether it said DONE.
 fn run(root: &Path, src: &Path, id: &str, delay: Option<Duration>) -> (Duration, bool) {
-    let mut proc = child(
+    run_child_until_killed(
         "child_move_importer",
         &[
             ("CATALOG_CHILD_ROOT", root.to_str().unwrap()),
             ("CATALOG_CHILD_SRC", src.to_str().unwrap()),
             ("CATALOG_CHILD_ID", id),
         ],
+        delay,
     )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let stdout = proc.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut done = false;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("READY") {
-                let _ = tx.send(Instant::now());
-            }
-            done |= line.contains("DONE");
-        }
-        done
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("child did not start");
-    if let Some(d) = delay {
-        std::thread::sleep(d);
-        proc.kill().unwrap(); // SIGKILL
-    }
-    proc.wait().unwrap();
-    let ran = ready.elapsed();
-    (ran, reader.join().unwrap())
 }
 
 #[test]

@@ -11,12 +11,10 @@
 mod support;
 
 use catalog_core::{AdoptOptions, Catalog, GcOptions, Options, ProblemKind, TrustState};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::layouts::{HfCache, Kind, bytes, commit, tree};
-use support::{Rng, child};
+use support::{Rng, run_child_until_killed};
 
 fn rounds() -> u64 {
     std::env::var("CATALOG_ADOPT_KILL_ROUNDS")
@@ -54,39 +52,15 @@ fn child_adopter() {
 
 /// Runs the child, killing it `delay` after READY (None: to the end).
 fn run(root: &Path, hub: &Path, in_place: bool, delay: Option<Duration>) -> (Duration, bool) {
-    let mut proc = child(
+    run_child_until_killed(
         "child_adopter",
         &[
             ("CATALOG_CHILD_ROOT", root.to_str().unwrap()),
             ("CATALOG_CHILD_HUB", hub.to_str().unwrap()),
             ("CATALOG_CHILD_IN_PLACE", if in_place { "1" } else { "0" }),
         ],
+        delay,
     )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let stdout = proc.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut done = false;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("READY") {
-                let _ = tx.send(Instant::now());
-            }
-            done |= line.contains("DONE");
-        }
-        done
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("child did not start");
-    if let Some(d) = delay {
-        std::thread::sleep(d);
-        proc.kill().unwrap(); // SIGKILL
-    }
-    proc.wait().unwrap();
-    (ready.elapsed(), reader.join().unwrap())
 }
 
 #[test]

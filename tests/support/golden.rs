@@ -221,3 +221,21 @@ pub fn assert_corrupt_sealed_segment_at(version: &str, offset: u64) {
         other => panic!("expected Corrupt, got {other}"),
     }
 }
+
+/// The format version of every segment and snapshot under `root`, in file
+/// name order (journal first).
+pub fn versions(root: &Path) -> Vec<u32> {
+    let mut out = Vec::new();
+    for dir in ["catalog/journal", "catalog/snapshots"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for p in paths {
+            let bytes = std::fs::read(p).unwrap();
+            out.push(u32::from_le_bytes(bytes[8..12].try_into().unwrap()));
+        }
+    }
+    out
+}

@@ -83,6 +83,45 @@ pub fn child(name: &str, envs: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// Runs the child-process body `name` with `envs`; it prints `READY` when
+/// its work starts and `DONE` when it finished. With a `delay`, the child
+/// is killed (SIGKILL) that long after `READY`; without, it runs to the
+/// end. Returns how long it ran after `READY` and whether it said `DONE`.
+pub fn run_child_until_killed(
+    name: &str,
+    envs: &[(&str, &str)],
+    delay: Option<std::time::Duration>,
+) -> (std::time::Duration, bool) {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let mut proc = child(name, envs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = proc.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut done = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("READY") {
+                let _ = tx.send(Instant::now());
+            }
+            done |= line.contains("DONE");
+        }
+        done
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("child did not start");
+    if let Some(d) = delay {
+        std::thread::sleep(d);
+        proc.kill().unwrap(); // SIGKILL
+    }
+    proc.wait().unwrap();
+    (ready.elapsed(), reader.join().unwrap())
+}
+
 /// A small deterministic pseudo-random generator (xorshift), so failures
 /// can be replayed from the printed seed.
 pub struct Rng(pub u64);
