@@ -94,6 +94,29 @@ pub struct FileFingerprint {
     pub inode: u64,
 }
 
+impl FileFingerprint {
+    /// The fingerprint of the file at `path` as `meta` describes it.
+    pub(crate) fn of(path: String, meta: &crate::fs::Meta) -> Self {
+        FileFingerprint {
+            path,
+            len: meta.len,
+            modified_ns: meta.modified_ns,
+            inode: meta.inode,
+        }
+    }
+
+    /// The largest fingerprint a file named `path` can have: for checking
+    /// that a record fits before anything is written.
+    pub(crate) fn widest(path: String) -> Self {
+        FileFingerprint {
+            path,
+            len: u64::MAX,
+            modified_ns: u64::MAX,
+            inode: u64::MAX,
+        }
+    }
+}
+
 impl Verification {
     /// A verification with no file fingerprints.
     pub fn new(result: VerifyResult, reason: impl Into<String>) -> Self {

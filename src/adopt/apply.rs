@@ -590,12 +590,7 @@ fn store_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFingerp
             .metadata_beneath(store.root(), &rel)
             .map_err(|e| store.error(&rel, e))?
         {
-            out.push(FileFingerprint {
-                path: rel,
-                len: m.len,
-                modified_ns: m.modified_ns,
-                inode: m.inode,
-            });
+            out.push(FileFingerprint::of(rel, &m));
         }
     }
     Ok(out)
@@ -625,12 +620,7 @@ fn in_place_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFing
             .metadata(&path, true)
             .map_err(|e| Error::io(&path, e))?
         {
-            out.push(FileFingerprint {
-                path: rel,
-                len: m.len,
-                modified_ns: m.modified_ns,
-                inode: m.inode,
-            });
+            out.push(FileFingerprint::of(rel, &m));
         }
     }
     Ok(out)
@@ -685,8 +675,8 @@ fn records_fit(
     }
     .encode()
     .map_err(too_large)?;
-    let fingerprint = FileFingerprint {
-        path: "x".repeat(
+    let fingerprint = FileFingerprint::widest(
+        "x".repeat(
             c.files
                 .iter()
                 .map(|f| f.in_place.len().max(f.path.len()))
@@ -694,10 +684,7 @@ fn records_fit(
                 .unwrap_or(1)
                 .max(80),
         ),
-        len: u64::MAX,
-        modified_ns: u64::MAX,
-        inode: u64::MAX,
-    };
+    );
     let outcome = Verification {
         result: VerifyResult::Fail,
         reason: "r".repeat(MAX_REASON_LEN),

@@ -445,12 +445,7 @@ impl Catalog {
         let check = verify_digest(&actual, opts.expected.as_ref());
         let fingerprints = ingested
             .iter()
-            .map(|(_, i)| FileFingerprint {
-                path: Object::Blob(i.digest.digest).rel(),
-                len: i.meta.len,
-                modified_ns: i.meta.modified_ns,
-                inode: i.meta.inode,
-            })
+            .map(|(_, i)| FileFingerprint::of(Object::Blob(i.digest.digest).rel(), &i.meta))
             .collect();
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let registered_entry = self.put_locked(spec, &opts.context)?;

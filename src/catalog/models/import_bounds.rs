@@ -63,12 +63,7 @@ pub(crate) fn records_fit(
     }
     .encode()
     .map_err(too_large)?;
-    let fingerprint = FileFingerprint {
-        path: Object::Blob(any).rel(),
-        len: u64::MAX,
-        modified_ns: u64::MAX,
-        inode: u64::MAX,
-    };
+    let fingerprint = FileFingerprint::widest(Object::Blob(any).rel());
     let reasons = [
         verify_digest(&any, expected.as_ref()).reason().to_string(),
         verify_digest(&any, Some(&Digest::sha256([0; 32])))

@@ -466,12 +466,7 @@ impl Catalog {
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_else(|_| t.rel.clone())
             };
-            out.push(FileFingerprint {
-                path: rel,
-                len: m.len,
-                modified_ns: m.modified_ns,
-                inode: m.inode,
-            });
+            out.push(FileFingerprint::of(rel, &m));
         }
         Ok(out)
     }
