@@ -5,22 +5,11 @@
 #![cfg(feature = "nats")]
 
 mod nats_support;
+mod support;
 
 use catalog_core::{Catalog, EntrySpec};
 use nats_support::{NatsServer, catalog, node_messages, run};
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dst = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dst);
-        } else {
-            std::fs::copy(entry.path(), dst).unwrap();
-        }
-    }
-}
+use support::copy_dir;
 
 #[test]
 fn a_catalog_behind_or_beside_the_stream_is_refused() {
