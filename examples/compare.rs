@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example compare -- [--quick|--smoke] [--dir DIR] [--keep]
 //!     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify,dedup]
+//!     [--threads 1,2,4,8,16]
 //! ```
 //!
 //! * `--quick`: everything scaled down (about a minute).
@@ -14,6 +15,7 @@
 //!   current directory, so the disk under test is the one you run from).
 //! * `--keep`: keep the working directory.
 //! * `--only LIST`: run only these sections.
+//! * `--threads LIST`: the writer counts of the threads section (first 1).
 //!
 //! Sections:
 //! 1. **put**: durable upserts by one writer at 1,000 / 10,000 / 100,000
@@ -241,10 +243,22 @@ fn parse_args() -> AnyResult<Config> {
             "--only" => {
                 cfg.only = Some(value()?.split(',').map(|s| s.trim().to_string()).collect())
             }
+            "--threads" => {
+                let list = value()?;
+                cfg.threads = list
+                    .split(',')
+                    .map(|s| s.trim().parse::<usize>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("--threads {list}: {e}"))?;
+                if cfg.threads.first() != Some(&1) {
+                    return Err("--threads must start with 1 (the base of the ratios)".into());
+                }
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: compare [--quick|--smoke] [--dir DIR] [--keep] \
-                     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify,dedup]"
+                     [--only put,threads,open,lookup,rss,audit,hash,adopt,verify,dedup] \
+                     [--threads 1,2,4,8,16]"
                 );
                 std::process::exit(0);
             }
@@ -366,13 +380,14 @@ fn main() -> AnyResult<()> {
                 Path::new(path),
                 puts.map_or(Ok(10_000), |t| t.parse())?,
                 argv.get(5).map_or(Ok(1), |t| t.parse())?,
+                argv.get(6).map_or(Ok(0), |t| t.parse())?,
             ),
             (Some("get"), Some(path), gets) => {
                 child::child_get(Path::new(path), gets.map_or(Ok(10_000_000), |t| t.parse())?)
             }
             _ => Err(
                 "usage: compare child rss <kind> <path> | open <path> [times] | \
-                      get <path> [gets] | put <path> [puts] [threads]"
+                      get <path> [gets] | put <path> [puts] [threads] [pause_us]"
                     .into(),
             ),
         };

@@ -91,3 +91,119 @@ fn two_writers_share_fsyncs() {
         stats.records
     );
 }
+
+/// Four writers, each putting again as soon as it is answered: the leader
+/// of a batch waits (up to `commit_linger`) for the records of the writers
+/// the last batch answered, so one fsync carries all four instead of two
+/// alternating pairs (what the queue alone gives: while one pair's batch
+/// is written, the other pair queues). The linger is long here (1 s) so
+/// that the count does not depend on how fast threads wake; the sync is
+/// slowed so each batch takes long enough for everyone to queue.
+#[test]
+fn a_leader_waits_for_the_writers_the_last_batch_answered() {
+    use std::sync::Arc;
+    let run = |linger: std::time::Duration| {
+        let fs = support::mem_fs::MemFs::new();
+        fs.set_sync_delay(Some(std::time::Duration::from_millis(1)));
+        let catalog = Catalog::open_with(
+            "/mem/root",
+            Options::default()
+                .auto_compact(None)
+                .commit_linger(linger)
+                .fs(Arc::new(fs.clone())),
+        )
+        .unwrap();
+        const WRITERS: u64 = 4;
+        const PUTS: u64 = 60;
+        std::thread::scope(|s| {
+            for t in 0..WRITERS {
+                let catalog = &catalog;
+                s.spawn(move || {
+                    for i in 0..PUTS {
+                        catalog
+                            .put(EntrySpec::new(format!("t{t}-{i}"), "hf:o/r", "blobs/x"))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let stats = catalog.commit_stats();
+        assert_eq!(stats.records, WRITERS * PUTS);
+        assert_eq!(catalog.len() as u64, WRITERS * PUTS);
+        stats
+    };
+    let lingering = run(std::time::Duration::from_secs(1));
+    assert!(
+        lingering.batches * 10 <= lingering.records * 3,
+        "four writers should share fsyncs four by four: {} batches for {} records",
+        lingering.batches,
+        lingering.records
+    );
+    assert!(lingering.lingered > 0);
+    let off = run(std::time::Duration::ZERO);
+    assert_eq!(off.lingered, 0, "a zero linger never waits");
+}
+
+/// A lone writer never waits for company, and a writer whose partner
+/// stopped waits once at most: the batch after the wait shows it alone.
+#[test]
+fn a_lone_writer_never_lingers() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long enough to be seen if it were taken (the count is asserted).
+    let catalog = Catalog::open_with(
+        dir.path(),
+        Options::default()
+            .auto_compact(None)
+            .commit_linger(std::time::Duration::from_millis(20)),
+    )
+    .unwrap();
+    for i in 0..50 {
+        catalog
+            .put(EntrySpec::new(format!("m{i}"), "hf:o/r", "blobs/x"))
+            .unwrap();
+    }
+    let stats = catalog.commit_stats();
+    assert_eq!((stats.records, stats.batches), (50, 50));
+    assert_eq!(stats.lingered, 0);
+}
+
+#[test]
+fn a_writer_whose_partner_stopped_waits_once_at_most() {
+    use std::sync::Arc;
+    let fs = support::mem_fs::MemFs::new();
+    fs.set_sync_delay(Some(std::time::Duration::from_millis(1)));
+    let catalog = Catalog::open_with(
+        "/mem/root",
+        Options::default()
+            .auto_compact(None)
+            .commit_linger(std::time::Duration::from_millis(100))
+            .fs(Arc::new(fs.clone())),
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let catalog = &catalog;
+            s.spawn(move || {
+                for i in 0..40 {
+                    catalog
+                        .put(EntrySpec::new(format!("t{t}-{i}"), "hf:o/r", "blobs/x"))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let together = catalog.commit_stats();
+    assert!(together.lingered > 0, "two writers keep each other company");
+    for i in 0..30 {
+        catalog
+            .put(EntrySpec::new(format!("alone-{i}"), "hf:o/r", "blobs/x"))
+            .unwrap();
+    }
+    let alone = catalog.commit_stats();
+    assert_eq!(alone.records - together.records, 30);
+    assert!(
+        alone.lingered - together.lingered <= 1,
+        "waited {} times for a writer that had stopped",
+        alone.lingered - together.lingered
+    );
+}

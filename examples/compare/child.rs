@@ -144,11 +144,14 @@ pub fn child_get(path: &Path, gets: u64) -> AnyResult<()> {
     Ok(())
 }
 
-/// `compare child put <path> <puts> [threads]`: `threads` writers putting
-/// into the catalog at `path` (created if needed); a target for `perf`.
-pub fn child_put(path: &Path, puts: u64, threads: usize) -> AnyResult<()> {
+/// `compare child put <path> <puts> [threads] [pause_us]`: `threads`
+/// writers putting into the catalog at `path` (created if needed), each
+/// sleeping `pause_us` after every put; a target for `perf`
+/// (`scripts/user-cpu.sh`).
+pub fn child_put(path: &Path, puts: u64, threads: usize, pause_us: u64) -> AnyResult<()> {
     let catalog = Catalog::open(path)?;
     let next = std::sync::atomic::AtomicU64::new(0);
+    let (user0, system0) = super::machine::cpu_split();
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
@@ -161,19 +164,28 @@ pub fn child_put(path: &Path, puts: u64, threads: usize) -> AnyResult<()> {
                     catalog
                         .put(super::workload::spec(k % 1000, k))
                         .expect("put failed");
+                    if pause_us > 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(pause_us));
+                    }
                 }
             });
         }
     });
     let wall = started.elapsed().as_secs_f64();
+    let (user1, system1) = super::machine::cpu_split();
     let st = catalog.commit_stats();
+    // The kernel's user/system split of the process's CPU time (see
+    // `scripts/user-cpu.sh` for why it overstates user time here).
     println!(
-        "puts_per_sec={:.0} records={} batches={} fsyncs={} us_per_batch={:.1}",
+        "puts_per_sec={:.0} records={} batches={} fsyncs={} us_per_batch={:.1} \
+         tick_user_us_per_put={:.2} tick_system_us_per_put={:.2}",
         puts as f64 / wall,
         st.records,
         st.batches,
         st.fsyncs,
-        wall * 1e6 / st.batches.max(1) as f64
+        wall * 1e6 / st.batches.max(1) as f64,
+        (user1 - user0) * 1e6 / puts.max(1) as f64,
+        (system1 - system0) * 1e6 / puts.max(1) as f64
     );
     Ok(())
 }

@@ -76,7 +76,7 @@ impl Catalog {
     pub(crate) fn put_locked(&self, mut spec: EntrySpec, ctx: &OpContext) -> Result<ModelEntry> {
         // Only the normalized, redacted form of a reference is ever stored:
         // no credential reaches the journal or a log line.
-        spec.model_ref = crate::model_ref::ModelRef::parse(&spec.model_ref)?.canonical();
+        spec.model_ref = crate::model_ref::parse_canonical(&spec.model_ref)?;
         spec.validate()?;
         ctx.validate()?;
         let started = Instant::now();

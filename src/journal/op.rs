@@ -114,10 +114,16 @@ pub struct Payload {
     pub ctx: OpContext,
 }
 
+/// Bytes reserved for an encoded payload before encoding: a put of a model
+/// with a Hub reference, a path and a digest takes about 200.
+const TYPICAL_PAYLOAD_LEN: usize = 256;
+
 impl Payload {
     /// Encodes the payload, refusing one over the record limit.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let bytes = postcard::to_allocvec(self)
+        // Sized for a typical record up front: growing from empty would
+        // reallocate a handful of times per operation.
+        let bytes = postcard::to_extend(self, Vec::with_capacity(TYPICAL_PAYLOAD_LEN))
             .map_err(|e| Error::invalid("operation", format!("cannot encode: {e}")))?;
         if bytes.len() > MAX_PAYLOAD_LEN {
             return Err(Error::invalid(

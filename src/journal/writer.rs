@@ -70,7 +70,14 @@ pub struct SegmentWriter {
     /// anything is written, so that no record reaches a segment whose
     /// version does not describe it.
     version: u32,
+    /// The last batch's framing buffer, kept for the next one (not past
+    /// [`MAX_KEPT_BUFFER`]).
+    buf: Vec<u8>,
 }
+
+/// Largest framing buffer kept between batches: a rare big batch does not
+/// pin its memory.
+const MAX_KEPT_BUFFER: usize = 64 << 10;
 
 impl SegmentWriter {
     /// Continues the existing segment `segment_no`, whose valid records end at
@@ -119,6 +126,7 @@ impl SegmentWriter {
             fsyncs: 0,
             bytes_since_snapshot,
             version,
+            buf: Vec::new(),
         })
     }
 
@@ -286,7 +294,9 @@ impl SegmentWriter {
         {
             self.try_rotate()?;
         }
-        let mut buf = Vec::with_capacity(
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.reserve(
             batch
                 .iter()
                 .map(|p| p.payload.len() + record::HEADER_LEN)
@@ -338,6 +348,9 @@ impl SegmentWriter {
                 next_seq: last.seq + 1,
                 chain,
             };
+        }
+        if buf.capacity() <= MAX_KEPT_BUFFER {
+            self.buf = buf;
         }
         Ok(())
     }

@@ -77,7 +77,7 @@ pub(super) fn parse(rest: &str) -> Result<ModelRef> {
     let path = match in_repo {
         Some(in_repo) => {
             let what = "the path inside the repository";
-            let joined = path::join(what, &path::segments(what, in_repo)?, false)?;
+            let joined = path::normalize_relative(what, in_repo)?;
             Some(joined).filter(|p| !p.is_empty())
         }
         None => None,

@@ -377,7 +377,16 @@ impl ModelRef {
                 revision,
                 path,
             } => {
-                let mut text = format!("hf:{org}/{repo}");
+                let mut text = String::with_capacity(
+                    8 + org.len()
+                        + repo.len()
+                        + revision.as_ref().map_or(0, |r| r.len() + 1)
+                        + path.as_ref().map_or(0, |p| p.len() + 1),
+                );
+                text.push_str("hf:");
+                text.push_str(org);
+                text.push('/');
+                text.push_str(repo);
                 if let Some(revision) = revision {
                     text.push('@');
                     text.push_str(&hf::encode_revision(revision));
@@ -401,8 +410,8 @@ impl ModelRef {
                 tag,
             } => ollama::render(host, namespace, model, tag),
         };
-        if redact {
-            tokens::scrub_tokens(&text)
+        if redact && let std::borrow::Cow::Owned(scrubbed) = tokens::scrubbed(&text) {
+            scrubbed
         } else {
             text
         }
@@ -439,17 +448,25 @@ struct ModelRefDocDoctests;
 
 /// The parser behind [`ModelRef::parse`] and [`ModelRef::parse_with_base`].
 fn parse_inner(input: &str, base: Option<&Path>) -> Result<ModelRef> {
+    let parsed = parse_form(input, base)?;
+    check_rendered(&parsed)?;
+    Ok(parsed)
+}
+
+/// Parses one of the forms, without the checks of [`check_rendered`].
+fn parse_form(input: &str, base: Option<&Path>) -> Result<ModelRef> {
     check_input(input)?;
     let parsed = match split_scheme(input) {
-        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-            "hf" => hf::parse(rest)?,
-            "file" => parse_file(rest)?,
-            "http" => ModelRef::Url(url::parse("http", rest)?),
-            "https" => ModelRef::Url(url::parse("https", rest)?),
-            "s3" => ModelRef::Url(url::parse("s3", rest)?),
-            "oci" => ModelRef::Url(url::parse("oci", rest)?),
-            "ollama" => ollama::parse(rest)?,
+        Some((scheme, rest)) => match scheme {
+            s if s.eq_ignore_ascii_case("hf") => hf::parse(rest)?,
+            s if s.eq_ignore_ascii_case("file") => parse_file(rest)?,
+            s if s.eq_ignore_ascii_case("http") => ModelRef::Url(url::parse("http", rest)?),
+            s if s.eq_ignore_ascii_case("https") => ModelRef::Url(url::parse("https", rest)?),
+            s if s.eq_ignore_ascii_case("s3") => ModelRef::Url(url::parse("s3", rest)?),
+            s if s.eq_ignore_ascii_case("oci") => ModelRef::Url(url::parse("oci", rest)?),
+            s if s.eq_ignore_ascii_case("ollama") => ollama::parse(rest)?,
             other => {
+                let other = other.to_ascii_lowercase();
                 // Quote the scheme only when it is followed by `//`: before a
                 // lone `:` it may be a user name (`user:password@host`).
                 let named = if rest.starts_with("//") && other.len() <= 16 {
@@ -479,13 +496,27 @@ fn parse_inner(input: &str, base: Option<&Path>) -> Result<ModelRef> {
             }
         },
     };
-    let longest = parsed.render(false).len().max(parsed.render(true).len());
+    Ok(parsed)
+}
+
+/// The checks a parsed reference passes as a whole: both of its forms fit
+/// the length limit. Returns the canonical (redacted) form, which a caller
+/// storing the reference needs anyway.
+fn check_rendered(parsed: &ModelRef) -> Result<String> {
+    let canonical = parsed.render(true);
+    let longest = parsed.render(false).len().max(canonical.len());
     if longest > MAX_PATH_LEN {
         return Err(invalid(format!(
             "the normalized reference would be {longest} bytes long, at most {MAX_PATH_LEN}"
         )));
     }
-    Ok(parsed)
+    Ok(canonical)
+}
+
+/// [`ModelRef::parse`] followed by [`ModelRef::canonical`], rendering the
+/// canonical form once (a put stores only that).
+pub(crate) fn parse_canonical(input: &str) -> Result<String> {
+    check_rendered(&parse_form(input, None)?)
 }
 
 /// The forms accepted, for error messages.

@@ -35,6 +35,42 @@ pub(super) fn segments<'a>(what: &str, path: &'a str) -> Result<Vec<&'a str>> {
     Ok(out)
 }
 
+/// `join(what, &segments(what, path)?, false)` in one pass, without the
+/// list of segments: a relative path, normalized.
+pub(super) fn normalize_relative(what: &str, path: &str) -> Result<String> {
+    if path.contains('\\') {
+        return Err(invalid(format!(
+            "{what} contains a backslash; separate path components with `/`"
+        )));
+    }
+    let mut out = String::with_capacity(path.len());
+    let mut last = "";
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                return Err(invalid(format!(
+                    "{what} contains a `..` component; `..` is refused rather than \
+                     resolved: give the path without it"
+                )));
+            }
+            kept => {
+                if !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(kept);
+                last = kept;
+            }
+        }
+    }
+    if last.ends_with(char::is_whitespace) {
+        return Err(invalid(format!(
+            "{what} ends in white space; rename the file or drop the trailing space"
+        )));
+    }
+    Ok(out)
+}
+
 /// Joins normalized segments with `/`, with a leading `/` when `absolute`.
 /// An absolute path must name something below the root.
 pub(super) fn join(what: &str, segments: &[&str], absolute: bool) -> Result<String> {
@@ -148,6 +184,32 @@ mod tests {
             "base with control"
         );
         assert!(resolve(".", Path::new("/")).is_err(), "root");
+    }
+
+    #[test]
+    fn the_one_pass_normalization_equals_segments_then_join() {
+        let pieces = ["a", "b ", " c", ".", "..", "", "d\\e", "f.gguf", "é"];
+        // Every path of one to four pieces joined by `/`, with and without
+        // a leading `/`.
+        let mut level: Vec<String> = pieces.iter().map(|x| x.to_string()).collect();
+        let mut paths = Vec::new();
+        for _ in 0..4 {
+            paths.extend(level.iter().flat_map(|p| [p.clone(), format!("/{p}")]));
+            level = level
+                .iter()
+                .flat_map(|p| pieces.iter().map(move |x| format!("{p}/{x}")))
+                .collect();
+        }
+        assert!(paths.len() > 10_000);
+        for path in &paths {
+            let two_pass = segments("p", path).and_then(|s| join("p", &s, false));
+            let one_pass = normalize_relative("p", path);
+            match (two_pass, one_pass) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{path:?}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{path:?}"),
+                (a, b) => panic!("{path:?}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

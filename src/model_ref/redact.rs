@@ -15,6 +15,7 @@
 //! shapes are scrubbed everywhere by [`super::tokens`]. Every replacement is
 //! made of characters the part it replaces accepts, so a redacted form
 //! parses, and redacting it again changes nothing.
+use std::borrow::Cow;
 
 /// What a parameter value (or a bare item) is replaced by.
 pub(crate) const REDACTED: &str = "REDACTED";
@@ -82,7 +83,11 @@ pub(crate) fn redact_path_params(path: &str) -> String {
 /// Redacts a path inside a Hugging Face repository: a `#` starts a
 /// fragment, a `?` before it a query, and segments may carry `;` path
 /// parameters, as in a URL.
-pub(crate) fn redact_in_repo_path(path: &str) -> String {
+pub(crate) fn redact_in_repo_path(path: &str) -> Cow<'_, str> {
+    if !path.contains(['#', '?', ';']) {
+        // Nothing to redact (most paths): no copy.
+        return Cow::Borrowed(path);
+    }
     let (before_fragment, fragment) = match path.split_once('#') {
         Some((before, fragment)) => (before, Some(fragment)),
         None => (path, None),
@@ -98,7 +103,7 @@ pub(crate) fn redact_in_repo_path(path: &str) -> String {
             out.push_str(&redact_params(part));
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The part of some input that an error message may quote: everything
@@ -210,6 +215,10 @@ mod tests {
         assert_eq!(redact_in_repo_path("a#b?c=d"), "a#b?c=REDACTED");
         assert_eq!(redact_in_repo_path("a;s=1/b?"), "a;s=REDACTED/b?");
         assert_eq!(redact_in_repo_path("plain/x.gguf"), "plain/x.gguf");
+        assert!(matches!(
+            redact_in_repo_path("plain/x.gguf"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

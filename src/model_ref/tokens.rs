@@ -17,6 +17,8 @@
 //! a token shape, so a redacted form still parses and redacting it again
 //! changes nothing.
 
+use std::borrow::Cow;
+
 /// One prefix-and-tail token shape.
 struct Shape {
     prefix: &'static str,
@@ -104,8 +106,14 @@ const SHAPES: &[Shape] = &[
 
 /// Replaces every token shape in `text` (see the module docs).
 pub(crate) fn scrub_tokens(text: &str) -> String {
+    scrubbed(text).into_owned()
+}
+
+/// [`scrub_tokens`], borrowing `text` when it holds no token (most text):
+/// no copy is made.
+pub(crate) fn scrubbed(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::new();
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
@@ -120,13 +128,33 @@ pub(crate) fn scrub_tokens(text: &str) -> String {
             None => at += 1,
         }
     }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
     out.push_str(text.get(copied..).unwrap_or_default());
-    out
+    Cow::Owned(out)
 }
+
+/// The bytes a token can start with: the first byte of every shape's
+/// prefix, and the `e` of a JSON Web Token's `eyJ`. Most bytes of a
+/// reference are none of them, and are passed over with one table lookup.
+const STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut i = 0;
+    while i < SHAPES.len() {
+        starts[SHAPES[i].prefix.as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    starts[b'e' as usize] = true;
+    starts
+};
 
 /// The end of the token starting at `at`, and its replacement.
 fn token_at(bytes: &[u8], at: usize) -> Option<(usize, &'static str)> {
     let rest = bytes.get(at..)?;
+    if !STARTS[usize::from(*rest.first()?)] {
+        return None;
+    }
     for shape in SHAPES {
         if let Some(tail) = rest.strip_prefix(shape.prefix.as_bytes()) {
             let run = run_len(tail, shape.tail);
@@ -235,6 +263,27 @@ mod tests {
             scrub_tokens("risk-ant-abcdefghijklmnopqrstuvwxyz"),
             "risk-ant-redacted"
         );
+    }
+
+    #[test]
+    fn text_without_a_token_is_borrowed_not_copied() {
+        assert!(matches!(scrubbed("hf:org/repo/m.gguf"), Cow::Borrowed(_)));
+        assert!(matches!(scrubbed(""), Cow::Borrowed(_)));
+        assert_eq!(scrubbed(HF), Cow::<str>::Owned("hf_redacted".into()));
+        // A token at the very start leaves nothing before it to copy.
+        assert_eq!(scrubbed(&format!("{HF}/x")), "hf_redacted/x");
+    }
+
+    #[test]
+    fn only_the_first_bytes_of_shapes_start_a_token() {
+        let firsts: Vec<u8> = SHAPES
+            .iter()
+            .map(|s| s.prefix.as_bytes()[0])
+            .chain([b'e'])
+            .collect();
+        for b in 0..=255u8 {
+            assert_eq!(STARTS[usize::from(b)], firsts.contains(&b), "byte {b}");
+        }
     }
 
     #[test]

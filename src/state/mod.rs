@@ -137,18 +137,20 @@ impl State {
 
     /// Inserts or replaces a shared entry; returns whether one was replaced.
     pub fn insert_shared(&mut self, entry: Arc<ModelEntry>) -> bool {
-        if let Some((key, slot)) = self.index.get_key_value(entry.id.as_str()) {
-            if let Some(refs) = self.refs.get_mut()
-                && slot.model_ref != entry.model_ref
-            {
-                refs.remove(key, &slot.model_ref);
-                refs.add(key, &entry.model_ref);
-            }
-            if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
+        // A replacement (most writes) is one hash probe and one ordered
+        // search; the reference index is touched only if it is built and
+        // the reference changed.
+        if let Some(slot) = self.index.get_mut(entry.id.as_str()) {
+            let old = std::mem::replace(slot, entry.clone());
+            if let Some(slot) = self.ordered.get_mut(entry.id.as_str()) {
                 *slot = entry.clone();
             }
-            if let Some(slot) = self.ordered.get_mut(entry.id.as_str()) {
-                *slot = entry;
+            if old.model_ref != entry.model_ref
+                && let Some(refs) = self.refs.get_mut()
+                && let Some((key, _)) = self.index.get_key_value(entry.id.as_str())
+            {
+                refs.remove(key, &old.model_ref);
+                refs.add(key, &entry.model_ref);
             }
             return true;
         }

@@ -24,6 +24,7 @@ use crate::state::{Change, change_for};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 /// Batches a leader flushes for others after its own record is durable.
 const MAX_EXTRA_BATCHES: u32 = 4;
@@ -32,12 +33,34 @@ const MAX_EXTRA_BATCHES: u32 = 4;
 /// flush them itself rather than wake their writers.
 const MIN_RECORDS_TO_KEEP_LEADING: usize = 2;
 
-/// What a queued operation does once durable.
-#[derive(Debug)]
-struct Queued {
-    record: PendingRecord,
-    change: Change,
+/// Queued records and what each does once durable (`changes[i]` is the
+/// effect of `records[i]`). Two of these take turns: the leader takes the
+/// queue's and leaves the spare, emptied by the batch before, so queuing
+/// allocates nothing in the steady state.
+#[derive(Debug, Default)]
+struct Batch {
+    records: Vec<PendingRecord>,
+    changes: Vec<Change>,
 }
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.changes.clear();
+    }
+}
+
+/// Records a spare batch may keep room for: a rare huge batch does not pin
+/// its memory.
+const MAX_KEPT_RECORDS: usize = 1024;
 
 /// Counters of the commit path, for benchmarks and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,20 +72,48 @@ pub struct CommitStats {
     pub batches: u64,
     /// `fdatasync` calls on journal data, including segment rotations.
     pub fsyncs: u64,
+    /// Times a leader waited for other writers' records before its flush
+    /// (see [`Options::commit_linger`](crate::Options::commit_linger)).
+    pub lingered: u64,
 }
 
 #[derive(Debug)]
 struct Queue {
     next_seq: u64,
     last_time_ms: u64,
-    pending: Vec<Queued>,
+    pending: Batch,
+    /// The last batch's vectors, emptied, for the next one.
+    spare: Batch,
     /// Effect of queued, not yet durable operations on each id, with the
     /// sequence number of the newest one.
-    overlay: HashMap<String, (u64, Option<Arc<ModelEntry>>)>,
+    overlay: HashMap<String, (u64, Option<Arc<ModelEntry>>), foldhash::fast::RandomState>,
     durable_seq: u64,
+    /// Number of the next batch a leader takes: every record in `pending`
+    /// goes out in it. Its writers wait on `batch_done[next_batch % 2]`.
+    next_batch: u64,
+    /// Writers asleep on each of `batch_done`: a notification with nobody
+    /// to wake is skipped (it would still cost a system call).
+    sleeping: [u32; 2],
+    /// Writers seen putting around the last batch: its records plus those
+    /// queued while it was written (see [`Committer::linger`]).
+    company: usize,
+    /// While a leader waits for company: how many queued records end its
+    /// wait (`arrived` wakes it then); 0 when nobody waits.
+    linger_until: usize,
     leader_active: bool,
     poisoned: Option<String>,
     stats: CommitStats,
+}
+
+impl Queue {
+    /// The number of the batch that holds `seq`, which is not durable yet:
+    /// the queuing one if `seq` is still queued, else the one being written.
+    fn batch_of(&self, seq: u64) -> u64 {
+        match self.pending.records.first() {
+            Some(first) if seq >= first.seq => self.next_batch,
+            _ => self.next_batch.saturating_sub(1),
+        }
+    }
 }
 
 /// The writer side of a catalog handle.
@@ -73,7 +124,15 @@ pub(crate) struct Committer {
     /// journal's counter, readable without its lock).
     bytes_since_snapshot: AtomicU64,
     queue: Mutex<Queue>,
-    flushed: Condvar,
+    /// Where the writers of a batch wait, by the batch's number modulo 2:
+    /// at most two batches have waiters (the one being written and the one
+    /// queuing), so finishing a batch wakes exactly its own writers, not
+    /// those of the next (who would only go back to sleep).
+    batch_done: [Condvar; 2],
+    /// Wakes a lingering leader when a record is queued.
+    arrived: Condvar,
+    /// How long a leader with a lone record waits for company.
+    linger: Duration,
 }
 
 /// The decision taken for one operation before anything is written.
@@ -100,7 +159,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Committer {
-    pub(crate) fn new(journal: SegmentWriter, last_time_ms: u64) -> Self {
+    pub(crate) fn new(journal: SegmentWriter, last_time_ms: u64, linger: Duration) -> Self {
         let cursor = journal.cursor();
         let durable_seq = cursor.next_seq - 1;
         Committer {
@@ -109,14 +168,21 @@ impl Committer {
             queue: Mutex::new(Queue {
                 next_seq: cursor.next_seq,
                 last_time_ms,
-                pending: Vec::new(),
-                overlay: HashMap::new(),
+                pending: Batch::default(),
+                spare: Batch::default(),
+                overlay: HashMap::default(),
                 durable_seq,
+                next_batch: 0,
+                sleeping: [0; 2],
+                company: 0,
+                linger_until: 0,
                 leader_active: false,
                 poisoned: None,
                 stats: CommitStats::default(),
             }),
-            flushed: Condvar::new(),
+            batch_done: [Condvar::new(), Condvar::new()],
+            arrived: Condvar::new(),
+            linger,
         }
     }
 
@@ -173,7 +239,9 @@ impl Committer {
         q.poisoned = Some(cause);
         q.pending.clear();
         q.overlay.clear();
-        self.flushed.notify_all();
+        for done in &self.batch_done {
+            done.notify_all();
+        }
     }
 
     pub(crate) fn stats(&self) -> CommitStats {
@@ -231,14 +299,15 @@ impl Committer {
         };
         q.next_seq += 1;
         q.last_time_ms = time_ms;
-        q.pending.push(Queued {
-            record: PendingRecord {
-                seq,
-                time_ms,
-                payload: bytes,
-            },
-            change,
+        q.pending.records.push(PendingRecord {
+            seq,
+            time_ms,
+            payload: bytes,
         });
+        q.pending.changes.push(change);
+        if q.linger_until != 0 && q.pending.len() >= q.linger_until {
+            self.arrived.notify_one();
+        }
         self.wait_durable_leading(q, view, seq)?;
         Ok(outcome)
     }
@@ -277,6 +346,7 @@ impl Committer {
                 && q.pending.len() >= MIN_RECORDS_TO_KEEP_LEADING
                 && q.poisoned.is_none();
             if done && !keep_leading {
+                self.hand_over(&q);
                 return Ok(());
             }
             if let Some(cause) = &q.poisoned {
@@ -285,22 +355,40 @@ impl Committer {
                 });
             }
             if q.leader_active {
-                q = self
-                    .flushed
+                let slot = (q.batch_of(seq) % 2) as usize;
+                q.sleeping[slot] += 1;
+                q = self.batch_done[slot]
                     .wait(q)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                q.sleeping[slot] -= 1;
                 continue;
             }
             if done {
                 extra += 1;
             }
             q.leader_active = true;
-            let batch = std::mem::take(&mut q.pending);
+            q = self.linger(q);
+            if q.poisoned.is_some() {
+                // A rotation failed meanwhile and dropped the queue.
+                q.leader_active = false;
+                continue;
+            }
+            let number = q.next_batch;
+            q.next_batch += 1;
+            let spare = std::mem::take(&mut q.spare);
+            let mut batch = std::mem::replace(&mut q.pending, spare);
             drop(q);
-            let result = self.flush(batch, view);
+            let result = self.flush(&mut batch, view);
             q = lock(&self.queue);
             q.leader_active = false;
-            self.flushed.notify_all();
+            batch.clear();
+            if batch.records.capacity() <= MAX_KEPT_RECORDS {
+                q.spare = batch;
+            }
+            let slot = (number % 2) as usize;
+            if q.sleeping[slot] > 0 {
+                self.batch_done[slot].notify_all();
+            }
             if let Err(err) = result {
                 // Our own record was in the failed batch: report the cause.
                 if q.durable_seq < seq {
@@ -310,17 +398,56 @@ impl Committer {
         }
     }
 
+    /// Called by a leader before it takes the queue: if fewer records are
+    /// queued than writers were putting around the last batch (`company`),
+    /// waits up to `linger` for the others' next records, so one
+    /// `fdatasync` carries them all instead of every other batch. The
+    /// writers just answered are preparing their next put, and arrive
+    /// within microseconds. Others see `leader_active` meanwhile and wait
+    /// for this batch, which takes whatever they queue. A lone writer
+    /// (company 1) never waits, and a writer that stops putting costs one
+    /// wait at most: the batch that follows sets `company` to what came.
+    fn linger<'a>(&'a self, q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        let target = q.company;
+        if self.linger.is_zero() || q.pending.len() >= target {
+            return q;
+        }
+        let mut q = q;
+        q.linger_until = target;
+        q.stats.lingered += 1;
+        let (mut q, _) = self
+            .arrived
+            .wait_timeout_while(q, self.linger, |q| {
+                q.pending.len() < target && q.poisoned.is_none()
+            })
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        q.linger_until = 0;
+        q
+    }
+
+    /// Called by a writer that stops waiting: if nobody is flushing and
+    /// records are queued, wakes one of their writers to lead their batch
+    /// (one thread, not all of them).
+    fn hand_over(&self, q: &Queue) {
+        let slot = (q.next_batch % 2) as usize;
+        if !q.leader_active && !q.pending.is_empty() && q.poisoned.is_none() && q.sleeping[slot] > 0
+        {
+            self.batch_done[slot].notify_one();
+        }
+    }
+
     /// Writes and syncs one batch, then applies it. Runs without the queue
     /// lock while writing, so others can queue the next batch meanwhile.
-    fn flush(&self, batch: Vec<Queued>, view: &RwLock<View>) -> Result<()> {
+    fn flush(&self, batch: &mut Batch, view: &RwLock<View>) -> Result<()> {
         let mut journal = lock(&self.journal);
-        let (records, changes): (Vec<PendingRecord>, Vec<Change>) =
-            batch.into_iter().map(|q| (q.record, q.change)).unzip();
+        let records = &batch.records;
+        let changes = batch.changes.drain(..);
         let fsyncs_before = journal.fsyncs();
-        let written = journal.write_batch(&records);
-        let mut q = lock(&self.queue);
-        q.stats.fsyncs += journal.fsyncs() - fsyncs_before;
+        let written = journal.write_batch(records);
+        let fsyncs = journal.fsyncs() - fsyncs_before;
         if let Err(err) = written {
+            let mut q = lock(&self.queue);
+            q.stats.fsyncs += fsyncs;
             self.poison(&mut q, &err);
             return Err(err);
         }
@@ -329,6 +456,10 @@ impl Committer {
         let Some(last) = records.last() else {
             return Ok(());
         };
+        // The view first, without the queue lock (writers keep queuing
+        // meanwhile; one whose model is in this batch finds it in the
+        // overlay, any other model is the same before and after). Only then
+        // is the batch acknowledged: a writer answered sees its own write.
         {
             let mut v = super::view::write(view);
             for (record, change) in records.iter().zip(changes) {
@@ -345,8 +476,11 @@ impl Committer {
             v.cursor = cursor;
             v.tail = None; // a writer's view is its own journal: never rechecked
         }
+        let mut q = lock(&self.queue);
+        q.stats.fsyncs += fsyncs;
         q.durable_seq = last.seq;
         q.stats.records += records.len() as u64;
+        q.company = records.len() + q.pending.len();
         q.stats.batches += 1;
         let durable = q.durable_seq;
         q.overlay.retain(|_, (seq, _)| *seq > durable);

@@ -85,7 +85,7 @@ impl Catalog {
             rec.bytes_since_snapshot,
         )?;
         let writer = Writer {
-            committer: Committer::new(journal, rec.view.time_ms),
+            committer: Committer::new(journal, rec.view.time_ms, opts.commit_linger),
             store_lock: RwLock::new(()),
             compaction: Mutex::new(()),
             snapshot_bytes: AtomicU64::new(rec.snapshot_bytes),

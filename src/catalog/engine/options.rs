@@ -73,6 +73,14 @@ pub struct Options {
     /// (default 1 MiB; 0 turns preallocation off). Appends then overwrite
     /// allocated blocks, so each `fdatasync` has no metadata to write.
     pub preallocate_bytes: u64,
+    /// How long a writer about to flush its record alone waits for another
+    /// writer's record to share the `fdatasync` with (default 50 µs;
+    /// `Duration::ZERO` never waits). It waits only when the previous flush
+    /// carried records of several writers, so others are putting and one of
+    /// them is probably preparing its next record; a lone writer never
+    /// waits. (PostgreSQL's `commit_delay` with `commit_siblings`, in one
+    /// rule.)
+    pub commit_linger: Duration,
 }
 
 impl Default for Options {
@@ -88,6 +96,7 @@ impl Default for Options {
             metrics: Arc::new(NoMetrics),
             create_if_missing: true,
             preallocate_bytes: 1 << 20,
+            commit_linger: Duration::from_micros(50),
         }
     }
 }
@@ -136,6 +145,12 @@ impl Options {
     /// Sets how far ahead the newest segment is preallocated (0: off).
     pub fn preallocate(mut self, bytes: u64) -> Self {
         self.preallocate_bytes = bytes;
+        self
+    }
+    /// Sets how long a lone record waits for company before its flush
+    /// (see [`Options::commit_linger`]; `Duration::ZERO`: never).
+    pub fn commit_linger(mut self, linger: Duration) -> Self {
+        self.commit_linger = linger;
         self
     }
     /// Uses another file system implementation.
