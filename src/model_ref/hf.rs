@@ -132,14 +132,27 @@ fn decode_revision(written: &str) -> Result<String> {
 /// How a revision is written in the canonical form: `refs/pr/<N>` and
 /// `refs/convert/<name>` as they are, any other `/` as `%2F`.
 pub(super) fn encode_revision(revision: &str) -> String {
-    let special = revision
-        .strip_prefix("refs/")
-        .is_some_and(|rest| matches!(split_two(rest), (Some(s), None) if s == rest));
-    if special {
+    if is_special_revision(revision) {
         revision.to_owned()
     } else {
         revision.replace('/', "%2F")
     }
+}
+
+/// `encode_revision(revision).len()`, without building it.
+pub(super) fn encoded_revision_len(revision: &str) -> usize {
+    if is_special_revision(revision) {
+        revision.len()
+    } else {
+        revision.len() + 2 * revision.matches('/').count()
+    }
+}
+
+/// `refs/pr/<N>` and `refs/convert/<name>`: kept with their `/`.
+fn is_special_revision(revision: &str) -> bool {
+    revision
+        .strip_prefix("refs/")
+        .is_some_and(|rest| matches!(split_two(rest), (Some(s), None) if s == rest))
 }
 
 /// Checks a Hub repository id, `org/repo`, as the Hub reads it (see the

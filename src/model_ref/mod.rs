@@ -369,6 +369,29 @@ impl ModelRef {
     }
 
     /// The string form, redacted unless `redact` is false.
+    /// `render(false).len()` where it is cheap to know without rendering
+    /// (a Hub reference); `None` otherwise.
+    fn plain_len(&self) -> Option<usize> {
+        match self {
+            ModelRef::HuggingFace {
+                org,
+                repo,
+                revision,
+                path,
+            } => Some(
+                "hf:".len()
+                    + org.len()
+                    + 1
+                    + repo.len()
+                    + revision
+                        .as_deref()
+                        .map_or(0, |r| 1 + hf::encoded_revision_len(r))
+                    + path.as_ref().map_or(0, |p| 1 + p.len()),
+            ),
+            _ => None,
+        }
+    }
+
     fn render(&self, redact: bool) -> String {
         let text = match self {
             ModelRef::HuggingFace {
@@ -504,7 +527,10 @@ fn parse_form(input: &str, base: Option<&Path>) -> Result<ModelRef> {
 /// storing the reference needs anyway.
 fn check_rendered(parsed: &ModelRef) -> Result<String> {
     let canonical = parsed.render(true);
-    let longest = parsed.render(false).len().max(canonical.len());
+    let plain = parsed
+        .plain_len()
+        .unwrap_or_else(|| parsed.render(false).len());
+    let longest = plain.max(canonical.len());
     if longest > MAX_PATH_LEN {
         return Err(invalid(format!(
             "the normalized reference would be {longest} bytes long, at most {MAX_PATH_LEN}"
@@ -643,6 +669,29 @@ mod tests {
         for none in ["/a:b", "./a:b", ":x", "1a:b", "a_b:c", "no-colon"] {
             assert_eq!(split_scheme(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn the_plain_length_of_a_hub_reference_is_its_rendering_length() {
+        for text in [
+            "hf:o/r",
+            "hf:Org/Repo@main",
+            "hf:o/r@feature%2Fx%2Fy/q4/m.gguf",
+            "hf:o/r@refs/pr/12/a.gguf",
+            "hf:o/r@refs/convert/parquet",
+            "hf:o/r/m.gguf?token=hf_abcdefghijklmnopqrstuvwx&download=1#k",
+            "hf:o/r/a;s=1/b.gguf",
+            "hf:o/r@v1/é/ü.gguf",
+        ] {
+            let parsed = ModelRef::parse(text).expect(text);
+            assert_eq!(
+                parsed.plain_len(),
+                Some(parsed.render(false).len()),
+                "{text}"
+            );
+        }
+        let file = ModelRef::parse("/srv/m.gguf").expect("a file");
+        assert_eq!(file.plain_len(), None);
     }
 
     #[test]
