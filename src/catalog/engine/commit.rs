@@ -242,6 +242,8 @@ impl Committer {
         for done in &self.batch_done {
             done.notify_all();
         }
+        // A lingering leader stops waiting for company that will not come.
+        self.arrived.notify_all();
     }
 
     pub(crate) fn stats(&self) -> CommitStats {
