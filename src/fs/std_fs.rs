@@ -167,7 +167,7 @@ impl Fs for StdFs {
             .truncate(false)
             .open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(LockGuard(Box::new(file)))),
+            Ok(()) => Ok(Some(LockGuard(Box::new(HeldLock(file))))),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e),
         }
@@ -254,4 +254,40 @@ fn nanos(secs: i64, nsec: i64) -> u64 {
         .unwrap_or(0)
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::try_from(nsec).unwrap_or(0))
+}
+
+/// The writer lock's file, unlocked explicitly when dropped. Closing the
+/// descriptor would not be enough: a child process that another thread is
+/// just forking holds a copy of it until it execs, and with it the lock (a
+/// `flock` belongs to the open file, not the descriptor). Unlocking
+/// releases it for every copy, so a writer opened right after this one is
+/// dropped never gets `Busy` from a stranger's fork.
+struct HeldLock(File);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_lock_is_released_even_while_a_copy_of_its_descriptor_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("LOCK");
+        let guard = StdFs.try_lock(&path).unwrap().expect("free");
+        assert!(StdFs.try_lock(&path).unwrap().is_none(), "held");
+        // What a process forked at this moment holds: the same open file.
+        let held = guard.0.downcast_ref::<HeldLock>().expect("a file lock");
+        let forked_copy = held.0.try_clone().unwrap();
+        drop(guard);
+        assert!(
+            StdFs.try_lock(&path).unwrap().is_some(),
+            "released although a copy of the descriptor is still open"
+        );
+        drop(forked_copy);
+    }
 }
