@@ -69,7 +69,7 @@ mutate src/catalog/engine/history.rs follow-no-tail-check events_follow_resumes_
 # wait at all (four writers fall back to alternating pairs); (b) a wait
 # whatever the last batch carried (a lone writer waits on every put).
 mutate src/catalog/engine/commit.rs no-linger group_commit_shares_fsyncs \
-  's/if self.linger.is_zero() || q.pending.len() >= target {/if true {/'
+  's/if wait.is_zero() || q.pending.len() >= target {/if true {/'
 mutate src/catalog/engine/commit.rs linger-alone group_commit_shares_fsyncs \
   's/let target = q.company;/let target = q.company.max(2);/'
 

@@ -96,15 +96,16 @@ fn two_writers_share_fsyncs() {
 /// of a batch waits (up to `commit_linger`) for the records of the writers
 /// the last batch answered, so one fsync carries all four instead of two
 /// alternating pairs (what the queue alone gives: while one pair's batch
-/// is written, the other pair queues). The linger is long here (1 s) so
-/// that the count does not depend on how fast threads wake; the sync is
-/// slowed so each batch takes long enough for everyone to queue.
+/// is written, the other pair queues). The linger is long here (1 s, capped
+/// at half a sync: 10 ms) so that the count does not depend on how fast
+/// threads wake on a loaded machine; the sync is slowed (20 ms) so each
+/// batch takes long enough for everyone to queue.
 #[test]
 fn a_leader_waits_for_the_writers_the_last_batch_answered() {
     use std::sync::Arc;
     let run = |linger: std::time::Duration| {
         let fs = support::mem_fs::MemFs::new();
-        fs.set_sync_delay(Some(std::time::Duration::from_millis(1)));
+        fs.set_sync_delay(Some(std::time::Duration::from_millis(20)));
         let catalog = Catalog::open_with(
             "/mem/root",
             Options::default()

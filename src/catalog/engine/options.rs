@@ -73,13 +73,13 @@ pub struct Options {
     /// (default 1 MiB; 0 turns preallocation off). Appends then overwrite
     /// allocated blocks, so each `fdatasync` has no metadata to write.
     pub preallocate_bytes: u64,
-    /// How long a writer about to flush its record alone waits for another
-    /// writer's record to share the `fdatasync` with (default 50 µs;
-    /// `Duration::ZERO` never waits). It waits only when the previous flush
-    /// carried records of several writers, so others are putting and one of
-    /// them is probably preparing its next record; a lone writer never
-    /// waits. (PostgreSQL's `commit_delay` with `commit_siblings`, in one
-    /// rule.)
+    /// How long a writer about to flush fewer records than writers were
+    /// putting around the last flush waits for theirs, to share the
+    /// `fdatasync` (default 50 µs; `Duration::ZERO` never waits). The
+    /// writers just answered are probably preparing their next record; a
+    /// lone writer never waits. Never longer than half the recent write and
+    /// sync time, so a fast disk waits less. (PostgreSQL's `commit_delay`
+    /// with `commit_siblings`, in one rule.)
     pub commit_linger: Duration,
 }
 
