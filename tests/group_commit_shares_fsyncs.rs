@@ -5,18 +5,24 @@
 mod support;
 
 use catalog_core::{Catalog, EntrySpec, Options};
+use std::sync::Arc;
+use std::time::Duration;
 
-#[test]
-fn sixteen_writers_share_fsyncs_and_every_put_is_durable() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    const THREADS: u64 = 16;
-    const PUTS: u64 = 40;
+/// A catalog on the in-memory file system whose every sync takes `sync`
+/// (so that writers queue while a batch is written), opened with `opts`.
+fn slow_syncing(sync: Duration, opts: Options) -> Catalog {
+    let fs = support::mem_fs::MemFs::new();
+    fs.set_sync_delay(Some(sync));
+    Catalog::open_with("/mem/root", opts.auto_compact(None).fs(Arc::new(fs))).unwrap()
+}
+
+/// `writers` threads at once, each putting `puts` models (`t<t>-<i>`) one
+/// after the other, each put answered with its own entry.
+fn put_from_threads(catalog: &Catalog, writers: u64, puts: u64) {
     std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let catalog = &catalog;
+        for t in 0..writers {
             s.spawn(move || {
-                for i in 0..PUTS {
+                for i in 0..puts {
                     let id = format!("t{t}-{i}");
                     let e = catalog
                         .put(EntrySpec::new(id.clone(), "hf:o/r", "blobs/x"))
@@ -26,6 +32,15 @@ fn sixteen_writers_share_fsyncs_and_every_put_is_durable() {
             });
         }
     });
+}
+
+#[test]
+fn sixteen_writers_share_fsyncs_and_every_put_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    const THREADS: u64 = 16;
+    const PUTS: u64 = 40;
+    put_from_threads(&catalog, THREADS, PUTS);
     let stats = catalog.commit_stats();
     assert_eq!(stats.records, THREADS * PUTS);
     assert!(
@@ -59,29 +74,9 @@ fn sixteen_writers_share_fsyncs_and_every_put_is_durable() {
 /// comes within it; the count, not a time, is asserted.
 #[test]
 fn two_writers_share_fsyncs() {
-    use std::sync::Arc;
-    let fs = support::mem_fs::MemFs::new();
-    fs.set_sync_delay(Some(std::time::Duration::from_millis(1)));
-    let catalog = Catalog::open_with(
-        "/mem/root",
-        Options::default()
-            .auto_compact(None)
-            .fs(Arc::new(fs.clone())),
-    )
-    .unwrap();
+    let catalog = slow_syncing(Duration::from_millis(1), Options::default());
     const PUTS: u64 = 150;
-    std::thread::scope(|s| {
-        for t in 0..2 {
-            let catalog = &catalog;
-            s.spawn(move || {
-                for i in 0..PUTS {
-                    catalog
-                        .put(EntrySpec::new(format!("t{t}-{i}"), "hf:o/r", "blobs/x"))
-                        .unwrap();
-                }
-            });
-        }
-    });
+    put_from_threads(&catalog, 2, PUTS);
     let stats = catalog.commit_stats();
     assert_eq!(stats.records, 2 * PUTS);
     assert!(
@@ -102,38 +97,20 @@ fn two_writers_share_fsyncs() {
 /// batch takes long enough for everyone to queue.
 #[test]
 fn a_leader_waits_for_the_writers_the_last_batch_answered() {
-    use std::sync::Arc;
-    let run = |linger: std::time::Duration| {
-        let fs = support::mem_fs::MemFs::new();
-        fs.set_sync_delay(Some(std::time::Duration::from_millis(20)));
-        let catalog = Catalog::open_with(
-            "/mem/root",
-            Options::default()
-                .auto_compact(None)
-                .commit_linger(linger)
-                .fs(Arc::new(fs.clone())),
-        )
-        .unwrap();
+    let run = |linger: Duration| {
+        let catalog = slow_syncing(
+            Duration::from_millis(20),
+            Options::default().commit_linger(linger),
+        );
         const WRITERS: u64 = 4;
         const PUTS: u64 = 60;
-        std::thread::scope(|s| {
-            for t in 0..WRITERS {
-                let catalog = &catalog;
-                s.spawn(move || {
-                    for i in 0..PUTS {
-                        catalog
-                            .put(EntrySpec::new(format!("t{t}-{i}"), "hf:o/r", "blobs/x"))
-                            .unwrap();
-                    }
-                });
-            }
-        });
+        put_from_threads(&catalog, WRITERS, PUTS);
         let stats = catalog.commit_stats();
         assert_eq!(stats.records, WRITERS * PUTS);
         assert_eq!(catalog.len() as u64, WRITERS * PUTS);
         stats
     };
-    let lingering = run(std::time::Duration::from_secs(1));
+    let lingering = run(Duration::from_secs(1));
     assert!(
         lingering.batches * 10 <= lingering.records * 3,
         "four writers should share fsyncs four by four: {} batches for {} records",
@@ -141,12 +118,11 @@ fn a_leader_waits_for_the_writers_the_last_batch_answered() {
         lingering.records
     );
     assert!(lingering.lingered > 0);
-    let off = run(std::time::Duration::ZERO);
+    let off = run(Duration::ZERO);
     assert_eq!(off.lingered, 0, "a zero linger never waits");
 }
 
-/// A lone writer never waits for company, and a writer whose partner
-/// stopped waits once at most: the batch after the wait shows it alone.
+/// A lone writer never waits for company.
 #[test]
 fn a_lone_writer_never_lingers() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +131,7 @@ fn a_lone_writer_never_lingers() {
         dir.path(),
         Options::default()
             .auto_compact(None)
-            .commit_linger(std::time::Duration::from_millis(20)),
+            .commit_linger(Duration::from_millis(20)),
     )
     .unwrap();
     for i in 0..50 {
@@ -168,31 +144,15 @@ fn a_lone_writer_never_lingers() {
     assert_eq!(stats.lingered, 0);
 }
 
+/// A writer whose partner stopped waits once at most: the batch after the
+/// wait shows it alone.
 #[test]
 fn a_writer_whose_partner_stopped_waits_once_at_most() {
-    use std::sync::Arc;
-    let fs = support::mem_fs::MemFs::new();
-    fs.set_sync_delay(Some(std::time::Duration::from_millis(1)));
-    let catalog = Catalog::open_with(
-        "/mem/root",
-        Options::default()
-            .auto_compact(None)
-            .commit_linger(std::time::Duration::from_millis(100))
-            .fs(Arc::new(fs.clone())),
-    )
-    .unwrap();
-    std::thread::scope(|s| {
-        for t in 0..2 {
-            let catalog = &catalog;
-            s.spawn(move || {
-                for i in 0..40 {
-                    catalog
-                        .put(EntrySpec::new(format!("t{t}-{i}"), "hf:o/r", "blobs/x"))
-                        .unwrap();
-                }
-            });
-        }
-    });
+    let catalog = slow_syncing(
+        Duration::from_millis(1),
+        Options::default().commit_linger(Duration::from_millis(100)),
+    );
+    put_from_threads(&catalog, 2, 40);
     let together = catalog.commit_stats();
     assert!(together.lingered > 0, "two writers keep each other company");
     for i in 0..30 {

@@ -9,25 +9,20 @@
 //! white space (the canonical form could not be parsed back).
 
 use super::{invalid, is_forbidden_char};
-use crate::Result;
+use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// The segments of `path` that survive normalization.
 pub(super) fn segments<'a>(what: &str, path: &'a str) -> Result<Vec<&'a str>> {
     if path.contains('\\') {
-        return Err(invalid(format!(
-            "{what} contains a backslash; separate path components with `/`"
-        )));
+        return Err(backslash(what));
     }
     let mut out = Vec::new();
     for segment in path.split('/') {
         match segment {
             "" | "." => {}
             ".." => {
-                return Err(invalid(format!(
-                    "{what} contains a `..` component; `..` is refused rather than \
-                     resolved: give the path without it"
-                )));
+                return Err(dot_dot(what));
             }
             kept => out.push(kept),
         }
@@ -39,9 +34,7 @@ pub(super) fn segments<'a>(what: &str, path: &'a str) -> Result<Vec<&'a str>> {
 /// list of segments: a relative path, normalized.
 pub(super) fn normalize_relative(what: &str, path: &str) -> Result<String> {
     if path.contains('\\') {
-        return Err(invalid(format!(
-            "{what} contains a backslash; separate path components with `/`"
-        )));
+        return Err(backslash(what));
     }
     let mut out = String::with_capacity(path.len());
     let mut last = "";
@@ -49,10 +42,7 @@ pub(super) fn normalize_relative(what: &str, path: &str) -> Result<String> {
         match segment {
             "" | "." => {}
             ".." => {
-                return Err(invalid(format!(
-                    "{what} contains a `..` component; `..` is refused rather than \
-                     resolved: give the path without it"
-                )));
+                return Err(dot_dot(what));
             }
             kept => {
                 if !out.is_empty() {
@@ -64,11 +54,28 @@ pub(super) fn normalize_relative(what: &str, path: &str) -> Result<String> {
         }
     }
     if last.ends_with(char::is_whitespace) {
-        return Err(invalid(format!(
-            "{what} ends in white space; rename the file or drop the trailing space"
-        )));
+        return Err(trailing_space(what));
     }
     Ok(out)
+}
+
+fn backslash(what: &str) -> Error {
+    invalid(format!(
+        "{what} contains a backslash; separate path components with `/`"
+    ))
+}
+
+fn dot_dot(what: &str) -> Error {
+    invalid(format!(
+        "{what} contains a `..` component; `..` is refused rather than resolved: \
+         give the path without it"
+    ))
+}
+
+fn trailing_space(what: &str) -> Error {
+    invalid(format!(
+        "{what} ends in white space; rename the file or drop the trailing space"
+    ))
 }
 
 /// Joins normalized segments with `/`, with a leading `/` when `absolute`.
@@ -77,9 +84,7 @@ pub(super) fn join(what: &str, segments: &[&str], absolute: bool) -> Result<Stri
     if let Some(last) = segments.last()
         && last.ends_with(char::is_whitespace)
     {
-        return Err(invalid(format!(
-            "{what} ends in white space; rename the file or drop the trailing space"
-        )));
+        return Err(trailing_space(what));
     }
     if absolute && segments.is_empty() {
         return Err(invalid(format!(

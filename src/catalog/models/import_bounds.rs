@@ -40,7 +40,7 @@ pub(crate) fn records_fit(
     } else {
         Object::View(any).rel()
     };
-    let canonical = ModelRef::parse(&source.canonical())?.canonical();
+    let canonical = crate::model_ref::parse_canonical(&source.canonical())?;
     let spec = EntrySpec::new(id, canonical, local)
         .digest(any)
         .size_bytes(u64::MAX)
