@@ -19,7 +19,7 @@ mutate() {
     status=1
     return
   fi
-  if cargo test --no-default-features --test "$test" >"/tmp/mutation-$name.log" 2>&1; then
+  if cargo test --no-default-features --test it "$test::" >"/tmp/mutation-$name.log" 2>&1; then
     echo "MUTATION SURVIVED: $name (no test failed) — the tests lack teeth"
     status=1
   else
@@ -56,7 +56,7 @@ mutate src/store/put_back.rs skip-move-back a_move_import_never_loses_the_source
 # place); (c) a follower resumes at its byte offset without that check.
 # (a) was once missed by the 12 random cases; the case that catches it
 # (compact, reopen without history, put, compact) is kept in
-# tests/history_and_locate_by_index_equal_a_full_read.proptest-regressions,
+# tests/it/history_and_locate_by_index_equal_a_full_read.proptest-regressions,
 # which proptest runs first.
 mutate src/catalog/engine/history_index.rs prune-too-much history_and_locate_by_index_equal_a_full_read \
   's/positions.partition_point(|\&p| unpack(p).0 < first);/positions.partition_point(|\&p| unpack(p).0 <= first);/'
