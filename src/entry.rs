@@ -76,20 +76,30 @@ pub struct Verification {
     pub bytes: u64,
     /// Wall-clock duration of the hashing, in milliseconds.
     pub duration_ms: u64,
-    /// What the hashed files looked like (size, modification time, inode),
-    /// so a later verification may skip unchanged files when asked to.
+    /// What the hashed files looked like when their bytes were read (size,
+    /// change time, inode), so a later verification may skip unchanged
+    /// files when asked to.
     pub files: Vec<FileFingerprint>,
 }
 
-/// The identity of a stored file at the time it was hashed.
+/// The identity of a file at the time it was hashed: taken from its open
+/// descriptor before the first byte was read, and the same after the last
+/// (else the read failed), so it describes exactly the bytes hashed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileFingerprint {
     /// Path relative to the catalog root.
     pub path: String,
     /// Length in bytes.
     pub len: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub modified_ns: u64,
+    /// Inode change time (`ctime`), nanoseconds since the Unix epoch: the
+    /// kernel sets it on every write, `utimes`, link, rename and `chmod`,
+    /// and nobody can set it back, so it moves whenever the modification
+    /// time does and also when an mtime is put back after a rewrite.
+    /// Records written before this field held the ctime held the
+    /// modification time here (the same 8 bytes): such a fingerprint
+    /// matches only a file untouched since it was last written, and
+    /// otherwise costs one re-hash (docs/FORMAT.md §4.3).
+    pub changed_ns: u64,
     /// Inode number.
     pub inode: u64,
 }
@@ -100,7 +110,7 @@ impl FileFingerprint {
         FileFingerprint {
             path,
             len: meta.len,
-            modified_ns: meta.modified_ns,
+            changed_ns: meta.changed_ns,
             inode: meta.inode,
         }
     }
@@ -111,7 +121,7 @@ impl FileFingerprint {
         FileFingerprint {
             path,
             len: u64::MAX,
-            modified_ns: u64::MAX,
+            changed_ns: u64::MAX,
             inode: u64::MAX,
         }
     }

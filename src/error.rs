@@ -136,6 +136,21 @@ pub enum Error {
         id: String,
     },
 
+    /// A source file changed while it was being read, linked or moved
+    /// (another process wrote, replaced or renamed it): nothing was
+    /// registered from it.
+    #[error(
+        "{} changed while the catalog was using it ({reason}); nothing was registered — \
+         wait until whoever writes it is done, then try again",
+        path.display()
+    )]
+    SourceChanged {
+        /// The source file.
+        path: PathBuf,
+        /// What changed.
+        reason: String,
+    },
+
     /// The handle was opened read-only and cannot write.
     #[error("catalog handle is read-only; open it with `Catalog::open` to write")]
     ReadOnly,
@@ -242,15 +257,17 @@ pub enum Error {
         reason: String,
     },
 
-    /// A store being adopted (a Hugging Face cache, an Ollama models
-    /// directory) holds something the catalog refuses to read as it is: a
-    /// symlink leading out of its repository's `blobs/`, a manifest digest
-    /// that is not `sha256:<64 hex>` (a blob path made from it could leave
-    /// `blobs/`, as in CVE-2024-37032), an oversized manifest. Found before
-    /// anything was written; nothing was.
+    /// A source being imported or a store being adopted (a model
+    /// directory, a Hugging Face cache, an Ollama models directory) holds
+    /// something the catalog refuses to read as it is: a symlink leading
+    /// out of the directory it belongs to (a repository's `blobs/`, the
+    /// model directory), a file that is not a regular file (a FIFO, a
+    /// device), a manifest digest that is not `sha256:<64 hex>` (a blob
+    /// path made from it could leave `blobs/`, as in CVE-2024-37032), an
+    /// oversized manifest. Nothing was registered from it.
     #[error(
-        "refusing to adopt from {}: {reason}; nothing was written — remove or repair it, \
-         then adopt again",
+        "refusing to adopt or import {}: {reason}; nothing was written — remove or repair it, \
+         then try again",
         path.display()
     )]
     UnsafeSource {

@@ -8,7 +8,7 @@
 
 use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, Fs, StdFs};
+use crate::fs::{FileKind, ForeignPath, Fs, StdFs};
 use crate::model_ref::ModelRef;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,27 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Its size in bytes.
     pub size: u64,
+}
+
+impl SourceFile {
+    /// How an import opens it: inside the model directory it was listed in
+    /// (`path` less `relative_path`; a Hugging Face snapshot's repository,
+    /// see [`link_tree`]): no directory on the way may be a symlink, and a
+    /// final symlink must stay inside. A file listed any other way (a
+    /// fetcher's download) is opened as named.
+    pub(crate) fn at(&self) -> ForeignPath<'_> {
+        let rel = Path::new(&self.relative_path);
+        if !self.relative_path.is_empty() && self.path.ends_with(rel) {
+            let depth = rel.components().count();
+            if let Some(dir) = self.path.ancestors().nth(depth) {
+                let tree = link_tree(dir);
+                if let Ok(rel) = self.path.strip_prefix(tree) {
+                    return ForeignPath::inside(tree, rel);
+                }
+            }
+        }
+        ForeignPath::named(&self.path)
+    }
 }
 
 /// A model whose files are on this machine.
@@ -149,7 +170,7 @@ impl ModelFetcher for FileFetcher {
             }),
             FileKind::Dir => {
                 let mut files = Vec::new();
-                self.walk(path, "", &mut files)?;
+                self.walk(path, path, "", &mut files)?;
                 if files.is_empty() {
                     return Err(Error::invalid(
                         "model_ref",
@@ -173,7 +194,7 @@ impl ModelFetcher for FileFetcher {
 }
 
 impl FileFetcher {
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<()> {
+    fn walk(&self, root: &Path, dir: &Path, prefix: &str, out: &mut Vec<SourceFile>) -> Result<()> {
         // The names exactly as the file system has them: a lossy conversion
         // would turn `x\xfe` into `x\u{FFFD}`, a name that does not exist,
         // or that names another file.
@@ -202,8 +223,13 @@ impl FileFetcher {
                 .metadata(&path, true)
                 .map_err(|e| Error::io(&path, e))?;
             match (own.map(|m| m.kind), target) {
-                (Some(FileKind::Dir), _) => self.walk(&path, &rel, out)?,
-                (Some(FileKind::File | FileKind::Symlink), Some(t)) if t.kind == FileKind::File => {
+                (Some(FileKind::Dir), _) => self.walk(root, &path, &rel, out)?,
+                (Some(kind @ (FileKind::File | FileKind::Symlink)), Some(t))
+                    if t.kind == FileKind::File =>
+                {
+                    if kind == FileKind::Symlink {
+                        stays_inside(link_tree(root), &path)?;
+                    }
                     if out.len() >= MAX_MANIFEST_FILES {
                         return Err(Error::invalid(
                             "model_ref",
@@ -241,6 +267,42 @@ impl FileFetcher {
         }
         Ok(())
     }
+}
+
+/// The directory a model directory's symlinks may lead into: the
+/// repository of a Hugging Face snapshot (`<repo>/snapshots/<commit>`,
+/// beside `<repo>/blobs/`, whose files link to `../../blobs/<name>`); any
+/// other directory itself.
+pub(crate) fn link_tree(dir: &Path) -> &Path {
+    let repo = dir
+        .parent()
+        .filter(|p| p.file_name() == Some("snapshots".as_ref()));
+    match repo.and_then(Path::parent) {
+        Some(repo) if std::fs::symlink_metadata(repo.join("blobs")).is_ok_and(|m| m.is_dir()) => {
+            repo
+        }
+        _ => dir,
+    }
+}
+
+/// Refuses the symlink `link` (in the model directory `root`) unless the
+/// file it leads to is inside `root`: a symlink in a source may not make
+/// the catalog copy a file from anywhere else (`tokenizer.json ->
+/// /etc/shadow`). The import checks this again when it opens the file, by
+/// handle: what is found here is only the early, friendly refusal.
+fn stays_inside(root: &Path, link: &Path) -> Result<()> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
+    if canonical(link)?.starts_with(canonical(root)?) {
+        return Ok(());
+    }
+    Err(Error::UnsafeSource {
+        path: link.to_path_buf(),
+        reason: format!(
+            "a symlink that leads out of {} — a symlink in a source may only lead to a file \
+             inside the directory it belongs to",
+            root.display()
+        ),
+    })
 }
 
 #[cfg(test)]

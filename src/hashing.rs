@@ -21,8 +21,8 @@
 use crate::digest::Digest;
 use crate::entry::VerifyResult;
 use crate::error::{Error, Result};
+use crate::fs::{ForeignFile, ForeignPath};
 use sha2::Digest as _;
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,7 +111,7 @@ pub struct FileDigest {
 /// ```
 pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
     let mut buf = Vec::new();
-    hash_path(&StdOpener, path, None, &mut buf, progress)
+    hash_path(&StdOpener, path, &mut buf, progress).map(|read| read.digest)
 }
 
 /// Hashes everything `reader` yields, until it reports end of input.
@@ -172,23 +172,27 @@ pub fn hash_files(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Result<FileDigest>> {
     hash_files_via(&StdOpener, paths, threads, progress)
+        .into_iter()
+        .map(|r| r.map(|read| read.digest))
+        .collect()
 }
 
 /// Where the hashing functions get their bytes: the real file system, or
 /// the catalog's [`crate::fs::Fs`] (so verification goes through the same
 /// layer as everything else, and tests can inject faults).
 pub(crate) trait Opener: Sync {
-    /// Opens `path` for reading.
-    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>>;
-    /// The size of `path`, if known.
+    /// Opens `path` by handle (a regular file only, never blocking on a
+    /// FIFO; a final symlink is followed: the caller named the path).
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ForeignFile>>;
+    /// The size of `path`, if known (to read the largest files first).
     fn size(&self, path: &Path) -> Option<u64>;
 }
 
 struct StdOpener;
 
 impl Opener for StdOpener {
-    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(File::open(path)?))
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ForeignFile>> {
+        crate::fs::Fs::open_foreign(&crate::fs::StdFs, ForeignPath::named(path))
     }
     fn size(&self, path: &Path) -> Option<u64> {
         std::fs::metadata(path).ok().map(|m| m.len())
@@ -199,21 +203,33 @@ impl Opener for StdOpener {
 pub(crate) struct FsOpener<'a>(pub &'a dyn crate::fs::Fs);
 
 impl Opener for FsOpener<'_> {
-    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
-        self.0.open_read(path)
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ForeignFile>> {
+        self.0.open_foreign(ForeignPath::named(path))
     }
     fn size(&self, path: &Path) -> Option<u64> {
         self.0.metadata(path, true).ok().flatten().map(|m| m.len)
     }
 }
 
-/// [`hash_files`] reading through `opener`.
+/// One file hashed by [`hash_files_via`]: its digest, and its fingerprint
+/// from the descriptor before the first byte was read (the same after the
+/// last, or the read failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileRead {
+    /// What its bytes hash to.
+    pub digest: FileDigest,
+    /// The state of the file those bytes are.
+    pub read_as: crate::fs::Meta,
+}
+
+/// [`hash_files`] reading through `opener`, with each file's fingerprint;
+/// a file that changed while it was read is an [`Error::SourceChanged`].
 pub(crate) fn hash_files_via(
     opener: &(dyn Opener + '_),
     paths: &[PathBuf],
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<Result<FileDigest>> {
+) -> Vec<Result<FileRead>> {
     if paths.is_empty() {
         return Vec::new();
     }
@@ -237,19 +253,16 @@ pub(crate) fn hash_files_via(
     let worker = || {
         let mut buf = Vec::new();
         let mut done = Vec::new();
-        while let Some(&(i, size)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+        while let Some(&(i, _)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             if let Some(path) = paths.get(i) {
-                done.push((
-                    i,
-                    hash_path(opener, path, size, &mut buf, &mut |n| progress(n)),
-                ));
+                done.push((i, hash_path(opener, path, &mut buf, &mut |n| progress(n))));
             }
         }
         done
     };
 
-    let mut slots: Vec<Option<Result<FileDigest>>> = paths.iter().map(|_| None).collect();
-    let mut place = |done: Vec<(usize, Result<FileDigest>)>| {
+    let mut slots: Vec<Option<Result<FileRead>>> = paths.iter().map(|_| None).collect();
+    let mut place = |done: Vec<(usize, Result<FileRead>)>| {
         for (i, result) in done {
             if let Some(slot) = slots.get_mut(i) {
                 *slot = Some(result);
@@ -363,26 +376,46 @@ pub fn verify_digest(actual: &Digest, expected: Option<&Digest>) -> DigestCheck 
     }
 }
 
-/// Opens and hashes `path`, growing `buf` to the size the file needs (up to
-/// [`HASH_BUFFER_SIZE`]); `size` is the length if the caller already knows it.
+/// Opens and hashes `path` by handle, growing `buf` to the size the file
+/// needs (up to [`HASH_BUFFER_SIZE`]), its fingerprint taken before and
+/// compared after.
 fn hash_path(
     opener: &(dyn Opener + '_),
     path: &Path,
-    size: Option<u64>,
     buf: &mut Vec<u8>,
     progress: &mut dyn FnMut(u64),
-) -> Result<FileDigest> {
-    let mut file = opener.open(path).map_err(|e| Error::io(path, e))?;
-    let size = size.or_else(|| opener.size(path)).unwrap_or(0);
+) -> Result<FileRead> {
+    let failed = |e: io::Error| {
+        if crate::fs::is_changed(&e) {
+            Error::SourceChanged {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        } else {
+            Error::io(path, e)
+        }
+    };
+    let file = opener.open(path).map_err(failed)?;
+    let before = file.meta().map_err(failed)?;
     // One byte more than the file, so a file that fits is read in one call
     // and end of file is seen by the next.
-    let want = usize::try_from(size.saturating_add(1))
+    let want = usize::try_from(before.len.saturating_add(1))
         .unwrap_or(usize::MAX)
         .clamp(MIN_BUFFER_SIZE, HASH_BUFFER_SIZE);
     if buf.len() < want {
         buf.resize(want, 0);
     }
-    hash_loop(&mut file, buf, None, progress).map_err(|e| Error::io(path, e))
+    let digest = hash_loop(&mut file.reader(), buf, None, progress).map_err(failed)?;
+    let after = file.meta().map_err(failed)?;
+    if !after.unchanged_since(&before) || digest.bytes != before.len {
+        return Err(failed(crate::fs::changed(
+            "it changed while it was being read",
+        )));
+    }
+    Ok(FileRead {
+        digest,
+        read_as: before,
+    })
 }
 
 /// The one loop: read, hash, (write), report, until end of input.
@@ -424,6 +457,28 @@ pub(crate) fn hash_both(
         _ => None,
     };
     Ok(Hashed { file, git })
+}
+
+/// Reads the foreign file `file` whole through [`hash_both`] (copying the
+/// bytes to `dst` too if given), and proves it did not change meanwhile:
+/// its fingerprint from the descriptor before the first byte and after the
+/// last (length, mtime, ctime, inode) must agree, and as many bytes must
+/// have been read as it had. Otherwise the read fails with
+/// [`crate::fs::is_changed`]. Returns what was hashed and the fingerprint
+/// taken before: the state of the file the digest is about.
+pub(crate) fn hash_foreign(
+    file: &dyn crate::fs::ForeignFile,
+    git_len: Option<u64>,
+    dst: Option<&mut dyn Write>,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(Hashed, crate::fs::Meta)> {
+    let before = file.meta()?;
+    let hashed = hash_both(&mut file.reader(), git_len, dst, progress)?;
+    let after = file.meta()?;
+    if !after.unchanged_since(&before) || hashed.file.bytes != before.len {
+        return Err(crate::fs::changed("it changed while it was being read"));
+    }
+    Ok((hashed, before))
 }
 
 fn hash_loop(

@@ -27,7 +27,7 @@ use crate::entry::{
     Verification, VerifyResult, check_absolute_path,
 };
 use crate::error::{Error, Result};
-use crate::fs::FileKind;
+use crate::fs::{FileKind, Meta};
 use crate::hashing::Hashed;
 use crate::journal::op::{Op, Payload};
 use crate::metrics::VerifyReason;
@@ -45,13 +45,17 @@ pub(super) struct Run<'a> {
     opts: &'a AdoptOptions,
     progress: &'a (dyn Fn(u64) + Sync),
     /// Source files already read in this adoption (a blob several
-    /// snapshots share): read once, and whether it is in the store now.
-    read: HashMap<PathBuf, (Hashed, bool)>,
+    /// snapshots share): read once — what it hashed to, the fingerprint to
+    /// record for it — and whether it is in the store now.
+    read: HashMap<PathBuf, (Hashed, Meta, bool)>,
 }
 
 /// One file read (and, linked, staged).
 struct Read {
     hashed: Hashed,
+    /// The fingerprint to record: the source's when it was read (in place,
+    /// or a blob that is the source's inode), else the stored blob's.
+    meta: Meta,
     staged: Option<Staged>,
     /// Already read (and, if it matched, published) for another model.
     again: bool,
@@ -228,7 +232,8 @@ impl<'a> Run<'a> {
         for (f, r) in fresh.iter().zip(results) {
             match r {
                 Some(Ok(read)) => {
-                    self.read.insert(f.source.clone(), (read.hashed, false));
+                    self.read
+                        .insert(f.source.clone(), (read.hashed, read.read_as, false));
                     done.insert(&f.source, read);
                 }
                 Some(Err(e)) if failure.is_none() => failure = Some(e),
@@ -248,14 +253,16 @@ impl<'a> Run<'a> {
             .map(|f| match done.remove(f.source.as_path()) {
                 Some(r) => Read {
                     hashed: r.hashed,
+                    meta: r.read_as,
                     staged: r.staged,
                     again: false,
                     stored: false,
                 },
                 None => {
-                    let (hashed, stored) = self.read[&f.source];
+                    let (hashed, meta, stored) = self.read[&f.source];
                     Read {
                         hashed,
+                        meta,
                         staged: None,
                         again: true,
                         stored,
@@ -275,9 +282,10 @@ impl<'a> Run<'a> {
     ) -> Result<(EntrySpec, Vec<FileFingerprint>)> {
         let store = self.store;
         let mut files = Vec::with_capacity(c.files.len());
+        let mut metas = Vec::with_capacity(c.files.len());
         let mut rest = reads.into_iter().zip(&c.files);
         while let Some((r, f)) = rest.next() {
-            match r.staged {
+            let meta = match r.staged {
                 Some(staged) => {
                     let method = staged.method;
                     let ingested: Ingested = match staged.publish(store) {
@@ -296,21 +304,37 @@ impl<'a> Run<'a> {
                         (true, Method::Reflinked) => tally.counts.reflinked += 1,
                         (true, _) => tally.counts.copied += 1,
                     }
-                    self.read.insert(f.source.clone(), (r.hashed, true));
+                    self.read
+                        .insert(f.source.clone(), (r.hashed, ingested.meta, true));
+                    ingested.meta
                 }
-                None if r.stored => tally.counts.already_stored += 1,
+                None if r.stored => {
+                    tally.counts.already_stored += 1;
+                    r.meta
+                }
                 None => {
                     // Read for another model whose adoption failed: it is
                     // not in the store, and it matched here — so the other
-                    // model's failure was another file's. Bring it in now.
+                    // model's failure was another file's. Bring it in now,
+                    // and only if it still hashes to what was read.
                     let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
-                    let (staged, _) = stage_adopted(store, &f.source, git_len, &mut |_| {})?;
+                    let (staged, again) = stage_adopted(store, f.at(), git_len, &mut |_| {})?;
+                    if again != r.hashed {
+                        staged.undo(store);
+                        return Err(Error::SourceChanged {
+                            path: f.source.clone(),
+                            reason: "it changed between two reads of this adoption".into(),
+                        });
+                    }
                     let ingested = staged.publish(store)?;
                     tally.counts.already_stored += u64::from(!ingested.stored);
                     tally.counts.hard_linked += u64::from(ingested.stored);
-                    self.read.insert(f.source.clone(), (r.hashed, true));
+                    self.read
+                        .insert(f.source.clone(), (r.hashed, ingested.meta, true));
+                    ingested.meta
                 }
-            }
+            };
+            metas.push(meta);
             files.push(ManifestFile {
                 path: f.path.clone(),
                 digest: r.hashed.file.digest,
@@ -339,7 +363,19 @@ impl<'a> Run<'a> {
                 .size_bytes(size)
                 .files(files)
         };
-        let fingerprints = store_fingerprints(store, &spec)?;
+        let fingerprints = if c.single {
+            spec.digest
+                .iter()
+                .zip(&metas)
+                .map(|(d, m)| FileFingerprint::of(Object::Blob(*d).rel(), m))
+                .collect()
+        } else {
+            spec.files
+                .iter()
+                .zip(&metas)
+                .map(|(f, m)| FileFingerprint::of(Object::Blob(f.digest).rel(), m))
+                .collect()
+        };
         Ok((spec, fingerprints))
     }
 
@@ -355,9 +391,10 @@ impl<'a> Run<'a> {
         })?;
         check_absolute_path("local_path", base)?;
         let mut files = Vec::with_capacity(c.files.len());
+        let mut metas = Vec::with_capacity(c.files.len());
         let mut seen = BTreeSet::new();
         for f in &c.files {
-            let Some((hashed, _)) = self.read.get(&f.source) else {
+            let Some((hashed, meta, _)) = self.read.get(&f.source) else {
                 continue;
             };
             tally.counts.in_place += 1;
@@ -366,6 +403,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             let sha256 = hashed.file.digest;
+            metas.push(*meta);
             files.push(ManifestFile {
                 path: f.in_place.clone(),
                 digest: sha256,
@@ -396,7 +434,27 @@ impl<'a> Run<'a> {
                 .files(files)
                 .external(true)
         };
-        let fingerprints = in_place_fingerprints(self.store, &spec)?;
+        // Each file as it was when its bytes were read (through the links
+        // that lead to it), by its path in the model (the file name of a
+        // one-file model).
+        let fingerprints = if c.single {
+            let name = c
+                .base
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            metas
+                .first()
+                .map(|m| FileFingerprint::of(name, m))
+                .into_iter()
+                .collect()
+        } else {
+            spec.files
+                .iter()
+                .zip(&metas)
+                .map(|(f, m)| FileFingerprint::of(f.path.clone(), m))
+                .collect()
+        };
         Ok((spec, fingerprints))
     }
 
@@ -572,58 +630,6 @@ fn same_entry(e: &ModelEntry, spec: &EntrySpec) -> bool {
         && e.files == spec.files
         && e.digest_source == spec.digest_source
         && e.external == spec.external
-}
-
-/// The fingerprints `verify` takes of an entry in the store: each file's
-/// blob, relative to the root.
-fn store_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFingerprint>> {
-    let blobs: Vec<Digest> = if spec.files.is_empty() {
-        spec.digest.into_iter().collect()
-    } else {
-        spec.files.iter().map(|f| f.digest).collect()
-    };
-    let mut out = Vec::with_capacity(blobs.len());
-    for d in blobs {
-        let rel = Object::Blob(d).rel();
-        if let Some(m) = store
-            .fs
-            .metadata_beneath(store.root(), &rel)
-            .map_err(|e| store.error(&rel, e))?
-        {
-            out.push(FileFingerprint::of(rel, &m));
-        }
-    }
-    Ok(out)
-}
-
-/// The fingerprints `verify` takes of an entry registered in place: each
-/// file where it is, through the links that lead to it, by its path in the
-/// model (the file name of a one-file model).
-fn in_place_fingerprints(store: &Store, spec: &EntrySpec) -> Result<Vec<FileFingerprint>> {
-    let base = Path::new(&spec.local_path);
-    let targets: Vec<(String, PathBuf)> = if spec.files.is_empty() {
-        let name = base
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        vec![(name, base.to_path_buf())]
-    } else {
-        spec.files
-            .iter()
-            .map(|f| (f.path.clone(), base.join(&f.path)))
-            .collect()
-    };
-    let mut out = Vec::with_capacity(targets.len());
-    for (rel, path) in targets {
-        if let Some(m) = store
-            .fs
-            .metadata(&path, true)
-            .map_err(|e| Error::io(&path, e))?
-        {
-            out.push(FileFingerprint::of(rel, &m));
-        }
-    }
-    Ok(out)
 }
 
 /// Whether the two records adopting `c` writes fit the journal, with every

@@ -302,6 +302,7 @@ fn candidate(
             path: file_name(&layer.media_type, config, &mut seen),
             in_place: name,
             source: blob,
+            tree: blobs.to_path_buf(),
             size: layer.size,
             publisher: Some(digest),
             media_type: Some(layer.media_type.clone()),

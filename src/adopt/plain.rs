@@ -25,12 +25,19 @@ pub(crate) fn scan(path: &Path) -> Result<Scan> {
     let single = !fetched.is_directory;
     let mut files = Vec::with_capacity(fetched.files.len());
     for f in fetched.files {
-        // A symlink is linked as the file it leads to, never as a link.
+        // A symlink is linked as the file it leads to (inside the
+        // directory: the listing refused any other), never as a link.
         let source = std::fs::canonicalize(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        let tree = if single {
+            source.parent().unwrap_or(Path::new("/")).to_path_buf()
+        } else {
+            std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?
+        };
         files.push(CandidateFile {
             path: f.relative_path.clone(),
             in_place: f.relative_path,
             source,
+            tree,
             size: f.size,
             publisher: None,
             media_type: None,

@@ -37,6 +37,10 @@ pub(crate) struct CandidateFile {
     /// The file to read: a regular file, found without following a symlink
     /// out of where its store keeps files.
     pub source: PathBuf,
+    /// The directory `source` must be reached in, by handle, without
+    /// following any symlink (a repository, an Ollama models directory, a
+    /// plain model directory; a single file's own directory).
+    pub tree: PathBuf,
     /// Its size when it was found.
     pub size: u64,
     /// The digest its store named it by: an LFS blob's SHA-256, a git blob
@@ -44,6 +48,19 @@ pub(crate) struct CandidateFile {
     pub publisher: Option<Digest>,
     /// Its media type (an Ollama layer's).
     pub media_type: Option<String>,
+}
+
+impl CandidateFile {
+    /// How to open it: `source` inside `tree`, or (a file not below its
+    /// tree) as named.
+    pub fn at(&self) -> crate::fs::ForeignPath<'_> {
+        match self.source.strip_prefix(&self.tree) {
+            Ok(rel) if !rel.as_os_str().is_empty() => {
+                crate::fs::ForeignPath::inside(&self.tree, rel)
+            }
+            _ => crate::fs::ForeignPath::named(&self.source),
+        }
+    }
 }
 
 impl Candidate {

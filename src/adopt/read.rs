@@ -6,15 +6,17 @@
 
 use super::plan::CandidateFile;
 use crate::error::Error;
-use crate::hashing::{Hashed, hash_both};
+use crate::hashing::{Hashed, hash_foreign};
 use crate::store::Store;
-use crate::store::ingest::{Staged, stage_adopted};
+use crate::store::ingest::{Staged, source_error, stage_adopted};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// One file read: what it hashed to and, unless read in place, its staging.
 pub(super) struct FileRead {
     pub hashed: Hashed,
+    /// The file's fingerprint when it was read.
+    pub read_as: crate::fs::Meta,
     pub staged: Option<Staged>,
 }
 
@@ -86,27 +88,35 @@ fn read_one(
 ) -> Result<FileRead, ReadError> {
     let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
     if in_place {
-        let hashed = store
+        let (hashed, read_as) = store
             .fs
-            .open_read(&f.source)
-            .and_then(|mut r| hash_both(&mut r, git_len, None, &mut |n| progress(n)))
-            .map_err(|e| ReadError::Source(format!("cannot read {}: {e}", f.source.display())))?;
+            .open_foreign(f.at())
+            .and_then(|file| hash_foreign(&*file, git_len, None, &mut |n| progress(n)))
+            .map_err(|e| ReadError::Source(source_error(&f.source, e).to_string()))?;
         return Ok(FileRead {
             hashed,
+            read_as,
             staged: None,
         });
     }
     let (staged, hashed) =
-        stage_adopted(store, &f.source, git_len, &mut |n| progress(n)).map_err(|e| match &e {
-            // The source could not be read (gone since the scan): skip the
-            // model; anything about the store ends the adoption.
-            Error::Io { path, .. } | Error::UnsafePath { path, .. } if path == &f.source => {
+        stage_adopted(store, f.at(), git_len, &mut |n| progress(n)).map_err(|e| match &e {
+            // The source could not be read (gone or changed since the scan,
+            // not a regular file any more): skip the model; anything about
+            // the store ends the adoption.
+            Error::Io { path, .. }
+            | Error::UnsafePath { path, .. }
+            | Error::UnsafeSource { path, .. }
+            | Error::SourceChanged { path, .. }
+                if path == &f.source =>
+            {
                 ReadError::Source(e.to_string())
             }
             _ => ReadError::Store(e),
         })?;
     Ok(FileRead {
         hashed,
+        read_as: staged.read_as,
         staged: Some(staged),
     })
 }

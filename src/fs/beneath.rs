@@ -6,6 +6,7 @@
 //! makes the open fail (`ENOTDIR`/`ELOOP`), so no step ever leaves the
 //! tree the walk started in. The root itself is opened following symlinks.
 
+use super::foreign::{DirId, open_exact_dir};
 use super::std_fs::{StdFile, meta_of};
 use super::{FsFile, Meta, StdFs, components, not_beneath};
 use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags, RenameFlags};
@@ -65,7 +66,7 @@ fn open_dir(root: &Path, parts: &[&str]) -> io::Result<OwnedFd> {
 }
 
 /// Opens the directory holding `rel` and returns it with `rel`'s last name.
-fn open_parent<'a>(root: &Path, rel: &'a str) -> io::Result<(OwnedFd, &'a str)> {
+pub(super) fn open_parent<'a>(root: &Path, rel: &'a str) -> io::Result<(OwnedFd, &'a str)> {
     let parts = components(rel)?;
     let Some((last, dirs)) = parts.split_last() else {
         return Err(io::Error::new(
@@ -140,9 +141,9 @@ fn remove_at(dir: BorrowedFd<'_>, name: &CStr, depth: usize) -> io::Result<u64> 
 
 /// `renameat2` with `RENAME_NOREPLACE`; where the file system does not
 /// support the flag, `linkat` (which never replaces) then `unlinkat`.
-fn rename_noreplace(
+pub(super) fn rename_noreplace(
     from_dir: BorrowedFd<'_>,
-    from: &str,
+    from: &Path,
     to_dir: BorrowedFd<'_>,
     to: &Path,
 ) -> io::Result<()> {
@@ -234,87 +235,30 @@ impl StdFs {
         )?)
     }
 
-    pub(super) fn move_in_beneath_impl(
-        &self,
-        source: &Path,
-        root: &Path,
-        to: &str,
-    ) -> io::Result<()> {
-        let (to_dir, to_name) = open_parent(root, to)?;
-        match rustix::fs::renameat_with(CWD, source, &to_dir, to_name, RenameFlags::NOREPLACE) {
-            Ok(()) => Ok(()),
-            Err(Errno::INVAL | Errno::NOSYS) => {
-                // No RENAME_NOREPLACE here: the staging names are unique,
-                // so a plain rename replaces nothing in practice.
-                if rustix::fs::statat(&to_dir, to_name, AtFlags::SYMLINK_NOFOLLOW).is_ok() {
-                    return Err(Errno::EXIST.into());
-                }
-                Ok(rustix::fs::renameat(CWD, source, &to_dir, to_name)?)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    pub(super) fn link_in_beneath_impl(
-        &self,
-        source: &Path,
-        root: &Path,
-        to: &str,
-    ) -> io::Result<()> {
-        let (to_dir, to_name) = open_parent(root, to)?;
-        Ok(rustix::fs::linkat(
-            CWD,
-            source,
-            &to_dir,
-            to_name,
-            AtFlags::empty(),
-        )?)
-    }
-
-    pub(super) fn clone_in_beneath_impl(
-        &self,
-        source: &Path,
-        root: &Path,
-        to: &str,
-    ) -> io::Result<()> {
-        let src = rustix::fs::openat(
-            CWD,
-            source,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        if !File::from(src.try_clone()?).metadata()?.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
-        }
-        let (dir, name) = open_parent(root, to)?;
-        let dst = rustix::fs::openat(
-            &dir,
-            name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o666),
-        )?;
-        // A safe call in rustix (the only `unsafe` is theirs); where the file
-        // system cannot share extents (ext4), or across file systems, it
-        // fails with EOPNOTSUPP, EXDEV or EINVAL and the new file goes.
-        if let Err(e) = rustix::fs::ioctl_ficlone(&dst, &src) {
-            drop(dst);
-            let _ = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
     pub(super) fn move_out_beneath_impl(
         &self,
         root: &Path,
         from: &str,
         dest: &Path,
+        dir: Option<DirId>,
     ) -> io::Result<()> {
+        let (parent, name) = match (dest.parent(), dest.file_name()) {
+            (Some(parent), Some(name)) => (parent, name),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} names no file in a directory", dest.display()),
+                ));
+            }
+        };
         let (from_dir, from_name) = open_parent(root, from)?;
-        rename_noreplace(from_dir.as_fd(), from_name, CWD, dest)
+        let to_dir = open_exact_dir(parent, dir)?;
+        rename_noreplace(
+            from_dir.as_fd(),
+            Path::new(from_name),
+            to_dir.as_fd(),
+            Path::new(name),
+        )
     }
 
     pub(super) fn remove_tree_beneath_impl(&self, root: &Path, rel: &str) -> io::Result<u64> {
@@ -332,7 +276,12 @@ impl StdFs {
         Ok(rustix::fs::fsync(&fd)?)
     }
 
-    pub(super) fn set_readonly_beneath_impl(&self, root: &Path, rel: &str) -> io::Result<()> {
+    pub(super) fn set_readonly_beneath_impl(
+        &self,
+        root: &Path,
+        rel: &str,
+        readable: u32,
+    ) -> io::Result<()> {
         let (dir, name) = open_parent(root, rel)?;
         let fd = match rustix::fs::openat(
             &dir,
@@ -352,16 +301,17 @@ impl StdFs {
                 format!("{rel} is not a regular file"),
             ));
         }
-        let mut perms = meta.permissions();
-        perms.set_readonly(true);
-        file.set_permissions(perms)
+        Ok(rustix::fs::fchmod(
+            &file,
+            Mode::from_raw_mode(readable & 0o444),
+        )?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{FileKind, Fs, is_not_beneath};
+    use crate::fs::{FileKind, ForeignPath, Fs, is_not_beneath};
     use std::os::unix::fs::{MetadataExt, symlink};
 
     fn world() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -385,13 +335,15 @@ mod tests {
             fs.create_new_beneath(&root, "a/out/new").map(|_| ()),
             fs.rename_beneath(&root, "a/out/victim", "a/b/x"),
             fs.hard_link_beneath(&root, "a/out/victim", "a/b/x"),
-            fs.move_in_beneath(&outside.join("victim"), &root, "a/out/x"),
-            fs.link_in_beneath(&outside.join("victim"), &root, "a/out/x"),
-            fs.move_out_beneath(&root, "a/out/victim", &root.join("x")),
+            fs.open_foreign(ForeignPath::named(&outside.join("victim")))
+                .and_then(|f| f.move_in(&root, "a/out/x")),
+            fs.open_foreign(ForeignPath::named(&outside.join("victim")))
+                .and_then(|f| f.link_in(&root, "a/out/x")),
+            fs.move_out_beneath(&root, "a/out/victim", &root.join("x"), None),
             fs.remove_tree_beneath(&root, "a/out/victim").map(|_| ()),
             fs.sync_dir_beneath(&root, "a/out"),
-            fs.set_readonly_beneath(&root, "a/out/victim"),
-            fs.set_readonly_beneath(&root, "a/out"),
+            fs.set_readonly_beneath(&root, "a/out/victim", 0o444),
+            fs.set_readonly_beneath(&root, "a/out", 0o444),
         ];
         for (i, r) in refused.into_iter().enumerate() {
             let err = r.expect_err("refused");
@@ -429,28 +381,36 @@ mod tests {
             fs.metadata_beneath(&root, "a/b/g").unwrap().unwrap().nlink,
             2
         );
-        fs.set_readonly_beneath(&root, "a/b/g").unwrap();
+        fs.set_readonly_beneath(&root, "a/b/g", 0o444).unwrap();
         let meta = std::fs::metadata(root.join("x/y/z/f")).unwrap();
         assert!(meta.permissions().readonly());
         fs.rename_beneath(&root, "a/b/g", "x/h").unwrap();
         let src = base.path().join("src");
         std::fs::write(&src, b"s").unwrap();
-        fs.move_in_beneath(&src, &root, "x/s").unwrap();
+        fs.open_foreign(ForeignPath::named(&src))
+            .unwrap()
+            .move_in(&root, "x/s")
+            .unwrap();
         assert!(!src.exists());
         let taken = fs
-            .move_in_beneath(&root.join("x/h"), &root, "x/s")
+            .open_foreign(ForeignPath::named(&root.join("x/h")))
+            .unwrap()
+            .move_in(&root, "x/s")
             .unwrap_err();
         assert_eq!(taken.kind(), io::ErrorKind::AlreadyExists);
         std::fs::write(&src, b"new file at the old path").unwrap();
-        let taken = fs.move_out_beneath(&root, "x/s", &src).unwrap_err();
+        let taken = fs.move_out_beneath(&root, "x/s", &src, None).unwrap_err();
         assert_eq!(taken.kind(), io::ErrorKind::AlreadyExists, "never replaces");
         assert_eq!(std::fs::read(&src).unwrap(), b"new file at the old path");
         std::fs::remove_file(&src).unwrap();
-        fs.move_out_beneath(&root, "x/s", &src).unwrap();
+        fs.move_out_beneath(&root, "x/s", &src, None).unwrap();
         assert_eq!(std::fs::read(&src).unwrap(), b"s");
-        let gone = fs.move_out_beneath(&root, "x/h", &base.path().join("no/dir/f"));
+        let gone = fs.move_out_beneath(&root, "x/h", &base.path().join("no/dir/f"), None);
         assert_eq!(gone.unwrap_err().kind(), io::ErrorKind::NotFound);
-        fs.link_in_beneath(&src, &root, "x/linked").unwrap();
+        fs.open_foreign(ForeignPath::named(&src))
+            .unwrap()
+            .link_in(&root, "x/linked")
+            .unwrap();
         assert_eq!(std::fs::metadata(&src).unwrap().nlink(), 2);
         assert_eq!(
             fs.metadata_beneath(&root, "a/out").unwrap().unwrap().kind,

@@ -14,9 +14,13 @@
 
 mod atomic;
 mod beneath;
+mod foreign;
 mod std_fs;
 
 pub use atomic::{TEMP_SUFFIX, publish_file};
+pub use foreign::{
+    DirId, ForeignFile, ForeignPath, Links, changed, is_changed, is_not_regular, not_regular,
+};
 pub use std_fs::StdFs;
 
 use std::fmt;
@@ -145,25 +149,25 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Creates `root/to` as another name of the file `root/from`; never
     /// replaces (`AlreadyExists`).
     fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()>;
-    /// Moves the file at `source` (anywhere on the same file system) to
-    /// `root/to`; never replaces (`AlreadyExists`). `CrossesDevices` if it
-    /// is on another file system.
-    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
-    /// Creates `root/to` as another name of the file at `source` (not
-    /// following a final symlink); never replaces.
-    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()>;
-    /// Creates the new file `root/to` sharing the data of the regular file
-    /// at `source` (not following a final symlink): a reflink (`FICLONE`),
-    /// so nothing is copied; never replaces. Fails (and leaves no file)
-    /// where the file system cannot share data between files, or across
-    /// file systems; by default it always does (`Unsupported`).
-    fn clone_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        let _ = (source, root, to);
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    }
+    /// Opens a file of someone else's once, by handle (see
+    /// [`ForeignFile`]): every directory below `at.tree` without following
+    /// a symlink, the file without blocking (a FIFO) and without following
+    /// a final symlink unless `at.links` allows it, and only a regular file
+    /// ([`is_not_regular`] otherwise). Everything done with it afterwards
+    /// (read, link, move, reflink) goes through the handle.
+    fn open_foreign(&self, at: ForeignPath<'_>) -> io::Result<Box<dyn ForeignFile>>;
     /// Moves `root/from` out to `dest`, never replacing: `AlreadyExists` if
-    /// `dest` is taken, `NotFound` if its directory is gone.
-    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()>;
+    /// `dest` is taken, `NotFound` if its directory is gone. `dest`'s
+    /// directory is reached from `/` one component at a time without
+    /// following a symlink ([`is_not_beneath`] if one is met), and, with
+    /// `dir`, must be that very directory ([`is_changed`] otherwise).
+    fn move_out_beneath(
+        &self,
+        root: &Path,
+        from: &str,
+        dest: &Path,
+        dir: Option<DirId>,
+    ) -> io::Result<()>;
     /// Removes `root/rel`: a file or link, or a directory and everything in
     /// it, through directory handles (a directory swapped for a symlink
     /// meanwhile is never entered; a symlink found is removed as a link).
@@ -172,8 +176,10 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Makes the entries of the directory `root/rel` durable (`rel` may be
     /// empty: the root itself).
     fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
-    /// Removes write permission from the regular file `root/rel`.
-    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
+    /// Sets the mode of the regular file `root/rel` to `readable & 0o444`:
+    /// never writable, and readable by no one its source was not readable
+    /// by (`readable` is the source's mode).
+    fn set_readonly_beneath(&self, root: &Path, rel: &str, readable: u32) -> io::Result<()>;
 }
 
 /// The payload of the error a `*_beneath` operation returns when the path
@@ -263,6 +269,23 @@ pub struct Meta {
     pub nlink: u64,
     /// Owner (user id).
     pub uid: u32,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+}
+
+impl Meta {
+    /// Whether a file that looked like `before` still has the same bytes,
+    /// as far as its metadata can tell: the same inode and length, and
+    /// neither its modification time nor its change time moved. The change
+    /// time is set by the kernel on every write, link, rename and `utimes`
+    /// and cannot be set back, so an mtime put back after a rewrite is
+    /// still seen.
+    pub fn unchanged_since(&self, before: &Meta) -> bool {
+        self.inode == before.inode
+            && self.len == before.len
+            && self.modified_ns == before.modified_ns
+            && self.changed_ns == before.changed_ns
+    }
 }
 
 /// Adapts an [`FsFile`] to [`io::Write`] (each `write` appends all of it).

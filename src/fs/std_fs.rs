@@ -1,6 +1,7 @@
 //! [`Fs`] on the operating system's file system.
 
-use super::{FileKind, Fs, FsFile, LockGuard, Meta};
+use super::foreign::StdForeign;
+use super::{DirId, FileKind, ForeignFile, ForeignPath, Fs, FsFile, LockGuard, Meta};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -125,7 +126,7 @@ impl Fs for StdFs {
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(File::open(path)?))
+        Ok(Box::new(open_regular(path)?))
     }
 
     fn hard_link(&self, original: &Path, link: &Path) -> io::Result<()> {
@@ -198,21 +199,21 @@ impl Fs for StdFs {
     fn hard_link_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()> {
         self.hard_link_beneath_impl(root, from, to)
     }
-    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        self.move_in_beneath_impl(source, root, to)
-    }
-    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        self.link_in_beneath_impl(source, root, to)
+    fn open_foreign(&self, at: ForeignPath<'_>) -> io::Result<Box<dyn ForeignFile>> {
+        Ok(Box::new(StdForeign::open(at)?))
     }
     fn sync_file_data(&self, path: &Path) -> io::Result<()> {
         // fdatasync works on a descriptor open for reading.
         std::fs::File::open(path)?.sync_data()
     }
-    fn clone_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        self.clone_in_beneath_impl(source, root, to)
-    }
-    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
-        self.move_out_beneath_impl(root, from, dest)
+    fn move_out_beneath(
+        &self,
+        root: &Path,
+        from: &str,
+        dest: &Path,
+        dir: Option<DirId>,
+    ) -> io::Result<()> {
+        self.move_out_beneath_impl(root, from, dest, dir)
     }
     fn remove_tree_beneath(&self, root: &Path, rel: &str) -> io::Result<u64> {
         self.remove_tree_beneath_impl(root, rel)
@@ -220,9 +221,26 @@ impl Fs for StdFs {
     fn sync_dir_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
         self.sync_dir_beneath_impl(root, rel)
     }
-    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
-        self.set_readonly_beneath_impl(root, rel)
+    fn set_readonly_beneath(&self, root: &Path, rel: &str, readable: u32) -> io::Result<()> {
+        self.set_readonly_beneath_impl(root, rel, readable)
     }
+}
+
+/// Opens `path` for reading without blocking on a FIFO or a device, and
+/// only if it is a regular file ([`super::is_not_regular`] otherwise).
+fn open_regular(path: &Path) -> io::Result<File> {
+    use rustix::fs::{CWD, FileType, Mode, OFlags};
+    let fd = rustix::fs::openat(
+        CWD,
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let ft = FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode);
+    if ft != FileType::RegularFile {
+        return Err(super::not_regular(super::foreign::kind_name(ft)));
+    }
+    Ok(File::from(fd))
 }
 
 /// The store's view of an OS file's metadata.
@@ -246,6 +264,7 @@ pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
         inode: meta.ino(),
         nlink: meta.nlink(),
         uid: meta.uid(),
+        mode: meta.mode() & 0o7777,
     }
 }
 

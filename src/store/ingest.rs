@@ -15,12 +15,23 @@
 //! A copy whose size matches a blob the catalog already holds is first
 //! hashed where it lies (read only): if the store holds those bytes (the
 //! blob is hashed to prove it), nothing is staged or written at all.
+//!
+//! A source file belongs to someone else: it is opened once, by handle
+//! ([`crate::fs::ForeignFile`]), and read, linked, moved or cloned only
+//! through that handle. Its fingerprint is taken from the descriptor
+//! before it is read and compared after: a file that changed meanwhile is
+//! refused ([`Error::SourceChanged`]), never registered. A copy is never
+//! more readable than its source (its mode keeps only the source's read
+//! bits).
 
 use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, FsWriter, Meta, TEMP_SUFFIX, is_not_beneath};
-use crate::hashing::{FileDigest, FsOpener, Hashed, hash_both, hash_files_via, hash_reader};
+use crate::fs::{
+    DirId, FileKind, ForeignFile, ForeignPath, FsWriter, Meta, TEMP_SUFFIX, is_changed,
+    is_not_beneath, is_not_regular,
+};
+use crate::hashing::{FileDigest, FsOpener, Hashed, hash_files_via, hash_foreign};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,17 +94,64 @@ pub(crate) struct Staged {
     tmp: String,
     pub method: Method,
     pub digest: FileDigest,
+    /// The source's fingerprint when its bytes were read (the state the
+    /// digest is about).
+    pub read_as: Meta,
+    /// The directory a moved file came from (the path the kernel knows it
+    /// by), to make its removal there durable.
+    pub source_dir: Option<PathBuf>,
 }
 
-/// Stages `source`: copies it (hashing on the way), or hard-links or moves
-/// it when asked and possible, then hashes it. A symlinked source is always
-/// copied (through the link): linking or moving the link itself would put
-/// a symlink in the store, or take a file out of the user's cache.
+/// What a move import's intent recorded of a source before it moved: the
+/// file moved must be that inode in that directory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MoveTarget<'a> {
+    /// The staging name (in `blobs/tmp/`) the intent gave it.
+    pub staged: &'a str,
+    /// Its inode when the intent was written.
+    pub inode: u64,
+    /// Its directory then.
+    pub dir: Option<DirId>,
+}
+
+/// The error for a source file that could not be opened or used as `e`
+/// says: a symlink out of its tree or anything but a regular file is an
+/// [`Error::UnsafeSource`], a file that changed an [`Error::SourceChanged`].
+pub(crate) fn source_error(path: &Path, e: io::Error) -> Error {
+    if is_not_beneath(&e) {
+        Error::UnsafeSource {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{e} — a symlink in a source may only lead to a file inside the directory it \
+                 belongs to"
+            ),
+        }
+    } else if is_not_regular(&e) {
+        Error::UnsafeSource {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    } else if is_changed(&e) {
+        Error::SourceChanged {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    } else {
+        Error::io(path, e)
+    }
+}
+
+/// Stages the source file at `at`: copies it (hashing on the way), or
+/// hard-links or moves it when asked and possible, then hashes it. The file
+/// is opened once and everything goes through that handle. A file reached
+/// through a symlink is always copied: linking or moving it would put a
+/// symlink in the store, or take a file from another name.
 ///
-/// A move goes only to `moved_name` (in `blobs/tmp/`), the name the import's
-/// durable move intent recorded for this source; without one, a move is a
-/// copy. The caller fsyncs `blobs/tmp/` and the source's directory after
-/// its moves.
+/// A move goes only to the staging name its import's durable move intent
+/// recorded (`moved`), and only if the file opened is still the inode, in
+/// the directory, the intent recorded; without an intent, a move is a copy.
+/// The caller fsyncs `blobs/tmp/` and the source's directory after its
+/// moves.
 ///
 /// `candidates` are the digests of the stored blobs of the source's size
 /// the catalog knows of: a copy then first hashes the source in place and,
@@ -102,144 +160,109 @@ pub(crate) struct Staged {
 /// progress is reported for the first read only).
 pub(crate) fn stage_file(
     store: &Store,
-    source: &Path,
+    at: ForeignPath<'_>,
     mode: LinkMode,
-    moved_name: Option<&str>,
+    moved: Option<MoveTarget<'_>>,
     candidates: &[Digest],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Staged> {
-    let fs = &store.fs;
-    let own = fs
-        .metadata(source, false)
-        .map_err(|e| Error::io(source, e))?
-        .ok_or_else(|| Error::io(source, io::Error::from(io::ErrorKind::NotFound)))?;
-    let mode = match mode {
-        _ if own.kind != FileKind::File => LinkMode::Copy,
-        LinkMode::Move if moved_name.is_none() => LinkMode::Copy,
-        m => m,
+    let path = at.path();
+    let file = store
+        .fs
+        .open_foreign(at)
+        .map_err(|e| source_error(&path, e))?;
+    let mode = match (mode, moved) {
+        _ if file.via_symlink() => LinkMode::Copy,
+        (LinkMode::Move, None) => LinkMode::Copy,
+        (LinkMode::Move, Some(target)) => {
+            check_move_target(&*file, target).map_err(|e| source_error(&path, e))?;
+            LinkMode::Move
+        }
+        (m, _) => m,
     };
     let mut silent = |_: u64| {};
     let mut progress: &mut dyn FnMut(u64) = progress;
     if mode == LinkMode::Copy && !candidates.is_empty() {
-        if let Some(present) = already_stored(store, source, candidates, progress)? {
+        if let Some(present) = already_stored(store, &*file, candidates, progress)? {
             return Ok(present);
         }
         progress = &mut silent;
     }
-    let (method, tmp, copied) = stage(store, source, mode, moved_name, progress)?;
-    let staged = |digest| Staged {
-        source: source.to_path_buf(),
-        tmp: tmp.clone(),
-        method,
-        digest,
-    };
-    let digest = match copied {
-        Some(digest) => digest,
-        None => match hash_staged(store, &tmp, progress) {
-            Ok(d) => d,
-            Err(e) => {
-                staged(FileDigest {
-                    digest: Digest::of_bytes(b""),
-                    bytes: 0,
-                })
-                .undo(store);
-                return Err(e);
-            }
-        },
-    };
-    let staged = staged(digest);
-    match fs.metadata_beneath(store.root(), &tmp) {
-        Ok(Some(m)) if m.kind == FileKind::File => Ok(staged),
-        Err(e) if is_not_beneath(&e) => {
-            staged.undo(store);
-            Err(store.error(&tmp, e))
-        }
-        _ => {
-            let path = staged.source.clone();
-            staged.undo(store);
-            Err(Error::UnsafePath {
-                path,
-                reason: "the staged copy is not a regular file".into(),
-            })
-        }
-    }
+    stage(store, &*file, mode, moved.map(|m| m.staged), progress)
 }
 
-/// Stages an adopted file: the publisher's bytes at `source` (a regular
-/// file, never followed through a final symlink) come in by the cheapest
-/// way — a hard link on the same file system, else a reflink where the file
+/// Whether the file opened for a move is the one its intent recorded.
+fn check_move_target(file: &dyn ForeignFile, target: MoveTarget<'_>) -> io::Result<()> {
+    let inode = file.meta()?.inode;
+    let dir = file.dir()?.1;
+    if inode != target.inode || target.dir.is_some_and(|d| d != dir) {
+        return Err(crate::fs::changed(
+            "it is not the file the move intent recorded (replaced since); not moved",
+        ));
+    }
+    Ok(())
+}
+
+/// Stages an adopted file: the publisher's bytes at `at` (a regular file,
+/// inside the tree its store keeps files in) come in by the cheapest way —
+/// a hard link on the same file system, else a reflink where the file
 /// system can share data, else a copy — and are read exactly once, for
 /// their SHA-256 and, when `git_len` is given, their git blob id of that
 /// declared length. Returns the staged file and what the read computed.
 pub(crate) fn stage_adopted(
     store: &Store,
-    source: &Path,
+    at: ForeignPath<'_>,
     git_len: Option<u64>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Staged, Hashed)> {
     let fs = &store.fs;
     let root = store.root();
-    match fs
-        .metadata(source, false)
-        .map_err(|e| Error::io(source, e))?
-    {
-        Some(m) if m.kind == FileKind::File => {}
-        Some(_) => {
-            return Err(Error::UnsafePath {
-                path: source.to_path_buf(),
-                reason: "no longer a regular file (replaced since it was looked at?)".into(),
-            });
-        }
-        None => return Err(Error::io(source, io::Error::from(io::ErrorKind::NotFound))),
-    }
+    let path = at.path();
+    let file = fs.open_foreign(at).map_err(|e| source_error(&path, e))?;
     let tmp = format!("{STAGING_DIR}/{}", staging_name());
-    let shared = match fs.link_in_beneath(source, root, &tmp) {
-        Ok(()) => Some(Method::Linked),
-        Err(e) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
-        // Another file system, or links refused (a file we do not own, too
-        // many links): try sharing the data instead.
-        Err(_) => match fs.clone_in_beneath(source, root, &tmp) {
-            Ok(()) => Some(Method::Reflinked),
+    let shared = if file.via_symlink() {
+        None
+    } else {
+        match file.link_in(root, &tmp) {
+            Ok(()) => Some(Method::Linked),
             Err(e) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
-            Err(e) => {
-                tracing::debug!(source = %source.display(), error = %e, "no hard link or reflink; copying");
-                None
-            }
-        },
+            Err(e) if is_changed(&e) => return Err(source_error(&path, e)),
+            // Another file system, or links refused (a file we do not own,
+            // too many links): try sharing the data instead.
+            Err(_) => match file.clone_in(root, &tmp) {
+                Ok(()) => Some(Method::Reflinked),
+                Err(e) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
+                Err(e) => {
+                    tracing::debug!(source = %path.display(), error = %e, "no hard link or reflink; copying");
+                    None
+                }
+            },
+        }
     };
-    let staged = |method, digest| Staged {
-        source: source.to_path_buf(),
+    let staged = |method, hashed: &Hashed, read_as| Staged {
+        source: path.clone(),
         tmp: tmp.clone(),
         method,
-        digest,
+        digest: hashed.file,
+        read_as,
+        source_dir: None,
     };
-    let (method, hashed) = match shared {
+    let (staged, hashed) = match shared {
         Some(method) => {
-            let path = root.join(&tmp);
-            let read = fs
-                .open_read(&path)
-                .and_then(|mut r| hash_both(&mut r, git_len, None, progress))
-                .and_then(|h| {
-                    // The source's bytes may never have been synced; a file
-                    // shared with the publisher's store is never opened for
-                    // writing.
-                    fs.sync_file_data(&path)?;
-                    Ok(h)
-                });
+            let read = read_shared(store, &*file, &tmp, method, git_len, progress);
             match read {
-                Ok(h) => (method, h),
+                Ok((h, meta)) => (staged(method, &h, meta), h),
                 Err(e) => {
                     let _ = fs.remove_tree_beneath(root, &tmp);
-                    return Err(Error::io(source, e));
+                    return Err(source_error(&path, e));
                 }
             }
         }
-        None => (
-            Method::Copied,
-            copy_in(store, source, &tmp, git_len, progress)?,
-        ),
+        None => {
+            let (h, meta) = copy_in(store, &*file, &tmp, git_len, progress)?;
+            (staged(Method::Copied, &h, meta), h)
+        }
     };
-    let staged = staged(method, hashed.file);
     // Whatever was linked or cloned must be a regular file of the store's.
     match fs.metadata_beneath(root, &staged.tmp) {
         Ok(Some(m)) if m.kind == FileKind::File => Ok((staged, hashed)),
@@ -250,45 +273,68 @@ pub(crate) fn stage_adopted(
         _ => {
             staged.undo(store);
             Err(Error::UnsafePath {
-                path: source.to_path_buf(),
+                path,
                 reason: "the staged file is not a regular file".into(),
             })
         }
     }
 }
 
-/// Hashes `source` where it lies; if the store holds a blob of that digest
-/// and size whose bytes hash to it, returns it as a [`Method::Present`]
-/// staging (nothing written). `None`: the bytes are not stored (or the
-/// stored blob is damaged, and a copy will replace it).
+/// Reads a file just linked (the source's own inode: through its handle,
+/// fingerprint checked) or reflinked (the store's new file) as `tmp`, and
+/// makes its bytes durable. A file shared with the publisher's store is
+/// never opened for writing.
+fn read_shared(
+    store: &Store,
+    file: &dyn ForeignFile,
+    tmp: &str,
+    method: Method,
+    git_len: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(Hashed, Meta)> {
+    let fs = &store.fs;
+    let path = store.root().join(tmp);
+    let read = if method == Method::Reflinked {
+        let own = fs.open_foreign(ForeignPath::named(&path))?;
+        hash_foreign(&*own, git_len, None, progress)?
+    } else {
+        hash_foreign(file, git_len, None, progress)?
+    };
+    fs.sync_file_data(&path)?;
+    Ok(read)
+}
+
+/// Hashes the source where it lies; if the store holds a blob of that
+/// digest and size whose bytes hash to it, returns it as a
+/// [`Method::Present`] staging (nothing written). `None`: the bytes are not
+/// stored (or the stored blob is damaged, and a copy will replace it).
 ///
 /// With one candidate (the usual case: one stored file of that size), its
 /// blob is hashed on a second thread while the source is read, so the
 /// check costs one pass of wall time on two cores.
 fn already_stored(
     store: &Store,
-    source: &Path,
+    file: &dyn ForeignFile,
     candidates: &[Digest],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<Staged>> {
-    let fs = &store.fs;
+    let path = file.path().to_path_buf();
     let read_source = |progress: &mut dyn FnMut(u64)| {
-        fs.open_read(source)
-            .and_then(|mut r| hash_reader(&mut r, progress))
-            .map_err(|e| Error::io(source, e))
+        hash_foreign(file, None, None, progress).map_err(|e| source_error(&path, e))
     };
-    let (digest, blob_holds) = match candidates {
+    let ((hashed, read_as), blob_holds) = match candidates {
         [only] => {
             let blob_rel = Object::Blob(*only).rel();
             std::thread::scope(|scope| {
                 let blob = scope.spawn(|| stored_blob_holds(store, &blob_rel, *only));
-                let digest = read_source(progress);
+                let read = read_source(progress);
                 let holds = blob.join().unwrap_or(Ok(false));
-                digest.map(|d| (d, holds))
+                read.map(|r| (r, holds))
             })?
         }
         _ => (read_source(progress)?, Ok(false)),
     };
+    let digest = hashed.file;
     let blob_rel = Object::Blob(digest.digest).rel();
     let present = if candidates.len() == 1 && candidates[0] == digest.digest {
         blob_holds?
@@ -298,10 +344,12 @@ fn already_stored(
     // A blob that hashes to the source's digest holds the source's bytes
     // (and so its length).
     Ok(present.then(|| Staged {
-        source: source.to_path_buf(),
+        source: path.clone(),
         tmp: blob_rel,
         method: Method::Present,
         digest,
+        read_as,
+        source_dir: None,
     }))
 }
 
@@ -412,7 +460,8 @@ impl Staged {
             }
         }
         if stored && matches!(self.method, Method::Copied | Method::Reflinked) {
-            fs.set_readonly_beneath(root, &blob_rel)
+            // Never more readable than the source was.
+            fs.set_readonly_beneath(root, &blob_rel, self.read_as.mode)
                 .map_err(|e| store.error(&blob_rel, e))?;
         }
         let meta = fs
@@ -424,6 +473,15 @@ impl Staged {
                     io::Error::from(io::ErrorKind::NotFound),
                 )
             })?;
+        // A linked or moved blob is the source's inode, which its owner can
+        // still write: its fingerprint is the one taken when its bytes were
+        // read (our own links since then moved its ctime, so the first
+        // `verify --fast` re-hashes it), never one taken after.
+        let meta = if stored && matches!(self.method, Method::Linked | Method::Moved) {
+            self.read_as
+        } else {
+            meta
+        };
         Ok(Ingested {
             digest: self.digest,
             stored,
@@ -447,73 +505,116 @@ fn holds(store: &Store, rel: &str, digest: Digest) -> bool {
         1,
         &|_| {},
     );
-    matches!(hashed.first(), Some(Ok(d)) if d.digest == digest)
+    matches!(hashed.first(), Some(Ok(d)) if d.digest.digest == digest)
 }
 
 /// Puts the source's bytes in `blobs/tmp/` (durably), by the cheapest
-/// allowed way; returns how, where (relative to the root), and, for a copy,
-/// the digest computed on the way.
+/// allowed way, and hashes them: a link or a move through the source's
+/// handle, then a read of that same handle; else a copy, hashed while it
+/// is written.
 fn stage(
     store: &Store,
-    source: &Path,
+    file: &dyn ForeignFile,
     mode: LinkMode,
     moved_name: Option<&str>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(Method, String, Option<FileDigest>)> {
+) -> Result<Staged> {
     let fs = &store.fs;
     let root = store.root();
+    let path = file.path().to_path_buf();
     let fresh = format!("{STAGING_DIR}/{}", staging_name());
     let attempt = match (mode, moved_name) {
         (LinkMode::Move, Some(name)) => {
             let tmp = format!("{STAGING_DIR}/{name}");
-            Some((fs.move_in_beneath(source, root, &tmp), Method::Moved, tmp))
+            Some((file.move_in(root, &tmp), Method::Moved, tmp))
         }
-        (LinkMode::HardLink, _) => Some((
-            fs.link_in_beneath(source, root, &fresh),
-            Method::Linked,
-            fresh.clone(),
-        )),
+        (LinkMode::HardLink, _) => {
+            Some((file.link_in(root, &fresh), Method::Linked, fresh.clone()))
+        }
         _ => None,
+    };
+    let staged = |tmp: String, method, digest, read_as, source_dir| Staged {
+        source: path.clone(),
+        tmp,
+        method,
+        digest,
+        read_as,
+        source_dir,
     };
     match attempt {
         Some((Ok(()), method, tmp)) => {
+            let source_dir = if method == Method::Moved {
+                file.dir().ok().map(|(dir, _)| dir)
+            } else {
+                None
+            };
             // The source's bytes may never have been synced.
-            let path = root.join(&tmp);
-            let mut file = fs.open_append(&path).map_err(|e| Error::io(&path, e))?;
-            file.sync_data().map_err(|e| Error::io(&path, e))?;
-            return Ok((method, tmp, None));
+            let read = fs
+                .sync_file_data(&root.join(&tmp))
+                .and_then(|()| hash_foreign(file, None, None, progress));
+            return match read {
+                Ok((h, read_as)) => Ok(staged(tmp, method, h.file, read_as, source_dir)),
+                Err(e) => {
+                    // A moved file stays for its intent to put back.
+                    staged(tmp, method, empty_digest(), file_meta_or_zero(file), None).undo(store);
+                    Err(source_error(&path, e))
+                }
+            };
         }
         Some((Err(e), _, _)) if e.kind() == io::ErrorKind::CrossesDevices => {
-            tracing::debug!(source = %source.display(), "different file system; copying instead");
+            tracing::debug!(source = %path.display(), "different file system; copying instead");
         }
         Some((Err(e), _, tmp)) if is_not_beneath(&e) => return Err(store.error(&tmp, e)),
-        Some((Err(e), _, _)) => return Err(Error::io(source, e)),
+        Some((Err(e), _, _)) => return Err(source_error(&path, e)),
         None => {}
     }
-    let hashed = copy_in(store, source, &fresh, None, progress)?;
-    Ok((Method::Copied, fresh, Some(hashed.file)))
+    let (hashed, read_as) = copy_in(store, file, &fresh, None, progress)?;
+    Ok(staged(fresh, Method::Copied, hashed.file, read_as, None))
 }
 
-/// Copies `source` to the new staging file `tmp` while hashing it (one
-/// read; the git blob id too when `git_len` is given) and makes the copy
-/// durable. On any failure the partial copy is removed; a write failure (a
-/// full disk) is reported as the store's, a read failure as the source's.
+/// The digest of no bytes (for a staging that is only being undone).
+fn empty_digest() -> FileDigest {
+    FileDigest {
+        digest: Digest::of_bytes(b""),
+        bytes: 0,
+    }
+}
+
+/// The file's metadata, or an empty one if it cannot be had (for a staging
+/// that is only being undone).
+fn file_meta_or_zero(file: &dyn ForeignFile) -> Meta {
+    file.meta().unwrap_or(Meta {
+        kind: FileKind::File,
+        len: 0,
+        modified_ns: 0,
+        changed_ns: 0,
+        inode: 0,
+        nlink: 0,
+        uid: 0,
+        mode: 0,
+    })
+}
+
+/// Copies `file` to the new staging file `tmp` while hashing it (one read;
+/// the git blob id too when `git_len` is given; the source's fingerprint
+/// checked before and after) and makes the copy durable. On any failure
+/// the partial copy is removed; a write failure (a full disk) is reported
+/// as the store's, a read failure or a change as the source's.
 fn copy_in(
     store: &Store,
-    source: &Path,
+    file: &dyn ForeignFile,
     tmp: &str,
     git_len: Option<u64>,
     progress: &mut dyn FnMut(u64),
-) -> Result<Hashed> {
+) -> Result<(Hashed, Meta)> {
     let (fs, root) = (&store.fs, store.root());
-    let mut reader = fs.open_read(source).map_err(|e| Error::io(source, e))?;
-    let mut file = fs
+    let mut out = fs
         .create_new_beneath(root, tmp)
         .map_err(|e| store.error(tmp, e))?;
-    let mut writer = FsWriter(&mut *file);
+    let mut writer = FsWriter(&mut *out);
     let mut failed_write = WriteErrorSide::default();
-    let copied = hash_both(
-        &mut reader,
+    let copied = hash_foreign(
+        file,
         git_len,
         Some(&mut failed_write.watch(&mut writer)),
         progress,
@@ -523,20 +624,14 @@ fn copy_in(
         if failed_write.hit {
             store.error(tmp, e)
         } else {
-            Error::io(source, e)
+            source_error(file.path(), e)
         }
     })?;
-    if let Err(e) = file.sync_data() {
+    if let Err(e) = out.sync_data() {
         let _ = fs.remove_tree_beneath(root, tmp);
         return Err(store.error(tmp, e));
     }
     Ok(hashed)
-}
-
-fn hash_staged(store: &Store, tmp: &str, progress: &mut dyn FnMut(u64)) -> Result<FileDigest> {
-    let path = store.root().join(tmp);
-    let mut reader = store.fs.open_read(&path).map_err(|e| Error::io(&path, e))?;
-    hash_reader(&mut reader, progress).map_err(|e| Error::io(&path, e))
 }
 
 /// Remembers whether a write (rather than a read) failed during a copy.

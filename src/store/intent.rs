@@ -24,8 +24,20 @@
 //!         8           inode        the source file's inode number before
 //!                                  the move: only that very file is ever
 //!                                  put back
+//!         8           dir_dev      (version 2) the device and inode
+//!         8           dir_inode    numbers of the source's directory when
+//!                                  the file was opened (0, 0: none — it
+//!                                  was reached through a symlink and is
+//!                                  only copied, never moved)
 //! end−4   4           crc          CRC-32 of every byte before it
 //! ```
+//!
+//! Version 2 records `source` as the path the kernel knows the file's
+//! directory by (taken from its open handle: no symlink in it) joined with
+//! its name, and that directory's identity: a file is put back only into
+//! that very directory, reached from `/` without following a symlink.
+//! Version 1 intents (no directory identity) are still read and acted on
+//! with the same walk, without the identity check.
 //! All integers are little-endian. The file is published with temp, fsync,
 //! rename, fsync of `blobs/tmp/` as `<stem>.intent`; recovery renames one
 //! whose files could not all be put back to `<stem>.kept`.
@@ -42,7 +54,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// First bytes of an intent file.
 pub const MAGIC: [u8; 8] = *b"\x89CCMOVE\n";
 /// The intent format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest intent format still read.
+pub const OLDEST_VERSION: u32 = 1;
 const FLAGS_OFFSET: usize = preamble::VERSION_OFFSET + 4;
 const HEAD_SEQ_OFFSET: usize = FLAGS_OFFSET + 4;
 const ID_LEN_OFFSET: usize = HEAD_SEQ_OFFSET + 8;
@@ -55,7 +69,7 @@ pub const MAX_STAGED_NAME_LEN: usize = 255;
 /// Largest intent file read: every field at its bound.
 pub const MAX_LEN: u64 = (ID_OFFSET + MAX_ID_LEN + 4 + CRC_LEN) as u64
     + MAX_MANIFEST_FILES as u64
-        * (2 + MAX_STAGED_NAME_LEN + 2 + MAX_PATH_LEN + 4 + MAX_SOURCE_LEN + 8) as u64;
+        * (2 + MAX_STAGED_NAME_LEN + 2 + MAX_PATH_LEN + 4 + MAX_SOURCE_LEN + 8 + 16) as u64;
 
 /// Suffix of an intent whose import may still be running or was
 /// interrupted.
@@ -87,6 +101,9 @@ pub(crate) struct IntentFile {
     /// inode is not the one moved (someone put it there) and is never put
     /// back.
     pub inode: u64,
+    /// Its directory's identity when it was opened (`None`: a version-1
+    /// intent, or a file reached through a symlink, which is never moved).
+    pub dir: Option<crate::fs::DirId>,
 }
 
 impl IntentFile {
@@ -171,6 +188,9 @@ impl Intent {
             out.extend_from_slice(&(source.len() as u32).to_le_bytes());
             out.extend_from_slice(source);
             out.extend_from_slice(&f.inode.to_le_bytes());
+            let dir = f.dir.unwrap_or(crate::fs::DirId { dev: 0, inode: 0 });
+            out.extend_from_slice(&dir.dev.to_le_bytes());
+            out.extend_from_slice(&dir.inode.to_le_bytes());
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -182,10 +202,11 @@ impl Intent {
         preamble::check(
             bytes,
             &MAGIC,
-            FORMAT_VERSION..=FORMAT_VERSION,
+            OLDEST_VERSION..=FORMAT_VERSION,
             file,
             "move intent",
         )?;
+        let version = u32_at(bytes, preamble::VERSION_OFFSET).unwrap_or_default();
         let corrupt = |offset: usize, reason: &str| {
             Error::corrupt(file, offset as u64, None, format!("move intent: {reason}"))
         };
@@ -235,11 +256,26 @@ impl Intent {
                 .field_exact(8)
                 .and_then(|b| u64_at(b, 0))
                 .ok_or_else(|| corrupt(at, "truncated inode"))?;
+            let dir = if version >= 2 {
+                let at = r.pos;
+                let raw = r
+                    .field_exact(16)
+                    .ok_or_else(|| corrupt(at, "truncated directory identity"))?;
+                let (dev, inode) = (u64_at(raw, 0), u64_at(raw, 8));
+                match (dev, inode) {
+                    (Some(0), Some(0)) => None,
+                    (Some(dev), Some(inode)) => Some(crate::fs::DirId { dev, inode }),
+                    _ => return Err(corrupt(at, "truncated directory identity")),
+                }
+            } else {
+                None
+            };
             files.push(IntentFile {
                 staged,
                 rel,
                 source,
                 inode,
+                dir,
             });
         }
         if r.pos != body {
@@ -355,15 +391,53 @@ mod tests {
                     rel: "config.json".into(),
                     source: PathBuf::from("/data/m/config.json"),
                     inode: 7,
+                    dir: Some(crate::fs::DirId {
+                        dev: 2049,
+                        inode: 9,
+                    }),
                 },
                 IntentFile {
                     staged: "1-3-3.tmp".into(),
                     rel: "w/model.safetensors".into(),
                     source: PathBuf::from(std::ffi::OsString::from_vec(b"/data/\xff/x".to_vec())),
                     inode: u64::MAX,
+                    dir: None,
                 },
             ],
         }
+    }
+
+    /// What version 1 wrote for `intent` (no directory identities).
+    fn encode_v1(intent: &Intent) -> Vec<u8> {
+        let mut out = preamble::encode(&MAGIC, 1).to_vec();
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&intent.head_seq.to_le_bytes());
+        out.extend_from_slice(&(intent.id.len() as u16).to_le_bytes());
+        out.extend_from_slice(intent.id.as_bytes());
+        out.extend_from_slice(&(intent.files.len() as u32).to_le_bytes());
+        for f in &intent.files {
+            let source = f.source.as_os_str().as_bytes();
+            out.extend_from_slice(&(f.staged.len() as u16).to_le_bytes());
+            out.extend_from_slice(f.staged.as_bytes());
+            out.extend_from_slice(&(f.rel.len() as u16).to_le_bytes());
+            out.extend_from_slice(f.rel.as_bytes());
+            out.extend_from_slice(&(source.len() as u32).to_le_bytes());
+            out.extend_from_slice(source);
+            out.extend_from_slice(&f.inode.to_le_bytes());
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_version_1_intent_is_still_read_without_directory_identities() {
+        let mut v1 = sample();
+        let bytes = encode_v1(&v1);
+        for f in &mut v1.files {
+            f.dir = None;
+        }
+        assert_eq!(Intent::decode(&bytes, Path::new("i")).unwrap(), v1);
     }
 
     #[test]
@@ -396,10 +470,10 @@ mod tests {
             );
         }
         let mut newer = good.clone();
-        newer[preamble::VERSION_OFFSET] = 2;
+        newer[preamble::VERSION_OFFSET] = 3;
         assert!(matches!(
             Intent::decode(&newer, Path::new("i")),
-            Err(Error::UnsupportedVersion { got: 2, .. })
+            Err(Error::UnsupportedVersion { got: 3, .. })
         ));
     }
 

@@ -11,9 +11,12 @@
 //! 3. the source path holds the staged file itself (a move whose removal
 //!    of the source name was not yet durable): the staged name is removed;
 //! 4. the source path is free: the staged file is moved back there
-//!    (`renameat2(RENAME_NOREPLACE)`, never replacing anything), then the
-//!    source directory is fsynced;
-//! 5. otherwise (the path is taken, its directory is gone, an error): the
+//!    (`renameat2(RENAME_NOREPLACE)`, never replacing anything) — into the
+//!    source's directory reached from `/` one component at a time without
+//!    following a symlink, and only if it is the very directory the intent
+//!    recorded (device and inode) — then the source directory is fsynced;
+//! 5. otherwise (the path is taken, its directory is gone or is another
+//!    directory now, a symlink is on the way, an error): the
 //!    file is **kept** where it is and reported; the intent is renamed
 //!    `<stem>.kept`, and every later writer open and gc tries again.
 //!
@@ -24,7 +27,7 @@ use super::intent::{self, INTENT_SUFFIX, IntentFile, KEPT_SUFFIX, is_intent_name
 use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, Meta};
+use crate::fs::{FileKind, Meta, is_changed, is_not_beneath};
 use crate::hashing::{FsOpener, hash_files_via};
 use std::collections::BTreeSet;
 use std::io;
@@ -124,20 +127,14 @@ pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Resu
             Some(_) => out
                 .kept
                 .push(keep("the source path is taken by another file".into())),
-            None => match fs.move_out_beneath(root, &staged_rel, &f.source) {
+            None => match fs.move_out_beneath(root, &staged_rel, &f.source, f.dir) {
                 Ok(()) => {
                     if let Some(dir) = f.source.parent() {
                         source_dirs.insert(dir.to_path_buf());
                     }
                     out.restored.push(f.source.clone());
                 }
-                Err(e) => out.kept.push(keep(match e.kind() {
-                    io::ErrorKind::AlreadyExists => {
-                        "the source path is taken by another file".into()
-                    }
-                    io::ErrorKind::NotFound => "the source's directory no longer exists".into(),
-                    _ => format!("it could not be moved back: {e}"),
-                })),
+                Err(e) => out.kept.push(keep(why_not_back(&e))),
             },
         }
     }
@@ -163,6 +160,22 @@ pub(crate) fn resolve(store: &Store, name: &str, registry: Registry<'_>) -> Resu
         tracing::info!(source = %p.display(), "a moved model file was put back");
     }
     Ok(out)
+}
+
+/// Why a moved file could not go back, for the report.
+fn why_not_back(e: &io::Error) -> String {
+    if is_not_beneath(e) || is_changed(e) {
+        return format!(
+            "its directory is not the one it was moved from any more ({e}): a symlink or \
+             another directory is on the way, and a file is only ever put back into the very \
+             directory it came from"
+        );
+    }
+    match e.kind() {
+        io::ErrorKind::AlreadyExists => "the source path is taken by another file".into(),
+        io::ErrorKind::NotFound => "the source's directory no longer exists".into(),
+        _ => format!("it could not be moved back: {e}"),
+    }
 }
 
 /// Reads the intent `blobs/tmp/<name>` if this process's user wrote it.
@@ -231,7 +244,7 @@ fn registered(
     ];
     hash_files_via(&FsOpener(&*store.fs), &paths, 1, &|_| {})
         .into_iter()
-        .all(|h| h.is_ok_and(|h| h.digest == digest))
+        .all(|h| h.is_ok_and(|h| h.digest.digest == digest))
 }
 
 /// Names of the intents (live and kept) in `blobs/tmp/`, sorted.

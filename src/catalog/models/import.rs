@@ -347,16 +347,11 @@ impl Catalog {
         let candidates = self.stored_candidates(fetched);
         let mut staged: Vec<(String, Staged)> = Vec::with_capacity(fetched.files.len());
         for (i, file) in fetched.files.iter().enumerate() {
-            let moved_name = intent.and_then(|m| m.staged_name(i));
+            let moved = intent.and_then(|m| m.target(i));
             let candidates = candidates.get(&file.size).map_or(&[][..], Vec::as_slice);
-            match stage_file(
-                store,
-                &file.path,
-                opts.link,
-                moved_name,
-                candidates,
-                &mut |n| progress(n),
-            ) {
+            match stage_file(store, file.at(), opts.link, moved, candidates, &mut |n| {
+                progress(n)
+            }) {
                 Ok(s) => staged.push((file.relative_path.clone(), s)),
                 Err(e) => {
                     undo_all(store, staged);
@@ -367,16 +362,12 @@ impl Catalog {
         // The moves are durable: in blobs/tmp/ and gone from the sources.
         if intent.is_some() {
             let synced = store.sync_dir(STAGING_DIR).and_then(|()| {
-                let moved: Vec<_> = staged
+                let dirs: BTreeSet<&std::path::Path> = staged
                     .iter()
                     .filter(|(_, s)| s.method == Method::Moved)
-                    .map(|(_, s)| s.source().to_path_buf())
+                    .filter_map(|(_, s)| s.source_dir.as_deref())
                     .collect();
-                for dir in moved
-                    .iter()
-                    .filter_map(|p| p.parent())
-                    .collect::<BTreeSet<_>>()
-                {
+                for dir in dirs {
                     store.fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 Ok(())

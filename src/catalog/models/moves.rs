@@ -16,7 +16,7 @@ use crate::fetch::SourceFile;
 use crate::state::State;
 use crate::store::STAGING_DIR;
 use crate::store::Store;
-use crate::store::ingest::staging_name;
+use crate::store::ingest::{MoveTarget, source_error, staging_name};
 use crate::store::intent::{self, Intent, IntentFile};
 use crate::store::put_back::{self, KeptFile, Outcome};
 
@@ -49,6 +49,31 @@ pub(crate) fn recover(store: &Store, state: &State) -> Result<Outcome> {
     })
 }
 
+/// What the intent records of `f`: opened by handle (the handle is closed
+/// again: a model may have more files than a process may hold open), its
+/// inode, and its directory as the kernel knows it (no symlink in the
+/// path) with that directory's identity. The import opens it again to move
+/// it, and moves it only if it is still that inode in that directory.
+fn intent_file(store: &Store, f: &SourceFile) -> Result<IntentFile> {
+    let file = store
+        .fs
+        .open_foreign(f.at())
+        .map_err(|e| source_error(&f.path, e))?;
+    let inode = file.meta().map_err(|e| Error::io(&f.path, e))?.inode;
+    // A file reached through a symlink is copied, never moved.
+    let (source, dir) = match (file.dir(), f.path.file_name()) {
+        (Ok((dir, id)), Some(name)) if !file.via_symlink() => (dir.join(name), Some(id)),
+        _ => (f.path.clone(), None),
+    };
+    Ok(IntentFile {
+        staged: staging_name(),
+        rel: f.relative_path.clone(),
+        source,
+        inode,
+        dir,
+    })
+}
+
 /// A published move intent of a running import.
 #[derive(Debug)]
 pub(crate) struct MoveIntent {
@@ -70,20 +95,7 @@ impl MoveIntent {
             id: id.to_string(),
             files: files
                 .iter()
-                .map(|f| {
-                    // The very file that will move: only it is ever put
-                    // back (a file planted under its staging name is not).
-                    let meta = store
-                        .fs
-                        .metadata(&f.path, false)
-                        .map_err(|e| Error::io(&f.path, e))?;
-                    Ok(IntentFile {
-                        staged: staging_name(),
-                        rel: f.relative_path.clone(),
-                        source: f.path.clone(),
-                        inode: meta.map_or(0, |m| m.inode),
-                    })
-                })
+                .map(|f| intent_file(store, f))
                 .collect::<Result<_>>()?,
         };
         let name = intent::new_name();
@@ -91,9 +103,13 @@ impl MoveIntent {
         Ok(MoveIntent { name, intent })
     }
 
-    /// The staging name the `i`-th file may be moved to.
-    pub(crate) fn staged_name(&self, i: usize) -> Option<&str> {
-        self.intent.files.get(i).map(|f| f.staged.as_str())
+    /// Where the `i`-th file may be moved to, and what it must be then.
+    pub(crate) fn target(&self, i: usize) -> Option<MoveTarget<'_>> {
+        self.intent.files.get(i).map(|f| MoveTarget {
+            staged: &f.staged,
+            inode: f.inode,
+            dir: f.dir,
+        })
     }
 
     /// The entry is durable: the staged names and the intent go. A failure

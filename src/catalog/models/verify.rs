@@ -6,7 +6,7 @@ use crate::digest::Digest;
 use crate::entry::DigestSource;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
-use crate::hashing::{DigestCheck, FileDigest, hash_both, verify_digest};
+use crate::hashing::{DigestCheck, FileRead, hash_both, verify_digest};
 use crate::metrics::VerifyReason;
 use crate::store::Object;
 use crate::store::confine::confined;
@@ -225,7 +225,7 @@ impl Catalog {
         &self,
         entry: &ModelEntry,
         targets: &[Target],
-        results: Vec<std::result::Result<FileDigest, String>>,
+        results: Vec<std::result::Result<FileRead, String>>,
         opts: &VerifyOptions,
         started: Instant,
     ) -> Result<VerifyReport> {
@@ -233,9 +233,17 @@ impl Catalog {
         let mut bytes = 0;
         let mut failure: Option<(String, VerifyReason)> = None;
         let mut digests = Vec::with_capacity(targets.len());
+        let mut fingerprints = Vec::with_capacity(targets.len());
         for (t, r) in targets.iter().zip(results) {
             match r {
-                Ok(d) => {
+                Ok(read) => {
+                    // Each file as it was when its bytes were read: a file
+                    // that changes afterwards no longer matches it.
+                    fingerprints.push(FileFingerprint::of(
+                        self.fingerprint_name(entry, t),
+                        &read.read_as,
+                    ));
+                    let d = read.digest;
                     bytes += d.bytes;
                     if let (Some(exp), true) = (t.expected, !entry.files.is_empty())
                         && exp != d.digest
@@ -292,7 +300,7 @@ impl Catalog {
             actual,
             bytes,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            files: self.fingerprints(entry, targets)?,
+            files: fingerprints,
         };
         let reason = failed_for.unwrap_or_else(|| VerifyReason::from_result(outcome.result));
         let entry =
@@ -444,7 +452,7 @@ impl Catalog {
 
     /// What each file looks like now. A file of an entry registered in
     /// place is looked at through the links that lead to it (a Hugging
-    /// Face snapshot's symlinks) and named by its path in the model.
+    /// Face snapshot's symlinks).
     fn fingerprints(&self, entry: &ModelEntry, targets: &[Target]) -> Result<Vec<FileFingerprint>> {
         let fs = &self.inner.store.fs;
         let mut out = Vec::with_capacity(targets.len());
@@ -455,19 +463,25 @@ impl Catalog {
             else {
                 continue; // missing: no fingerprint (the outcome already failed)
             };
-            let rel = if entry.external {
-                match (entry.files.is_empty(), t.path.file_name()) {
-                    (true, Some(name)) => name.to_string_lossy().into_owned(),
-                    _ => t.rel.clone(),
-                }
-            } else {
-                t.path
-                    .strip_prefix(self.inner.store.root())
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| t.rel.clone())
-            };
-            out.push(FileFingerprint::of(rel, &m));
+            out.push(FileFingerprint::of(self.fingerprint_name(entry, t), &m));
         }
         Ok(out)
+    }
+
+    /// The name a file's fingerprint is recorded under: its path in the
+    /// model for an entry registered in place (the file name of a one-file
+    /// model), else its path relative to the root.
+    fn fingerprint_name(&self, entry: &ModelEntry, t: &Target) -> String {
+        if entry.external {
+            match (entry.files.is_empty(), t.path.file_name()) {
+                (true, Some(name)) => name.to_string_lossy().into_owned(),
+                _ => t.rel.clone(),
+            }
+        } else {
+            t.path
+                .strip_prefix(self.inner.store.root())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| t.rel.clone())
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::verify::{Prepared, Target, VerifyOptions, VerifyReport};
 use crate::catalog::Catalog;
 use crate::entry::{ModelEntry, Verification};
 use crate::error::{Error, Result};
-use crate::hashing::{FileDigest, FsOpener, hash_files_via};
+use crate::hashing::{FileRead, FsOpener, hash_files_via};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,7 +37,7 @@ enum Work {
 
 /// What one file hashed to (or why it could not be read), shared by every
 /// model that holds it.
-type Hashed = std::result::Result<FileDigest, String>;
+type Hashed = std::result::Result<FileRead, String>;
 
 impl Catalog {
     /// Resolves the models to verify (each id once per mention) and what

@@ -22,7 +22,9 @@
 #![allow(dead_code)]
 
 use super::Rng;
-use catalog_core::fs::{FileKind, Fs, FsFile, LockGuard, Meta};
+use catalog_core::fs::{
+    DirId, FileKind, ForeignFile, ForeignPath, Fs, FsFile, LockGuard, Meta, changed, not_regular,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -320,6 +322,28 @@ impl State {
         })?;
         self.pending.push(DirOp::Unlink { dir, name });
         Ok(())
+    }
+
+    /// The metadata of the file `ino`.
+    fn meta_of(&self, ino: u64) -> Meta {
+        let nlink = self
+            .dirs
+            .values()
+            .flat_map(|d| d.values())
+            .filter(|&&i| i == ino)
+            .count() as u64;
+        let inode = &self.inodes[&ino];
+        Meta {
+            kind: FileKind::File,
+            len: inode.data.len() as u64,
+            modified_ns: inode.modified_ns,
+            // No separate change time is kept: nothing here sets an old mtime.
+            changed_ns: inode.modified_ns,
+            inode: ino,
+            nlink,
+            uid: 0,
+            mode: 0o644,
+        }
     }
 
     fn apply_durably(&mut self, op: &DirOp) {
@@ -823,28 +847,13 @@ impl Fs for MemFs {
                 inode: 0,
                 nlink: 1,
                 uid: 0,
+                mode: 0o755,
             }));
         }
         let Ok(ino) = s.lookup(path) else {
             return Ok(None);
         };
-        let nlink = s
-            .dirs
-            .values()
-            .flat_map(|d| d.values())
-            .filter(|&&i| i == ino)
-            .count() as u64;
-        let inode = &s.inodes[&ino];
-        Ok(Some(Meta {
-            kind: FileKind::File,
-            len: inode.data.len() as u64,
-            modified_ns: inode.modified_ns,
-            // No separate change time is kept: nothing here sets an old mtime.
-            changed_ns: inode.modified_ns,
-            inode: ino,
-            nlink,
-            uid: 0,
-        }))
+        Ok(Some(s.meta_of(ino)))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>> {
@@ -952,20 +961,28 @@ impl Fs for MemFs {
         self.hard_link(&beneath(root, from), &beneath(root, to))
     }
 
-    fn move_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        let to = beneath(root, to);
-        if self.metadata(&to, false)?.is_some() {
-            return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
+    fn open_foreign(&self, at: ForeignPath<'_>) -> io::Result<Box<dyn ForeignFile>> {
+        let path = at.tree.join(at.rel);
+        let s = self.lock();
+        s.alive()?;
+        if s.dirs.contains_key(&path) {
+            return Err(not_regular("a directory"));
         }
-        self.rename(source, &to)
+        let ino = s.lookup(&path)?;
+        Ok(Box::new(MemForeign {
+            fs: self.clone(),
+            path,
+            ino,
+        }))
     }
 
-    fn link_in_beneath(&self, source: &Path, root: &Path, to: &str) -> io::Result<()> {
-        self.lock().check_fault(Call::Link)?;
-        self.hard_link(source, &beneath(root, to))
-    }
-
-    fn move_out_beneath(&self, root: &Path, from: &str, dest: &Path) -> io::Result<()> {
+    fn move_out_beneath(
+        &self,
+        root: &Path,
+        from: &str,
+        dest: &Path,
+        _dir: Option<DirId>,
+    ) -> io::Result<()> {
         if self.metadata(dest, false)?.is_some() {
             return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
         }
@@ -999,8 +1016,88 @@ impl Fs for MemFs {
         self.sync_dir(&beneath(root, rel))
     }
 
-    fn set_readonly_beneath(&self, root: &Path, rel: &str) -> io::Result<()> {
+    fn set_readonly_beneath(&self, root: &Path, rel: &str, _readable: u32) -> io::Result<()> {
         self.set_readonly(&beneath(root, rel))
+    }
+}
+
+/// A file opened by handle: its inode, whatever its path holds later.
+#[derive(Debug)]
+struct MemForeign {
+    fs: MemFs,
+    path: PathBuf,
+    ino: u64,
+}
+
+impl MemForeign {
+    /// Whether `path` holds this very inode now.
+    fn is_this(&self, path: &Path) -> bool {
+        self.fs.lock().lookup(path).ok() == Some(self.ino)
+    }
+}
+
+impl ForeignFile for MemForeign {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn meta(&self) -> io::Result<Meta> {
+        let s = self.fs.lock();
+        s.alive()?;
+        Ok(s.meta_of(self.ino))
+    }
+
+    fn reader(&self) -> Box<dyn io::Read + Send + '_> {
+        let s = self.fs.lock();
+        match s.alive() {
+            Ok(()) => Box::new(io::Cursor::new(s.inodes[&self.ino].data.clone())),
+            Err(e) => Box::new(Failing(Some(e))),
+        }
+    }
+
+    fn via_symlink(&self) -> bool {
+        false
+    }
+
+    fn dir(&self) -> io::Result<(PathBuf, DirId)> {
+        let dir = self.path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        Ok((dir, DirId { dev: 0, inode: 0 }))
+    }
+
+    fn link_in(&self, root: &Path, to: &str) -> io::Result<()> {
+        self.fs.lock().check_fault(Call::Link)?;
+        let to = beneath(root, to);
+        self.fs.hard_link(&self.path, &to)?;
+        if self.is_this(&to) {
+            return Ok(());
+        }
+        let _ = self.fs.remove_file(&to);
+        Err(changed("another file was put under its name; not linked"))
+    }
+
+    fn move_in(&self, root: &Path, to: &str) -> io::Result<()> {
+        let to = beneath(root, to);
+        if self.fs.metadata(&to, false)?.is_some() {
+            return Err(err(io::ErrorKind::AlreadyExists, "file exists"));
+        }
+        self.fs.rename(&self.path, &to)?;
+        if self.is_this(&to) {
+            return Ok(());
+        }
+        let _ = self.fs.rename(&to, &self.path);
+        Err(changed("another file was put under its name; not moved"))
+    }
+}
+
+/// A reader that fails (a crashed process reads nothing).
+struct Failing(Option<io::Error>);
+
+impl io::Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| io::Error::other("the process crashed")))
     }
 }
 

@@ -158,7 +158,7 @@ pub(super) fn check_store(
         let fs = FsOpener(&*opts.fs);
         let hashed = hash_files_via(&fs, std::slice::from_ref(&path), 1, &|_| {}).pop();
         match hashed.unwrap_or_else(|| Err(Error::io(&path, std::io::Error::other("not hashed")))) {
-            Ok(got) if got.digest == d => report.blobs_hashed += 1,
+            Ok(got) if got.digest.digest == d => report.blobs_hashed += 1,
             Ok(got) => {
                 report.blobs_hashed += 1;
                 problem(
@@ -167,7 +167,7 @@ pub(super) fn check_store(
                     &path,
                     0,
                     None,
-                    format!("blob content hashes to {}, not its name", got.digest),
+                    format!("blob content hashes to {}, not its name", got.digest.digest),
                 );
             }
             Err(e) => problem(report, ProblemKind::Store, &path, 0, None, e.to_string()),
