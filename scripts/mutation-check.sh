@@ -27,7 +27,7 @@ mutate() {
   fi
   mv "$file.orig" "$file"
 }
-trap 'for f in src/fs/atomic.rs src/journal/writer.rs src/catalog/engine/recovery.rs src/store/put_back.rs src/catalog/engine/history_index.rs src/catalog/engine/history.rs src/catalog/engine/commit.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
+trap 'for f in src/fs/foreign.rs src/catalog/models/verify.rs src/fs/atomic.rs src/journal/writer.rs src/catalog/engine/recovery.rs src/store/put_back.rs src/catalog/engine/history_index.rs src/catalog/engine/history.rs src/catalog/engine/commit.rs; do [ -f "$f.orig" ] && mv "$f.orig" "$f"; done' EXIT
 
 # Row 15: publish_file without its fsyncs.
 mutate src/fs/atomic.rs no-dir-fsync crash_at_every_step \
@@ -47,7 +47,7 @@ mutate src/catalog/engine/recovery.rs no-read-back failed_writes_are_never_shown
 # moved file whose source path is free was put back: the intent goes, the
 # user's bytes stay unprotected in blobs/tmp/, and gc deletes them.
 mutate src/store/put_back.rs skip-move-back a_move_import_never_loses_the_source_whatever_fails \
-  's/None => match fs.move_out_beneath(root, \&staged_rel, \&f.source) {/None => match Ok::<(), io::Error>(()) {/'
+  's/None => match fs.move_out_beneath(root, \&staged_rel, \&f.source, f.dir) {/None => match Ok::<(), io::Error>(()) {/'
 
 # Row 24: the indexes behind history(id) and events --follow serve only
 # what the journal holds. (a) Pruning drops one segment too many from the
@@ -72,5 +72,16 @@ mutate src/catalog/engine/commit.rs no-linger group_commit_shares_fsyncs \
   's/if wait.is_zero() || q.pending.len() >= target {/if true {/'
 mutate src/catalog/engine/commit.rs linger-alone group_commit_shares_fsyncs \
   's/let target = q.company;/let target = q.company.max(2);/'
+
+# Row 28 (issue 19): foreign files through held handles. (a) Move by path:
+# the move of a source file resolves its path again (following whatever
+# symlink was swapped in since it was opened) and takes what it finds
+# without checking that it is the inode opened; (b) fingerprint after
+# hashing: a verification records each file as it is once every file is
+# hashed, not as it was when its bytes were read.
+mutate src/fs/foreign.rs move-by-path a_source_directory_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file \
+  's/super::beneath::rename_noreplace(dir, Path::new(name), to_dir.as_fd(), Path::new(to_name))?;/let _ = (dir, name); super::beneath::rename_noreplace(rustix::fs::CWD, \&self.path, to_dir.as_fd(), Path::new(to_name))?;/; s/if self.is_this(to_dir.as_fd(), to_name) {/if true {/'
+mutate src/catalog/models/verify.rs fingerprint-after-hashing a_file_rewritten_during_verification_never_passes_the_fast_path \
+  's/^            files: fingerprints,$/            files: { drop(fingerprints); self.fingerprints(entry, targets)? },/'
 
 exit $status
