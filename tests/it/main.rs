@@ -12,6 +12,7 @@ mod support;
 
 #[cfg(feature = "cli")]
 mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
+mod a_model_whose_files_collide_is_skipped_and_the_rest_adopted;
 mod a_move_import_never_loses_the_source_whatever_fails;
 #[cfg(feature = "cli")]
 mod a_moved_file_whose_path_is_taken_is_kept_and_reported;
