@@ -242,6 +242,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// An adoption would replace entries that came from somewhere else: an
+    /// id the source offers belongs, in the catalog, to another model
+    /// (another repository, Ollama name, file or URL) or to this model
+    /// registered in place at another path. Adoption never replaces such an
+    /// entry (its blobs would be left to gc); found while planning, before
+    /// anything was written, and nothing was.
+    #[error("{}", crate::adopt::describe_conflicts(conflicts))]
+    AdoptConflict {
+        /// Each id in conflict: what the catalog's entry came from, and
+        /// what the source offers.
+        conflicts: Vec<crate::AdoptConflict>,
+    },
+
     /// A store being adopted (a Hugging Face cache, an Ollama models
     /// directory) holds something the catalog refuses to read as it is: a
     /// symlink leading out of its repository's `blobs/`, a manifest digest

@@ -71,8 +71,8 @@ mod store;
 mod store_trait;
 
 pub use adopt::{
-    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, IngestCounts,
-    MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+    AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
+    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
 };
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,

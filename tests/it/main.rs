@@ -22,6 +22,8 @@ mod a_symlink_swapped_in_mid_walk_never_leads_outside_the_root;
 mod acknowledgement_never_precedes_durability;
 mod adopting_a_hugging_face_cache_links_every_snapshot_without_copying;
 mod adopting_an_ollama_store_verifies_every_layer_against_its_manifest;
+#[cfg(feature = "cli")]
+mod adopting_never_replaces_a_model_that_came_from_elsewhere;
 mod adopting_the_same_store_again_writes_no_record;
 mod adoption_reads_a_models_files_on_every_core;
 mod an_oversized_move_import_is_refused_before_anything_moves;
