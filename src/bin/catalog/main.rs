@@ -169,13 +169,15 @@ pub fn exit_code(err: &Error) -> u8 {
         // The caller asked for something that cannot be: an invalid
         // argument, an unknown id, a root with no catalog.
         // A model file name that is not UTF-8 cannot be stored: bad input.
-        // An adoption that would replace a model from elsewhere: refused
-        // before anything was written; adopt it under another id.
+        // An adoption that would replace a model from elsewhere, and a
+        // source that is (in) the catalog root: refused before anything
+        // was written.
         Error::InvalidInput { .. }
         | Error::NotFound { .. }
         | Error::NoCatalog { .. }
         | Error::NonUtf8Path { .. }
-        | Error::AdoptConflict { .. } => 2,
+        | Error::AdoptConflict { .. }
+        | Error::CatalogRootOverlap { .. } => 2,
         Error::Busy { .. } => 3,
         // "The bytes are not what you said" is a failed verification, and a
         // stored path that escapes the root is damage, not a typo: both 1,
