@@ -29,6 +29,8 @@ mod adoption_reads_a_models_files_on_every_core;
 mod an_oversized_move_import_is_refused_before_anything_moves;
 mod bit_flips_in_older_records_are_refused;
 #[cfg(feature = "cli")]
+mod check_names_what_it_finds_where_a_file_should_be;
+#[cfg(feature = "cli")]
 mod check_never_says_ok_when_something_is_wrong;
 #[cfg(feature = "cli")]
 mod cli_a_closed_or_broken_stdout_never_panics;
