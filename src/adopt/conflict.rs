@@ -9,7 +9,10 @@
 //! an Ollama name (`host/namespace/model:tag`), a file path, a URL. An
 //! entry registered in place is also bound to its path: the same
 //! repository found at another path is a conflict too (the entry would
-//! silently change which files it names).
+//! silently change which files it names). For a Hugging Face snapshot the
+//! path that counts is its repository's (`…/models--org--name`, the
+//! `snapshots/<commit>` below it dropped), so a new commit of the same
+//! cache, in place, is an update too.
 //!
 //! Conflicts are found while planning ([`Catalog::plan_adoption`], and
 //! again by [`Catalog::adopt_planned`] before anything is written), so the
@@ -131,11 +134,12 @@ pub(super) fn find(catalog: &Catalog, candidates: &[Candidate]) -> Vec<AdoptConf
 pub(super) fn between(e: &ModelEntry, c: &Candidate) -> Option<AdoptConflict> {
     let offered_ref = c.model_ref.canonical();
     let existing_path = e.external.then(|| PathBuf::from(&e.local_path));
-    let (kind, offered_path) = if origin(&e.model_ref) != origin(&offered_ref) {
+    let offered = origin(&offered_ref);
+    let (kind, offered_path) = if origin(&e.model_ref) != offered {
         (ConflictKind::OtherModel, c.origin.clone())
     } else if existing_path
         .as_deref()
-        .is_some_and(|p| p != Path::new(&c.base))
+        .is_some_and(|p| place(p, &offered) != place(&c.base, &offered))
     {
         (ConflictKind::OtherPath, c.base.clone())
     } else {
@@ -163,6 +167,17 @@ enum Origin {
     /// Any other reference, whole (an Ollama name, a file path, a URL), or
     /// a stored reference that no longer parses, as stored.
     Other(String),
+}
+
+/// Where a model of `origin` registered in place at `path` is kept: a
+/// Hugging Face snapshot (`<repo>/snapshots/<commit>`) by its repository,
+/// anything else by its path.
+fn place<'a>(path: &'a Path, origin: &Origin) -> &'a Path {
+    let snapshots = path.parent().filter(|p| p.ends_with("snapshots"));
+    match (origin, snapshots.and_then(Path::parent)) {
+        (Origin::HuggingFace { .. }, Some(repo)) => repo,
+        _ => path,
+    }
 }
 
 fn origin(stored: &str) -> Origin {
@@ -206,5 +221,16 @@ mod tests {
         for (a, b) in other {
             assert_ne!(origin(a), origin(b), "{a} and {b} are two origins");
         }
+    }
+
+    #[test]
+    fn a_snapshot_is_kept_where_its_repository_is() {
+        let hf = origin("hf:org/name@abc");
+        let file = origin("file:/data/snapshots/abc");
+        let snap = Path::new("/hub/models--org--name/snapshots/abc");
+        assert_eq!(place(snap, &hf), Path::new("/hub/models--org--name"));
+        assert_eq!(place(snap, &file), snap);
+        let blobs = Path::new("/ollama/models/blobs");
+        assert_eq!(place(blobs, &origin("ollama:m:1")), blobs);
     }
 }

@@ -181,28 +181,31 @@ fn an_ollama_name_taken_by_an_added_file_is_a_conflict_too() {
 
 #[test]
 fn the_same_cache_after_main_moved_is_still_an_update() {
-    let root = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let cache = hub_with_org_name(home.path());
-    let catalog = Catalog::open(root.path()).unwrap();
-    catalog
-        .adopt(&cache.hub, AdoptOptions::default(), &|_| {})
-        .unwrap();
-    let repo = cache.repo("org", "name");
-    let c2 = commit("upstream-2");
-    repo.snapshot(&c2, &[("model.safetensors", &bytes(50_000, 8), Kind::Lfs)]);
-    repo.set_ref("main", &c2);
-    let plan = catalog
-        .plan_adoption(&cache.hub, &AdoptOptions::default())
-        .unwrap();
-    assert!(plan.conflicts().is_empty(), "{:?}", plan.conflicts());
-    let again = catalog
-        .adopt(&cache.hub, AdoptOptions::default(), &|_| {})
-        .unwrap();
-    let main = again.models.iter().find(|m| m.id == "org/name").unwrap();
-    assert_eq!(main.action, AdoptAction::Updated);
-    assert_eq!(main.model_ref, format!("hf:org/name@{c2}"));
-    assert_eq!(main.trust, TrustState::Verified);
+    for in_place in [false, true] {
+        let root = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let cache = hub_with_org_name(home.path());
+        let opts = AdoptOptions::default().in_place(in_place);
+        let catalog = Catalog::open(root.path()).unwrap();
+        catalog.adopt(&cache.hub, opts.clone(), &|_| {}).unwrap();
+        let repo = cache.repo("org", "name");
+        let c2 = commit("upstream-2");
+        repo.snapshot(&c2, &[("model.safetensors", &bytes(50_000, 8), Kind::Lfs)]);
+        repo.set_ref("main", &c2);
+        let plan = catalog.plan_adoption(&cache.hub, &opts).unwrap();
+        assert!(
+            plan.conflicts().is_empty(),
+            "in place {in_place}: {:?}",
+            plan.conflicts()
+        );
+        let again = catalog.adopt(&cache.hub, opts, &|_| {}).unwrap();
+        let main = again.models.iter().find(|m| m.id == "org/name").unwrap();
+        assert_eq!(main.action, AdoptAction::Updated, "in place {in_place}");
+        assert_eq!(main.model_ref, format!("hf:org/name@{c2}"));
+        assert_eq!(main.trust, TrustState::Verified);
+        let entry = catalog.get("org/name").unwrap();
+        assert_eq!(entry.external, in_place);
+    }
 }
 
 #[test]
