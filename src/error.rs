@@ -257,6 +257,44 @@ pub enum Error {
         reason: String,
     },
 
+    /// An adoption would replace entries that came from somewhere else: an
+    /// id the source offers belongs, in the catalog, to another model
+    /// (another repository, Ollama name, file or URL) or to this model
+    /// registered in place at another path. Adoption never replaces such an
+    /// entry (its blobs would be left to gc); found while planning, before
+    /// anything was written, and nothing was.
+    #[error("{}", crate::adopt::describe_conflicts(conflicts))]
+    AdoptConflict {
+        /// Each id in conflict: what the catalog's entry came from, and
+        /// what the source offers.
+        conflicts: Vec<crate::AdoptConflict>,
+    },
+
+    /// A path given to adopt or import is the catalog root, lies inside
+    /// it, or contains it (compared resolved, and by the root directory's
+    /// device and inode, so a symlinked parent or a bind mount counts): the
+    /// catalog's own files (its journal, its lock, its blobs) would become
+    /// a model's. Found before anything was written; nothing was.
+    #[error(
+        "refusing to read models from {}: it {} the catalog root {}{}; the catalog's own files \
+         (journal, lock, blobs) would become a model's — nothing was written; give a path \
+         outside the catalog root, not containing it",
+        path.display(),
+        overlap.as_str(),
+        root.display(),
+        if resolved == path { String::new() } else { format!(" (as {})", resolved.display()) }
+    )]
+    CatalogRootOverlap {
+        /// The path given (or a file found under it).
+        path: PathBuf,
+        /// That path resolved (every symlink followed).
+        resolved: PathBuf,
+        /// The catalog root, resolved.
+        root: PathBuf,
+        /// The root itself, inside it, or containing it.
+        overlap: crate::RootOverlap,
+    },
+
     /// A source being imported or a store being adopted (a model
     /// directory, a Hugging Face cache, an Ollama models directory) holds
     /// something the catalog refuses to read as it is: a symlink leading

@@ -71,8 +71,8 @@ mod store;
 mod store_trait;
 
 pub use adopt::{
-    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, IngestCounts,
-    MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+    AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
+    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
 };
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
@@ -99,6 +99,7 @@ pub use model_ref::*;
 pub use store::gc::{GcOptions, GcReport};
 pub use store::ingest::LinkMode;
 pub use store::put_back::KeptFile;
+pub use store::root_overlap::RootOverlap;
 pub use store_trait::CatalogStore;
 
 /// The README's examples, run as doctests so they stay true.

@@ -16,10 +16,10 @@
 //! files by SHA-256), so every later `verify` checks the publisher's own
 //! digest too.
 
-use super::AdoptOptions;
 use super::plan::{Candidate, CandidateFile};
 use super::read::{FileRead, ReadError, read_files};
 use super::report::{AdoptAction, AdoptedModel, IngestCounts, SkipKind, Skipped};
+use super::{AdoptOptions, conflict};
 use crate::catalog::{Catalog, StoreSession};
 use crate::digest::Digest;
 use crate::entry::{
@@ -88,6 +88,13 @@ impl<'a> Run<'a> {
     ) -> Result<std::result::Result<AdoptedModel, Skipped>> {
         let started = Instant::now();
         let existing = self.catalog.lookup(&c.id);
+        // Settled before the first write; an entry made since (by another
+        // thread) is never replaced either.
+        if let Some(conflict) = existing.as_deref().and_then(|e| conflict::between(e, c)) {
+            return Err(Error::AdoptConflict {
+                conflicts: vec![conflict],
+            });
+        }
         let in_place = self.opts.in_place;
         if let Some(e) = &existing
             && unchanged_by_names(self.store, e, c, in_place)

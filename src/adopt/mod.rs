@@ -19,19 +19,29 @@
 //!    source `publisher` when all match; on a mismatch, `Failed`, naming
 //!    the file, registered where it is (its bytes never enter the store).
 //!
+//! An id the catalog already holds for a model from elsewhere (another
+//! repository or name, or an entry in place at another path) is never
+//! replaced: the whole adoption is refused (`conflict`), and
+//! [`AdoptOptions::rename`] adopts the model under another id.
+//!
 //! Everything is written through the catalog's own surface: the store's
 //! `*_beneath` operations, `put` and the verification record, under the
 //! store lock imports take.
 
 mod apply;
+mod conflict;
 mod detect;
 mod hf_cache;
 mod ollama;
 mod plain;
 mod plan;
 mod read;
+mod rename;
 mod report;
+mod settle;
 
+pub(crate) use conflict::describe as describe_conflicts;
+pub use conflict::{AdoptConflict, ConflictKind};
 pub use detect::SourceLayout;
 pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
 pub use report::{AdoptAction, AdoptReport, AdoptedModel, IngestCounts, SkipKind, Skipped};
@@ -41,7 +51,7 @@ use crate::context::OpContext;
 use crate::entry::TrustState;
 use crate::error::Result;
 use plan::Candidate;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -57,6 +67,10 @@ pub struct AdoptOptions {
     pub dry_run: bool,
     /// Correlation id and actor stored with the records.
     pub context: OpContext,
+    /// Ids to register models under instead of the ones their layout gives
+    /// them (found id → id): the way to adopt a model whose id the catalog
+    /// holds for a model from elsewhere.
+    pub rename: BTreeMap<String, String>,
 }
 
 impl AdoptOptions {
@@ -75,6 +89,11 @@ impl AdoptOptions {
         self.context = ctx;
         self
     }
+    /// Registers the model found as `found` under `id` instead.
+    pub fn rename(mut self, found: impl Into<String>, id: impl Into<String>) -> Self {
+        self.rename.insert(found.into(), id.into());
+        self
+    }
 }
 
 /// What a scan of a source found, before anything is hashed or written.
@@ -83,6 +102,11 @@ pub struct AdoptPlan {
     layout: SourceLayout,
     source: PathBuf,
     candidates: Vec<Candidate>,
+    /// Each candidate's id as the scan found it (before any rename).
+    found_ids: Vec<String>,
+    /// Ids the catalog holds for models from elsewhere: if there is one,
+    /// the adoption is refused.
+    conflicts: Vec<AdoptConflict>,
     /// What adopting each candidate is expected to do (by names and sizes;
     /// the bytes decide when it runs).
     actions: Vec<AdoptAction>,
@@ -106,6 +130,8 @@ impl AdoptPlan {
         Ok(AdoptPlan {
             layout,
             actions: vec![AdoptAction::Added; scan.candidates.len()],
+            found_ids: scan.candidates.iter().map(|c| c.id.clone()).collect(),
+            conflicts: Vec::new(),
             candidates: scan.candidates,
             skipped: scan.skipped,
             source,
@@ -127,12 +153,25 @@ impl AdoptPlan {
         self.candidates.len()
     }
 
-    /// Each model's id and what adopting it is expected to do.
+    /// Each model's id and what adopting it is expected to do (a model in
+    /// conflict is in [`AdoptPlan::conflicts`] instead).
     pub fn actions(&self) -> impl Iterator<Item = (&str, AdoptAction)> {
         self.candidates
             .iter()
             .map(|c| c.id.as_str())
             .zip(self.actions.iter().copied())
+            .filter(|(id, _)| !self.in_conflict(id))
+    }
+
+    /// The ids the catalog holds for models from elsewhere (another
+    /// repository or name, or an entry in place at another path): adopting
+    /// this plan is refused while there is one ([`crate::Error::AdoptConflict`]).
+    pub fn conflicts(&self) -> &[AdoptConflict] {
+        &self.conflicts
+    }
+
+    fn in_conflict(&self, id: &str) -> bool {
+        self.conflicts.iter().any(|c| c.id == id)
     }
 
     /// What was skipped, and why.
@@ -154,10 +193,13 @@ impl AdoptPlan {
             .sum()
     }
 
-    /// The report of a dry run: what would be done (nothing hashed or
-    /// written), `in_place` or not.
-    pub fn into_dry_run(self, in_place: bool) -> AdoptReport {
-        self.dry_run_report(in_place, Instant::now())
+    /// The report of a dry run without a catalog: every model would be
+    /// added, under the ids `opts.rename` asks for (nothing hashed or
+    /// written). With a catalog, [`Catalog::adopt_planned`] with
+    /// `opts.dry_run` says what would be updated, unchanged or in conflict.
+    pub fn into_dry_run(mut self, opts: &AdoptOptions) -> Result<AdoptReport> {
+        self.apply_renames(&opts.rename)?;
+        Ok(self.dry_run_report(opts.in_place, Instant::now()))
     }
 
     fn dry_run_report(self, in_place: bool, started: Instant) -> AdoptReport {
@@ -165,6 +207,7 @@ impl AdoptPlan {
             .candidates
             .iter()
             .zip(&self.actions)
+            .filter(|(c, _)| !self.in_conflict(&c.id))
             .map(|(c, a)| AdoptedModel {
                 id: c.id.clone(),
                 model_ref: c.model_ref.canonical(),
@@ -186,6 +229,7 @@ impl AdoptPlan {
             dry_run: true,
             in_place,
             models,
+            conflicts: self.conflicts,
             skipped: self.skipped,
             duration_ms: elapsed_ms(started),
         }
@@ -193,16 +237,14 @@ impl AdoptPlan {
 }
 
 impl Catalog {
-    /// Scans `path` ([`AdoptPlan::scan`]) and says, for each model, whether
-    /// adopting it would add it, update its entry, or find it unchanged.
+    /// Scans `path` ([`AdoptPlan::scan`]), gives models the ids
+    /// `opts.rename` asks for, and says, for each model, whether adopting
+    /// it would add it, update its entry, or find it unchanged — or that
+    /// its id belongs to a model from elsewhere ([`AdoptPlan::conflicts`]).
     /// Writes nothing (a read-only handle will do).
     pub fn plan_adoption(&self, path: &Path, opts: &AdoptOptions) -> Result<AdoptPlan> {
         let mut plan = AdoptPlan::scan(path)?;
-        plan.actions = plan
-            .candidates
-            .iter()
-            .map(|c| apply::expected_action(self, c, opts.in_place))
-            .collect();
+        settle::settle(self, &mut plan, opts)?;
         Ok(plan)
     }
 
@@ -257,17 +299,26 @@ impl Catalog {
         self.adopt_planned(plan, &opts, progress)
     }
 
-    /// Adopts what a plan found (see [`Catalog::adopt`]). With
-    /// `opts.dry_run`, returns what would be done and writes nothing.
+    /// Adopts what a plan found (see [`Catalog::adopt`]), checked against
+    /// the catalog again first: if an id belongs to a model from elsewhere,
+    /// nothing is written ([`Error::AdoptConflict`](crate::Error::AdoptConflict)).
+    /// With `opts.dry_run`, returns what would be done (conflicts
+    /// included) and writes nothing.
     pub fn adopt_planned(
         &self,
-        plan: AdoptPlan,
+        mut plan: AdoptPlan,
         opts: &AdoptOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<AdoptReport> {
         let started = Instant::now();
+        settle::settle(self, &mut plan, opts)?;
         if opts.dry_run {
             return Ok(plan.dry_run_report(opts.in_place, started));
+        }
+        if !plan.conflicts.is_empty() {
+            return Err(crate::Error::AdoptConflict {
+                conflicts: plan.conflicts,
+            });
         }
         opts.context.validate()?;
         let session = self.store_session()?;
@@ -286,6 +337,7 @@ impl Catalog {
             dry_run: false,
             in_place: opts.in_place,
             models,
+            conflicts: Vec::new(),
             skipped,
             duration_ms: elapsed_ms(started),
         };

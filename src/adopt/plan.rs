@@ -7,6 +7,7 @@ use crate::digest::Digest;
 use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
 use crate::error::Error;
 use crate::model_ref::ModelRef;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One model found in the source.
@@ -92,8 +93,9 @@ impl Scan {
     }
 
     /// Adds a candidate unless it cannot be registered as it is (too many
-    /// files, a file path the catalog cannot store, an id already found):
-    /// then it is skipped, with the reason.
+    /// files, a file path the catalog cannot store, two files at one path
+    /// of its view, an id already found): then it is skipped, with the
+    /// reason, and every other candidate is still adopted.
     pub fn add(&mut self, candidate: Candidate) {
         let problem = if candidate.files.is_empty() {
             Some("it has no files".to_string())
@@ -115,11 +117,54 @@ impl Scan {
                 .iter()
                 .find_map(|f| check_relative_path("path", &f.path).err())
                 .map(|e| e.to_string())
+                .or_else(|| view_collision(&candidate.files))
         };
         match problem {
             Some(reason) => self.skip(candidate.origin, SkipKind::Unsupported, reason),
             None => self.candidates.push(candidate),
         }
+    }
+}
+
+/// Why `files` cannot be laid out as one directory (the view a linked
+/// model gets), if so: two files at one path (Ollama numbers repeated
+/// kinds, `license`, `license-2`, and a layer of kind `license-2` takes
+/// that name again), or a path that is a file and the directory of another.
+fn view_collision(files: &[CandidateFile]) -> Option<String> {
+    let mut paths: BTreeMap<&str, &CandidateFile> = BTreeMap::new();
+    for f in files {
+        if let Some(first) = paths.insert(f.path.as_str(), f) {
+            return Some(format!(
+                "two of its files would both be `{}` in its view ({} and {}); it cannot be \
+                 registered as one directory",
+                f.path,
+                described(first),
+                described(f)
+            ));
+        }
+    }
+    for f in files {
+        let mut dir = f.path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if paths.contains_key(parent) {
+                return Some(format!(
+                    "`{parent}` would be a file of it and the directory of its file `{}`; it \
+                     cannot be registered as one directory",
+                    f.path
+                ));
+            }
+            dir = parent;
+        }
+    }
+    None
+}
+
+/// A file of a candidate, for a message: where it is found, and its media
+/// type if it has one.
+fn described(f: &CandidateFile) -> String {
+    match &f.media_type {
+        Some(media) => format!("{} of media type {media}", f.in_place),
+        None => f.in_place.clone(),
     }
 }
 
@@ -137,4 +182,53 @@ pub(crate) fn is_hex(name: &str, len: usize) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> CandidateFile {
+        CandidateFile {
+            path: path.into(),
+            in_place: path.into(),
+            source: PathBuf::from("/src").join(path),
+            tree: PathBuf::from("/src"),
+            size: 1,
+            publisher: None,
+            media_type: None,
+        }
+    }
+
+    fn candidate(id: &str, paths: &[&str]) -> Candidate {
+        Candidate {
+            id: id.into(),
+            model_ref: ModelRef::parse("/src").unwrap(),
+            origin: PathBuf::from("/src").join(id),
+            base: PathBuf::from("/src"),
+            single: false,
+            files: paths.iter().map(|p| file(p)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_view_path_taken_twice_or_as_file_and_directory_skips_only_that_model() {
+        let mut scan = Scan::default();
+        scan.add(candidate("twice", &["license", "license-2", "license-2"]));
+        scan.add(candidate("file-and-dir", &["a", "a/b/c"]));
+        scan.add(candidate("good", &["a/b", "a/c", "ab"]));
+        let ids: Vec<&str> = scan.candidates.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["good"]);
+        let reasons: Vec<(&Path, SkipKind, &str)> = scan
+            .skipped
+            .iter()
+            .map(|s| (s.path.as_path(), s.kind, s.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert_eq!(reasons[0].0, Path::new("/src/twice"));
+        assert_eq!(reasons[0].1, SkipKind::Unsupported);
+        assert!(reasons[0].2.contains("both be `license-2`"), "{reasons:?}");
+        assert_eq!(reasons[1].0, Path::new("/src/file-and-dir"));
+        assert!(reasons[1].2.contains("`a` would be a file"), "{reasons:?}");
+    }
 }

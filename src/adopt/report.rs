@@ -13,7 +13,9 @@ pub enum AdoptAction {
     /// Registered for the first time.
     Added,
     /// Its entry was replaced: the snapshot, manifest or files changed (or
-    /// it was registered differently before, for example in place).
+    /// it was registered differently before, for example in place). Only
+    /// an entry of the same origin is ever replaced (see
+    /// [`AdoptPlan::conflicts`](super::AdoptPlan::conflicts)).
     Updated,
     /// Nothing changed since it was last adopted: no record was written.
     Unchanged,
@@ -147,8 +149,11 @@ pub struct AdoptReport {
     pub dry_run: bool,
     /// The files were registered where they are.
     pub in_place: bool,
-    /// One per model found, in the order found.
+    /// One per model found, in the order found (but those in conflict).
     pub models: Vec<AdoptedModel>,
+    /// Ids the catalog holds for models from elsewhere (a dry run lists
+    /// them; a real adoption with one is refused, writing nothing).
+    pub conflicts: Vec<super::AdoptConflict>,
     /// What was not adopted.
     pub skipped: Vec<Skipped>,
     /// Wall-clock time, in milliseconds.

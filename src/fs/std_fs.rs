@@ -36,7 +36,7 @@ impl Fs for StdFs {
     }
 
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
-        let mut file = File::open(path)?;
+        let mut file = open_regular(path)?;
         let len = file.metadata()?.len();
         file.seek(SeekFrom::Start(offset))?;
         let mut buf = Vec::with_capacity(usize::try_from(len.saturating_sub(offset)).unwrap_or(0));
@@ -45,7 +45,7 @@ impl Fs for StdFs {
     }
 
     fn read_at(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let file = File::open(path)?;
+        let file = open_regular(path)?;
         let mut buf = vec![0; len];
         let mut filled = 0;
         while filled < len {
@@ -62,7 +62,7 @@ impl Fs for StdFs {
 
     fn read_head(&self, path: &Path, len: usize) -> io::Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(len);
-        File::open(path)?.take(len as u64).read_to_end(&mut buf)?;
+        open_regular(path)?.take(len as u64).read_to_end(&mut buf)?;
         Ok(buf)
     }
 

@@ -21,6 +21,7 @@ pub(crate) mod ingest;
 pub(crate) mod intent;
 pub(crate) mod manifest;
 pub(crate) mod put_back;
+pub(crate) mod root_overlap;
 pub(crate) mod usage;
 pub(crate) mod view;
 

@@ -22,6 +22,17 @@ pub(crate) fn ensure(store: &Store, files: &[ManifestFile]) -> Result<String> {
     if is_complete(store, &rel, files)? {
         return Ok(rel);
     }
+    // Imports run side by side (they share the store lock): builds of
+    // views take turns, so one never removes a view another just renamed
+    // into place while a third looks at it. One writer per root means no
+    // other process builds views.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if is_complete(store, &rel, files)? {
+        return Ok(rel);
+    }
     let fs = &store.fs;
     static BUILDS: AtomicU64 = AtomicU64::new(0);
     let staging_rel = format!(

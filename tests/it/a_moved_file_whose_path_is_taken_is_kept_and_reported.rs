@@ -17,8 +17,9 @@ use std::time::Duration;
 fn a_moved_file_whose_source_path_was_taken_is_kept_reported_and_put_back_later() {
     let cli = Cli::new();
     let root = cli.root();
-    // Sources on the root's file system, so the import really moves them.
-    let src = tempfile::tempdir_in(root).unwrap();
+    // Sources beside the root, on its file system, so the import really
+    // moves them (never inside it: that is refused).
+    let src = tempfile::tempdir_in(root.parent().unwrap()).unwrap();
     let repo = src.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(repo.join("config.json"), b"{\"arch\":\"x\"}").unwrap();

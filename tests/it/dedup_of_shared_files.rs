@@ -106,7 +106,7 @@ fn the_same_file_under_two_ids_is_one_blob_and_frees_nothing_until_both_go() {
 #[test]
 fn hard_linked_and_moved_sources_and_what_eviction_frees() {
     let root = tempfile::tempdir().unwrap();
-    let src = tempfile::tempdir_in(root.path()).unwrap(); // same file system
+    let src = tempfile::tempdir_in(root.path().parent().unwrap()).unwrap(); // beside the root: same file system
     let linked = src.path().join("linked.gguf");
     let moved = src.path().join("moved.gguf");
     std::fs::write(&linked, vec![5u8; 50_000]).unwrap();

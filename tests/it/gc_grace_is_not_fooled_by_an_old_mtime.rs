@@ -23,8 +23,9 @@ fn old_file(path: &std::path::Path, bytes: &[u8]) {
 fn files_moved_into_the_store_with_an_old_mtime_survive_gc_with_the_default_grace() {
     let root = tempfile::tempdir().unwrap();
     // The user's model files, last modified two days ago, on the same file
-    // system as the store (so an import moves them instead of copying).
-    let src = tempfile::tempdir_in(root.path()).unwrap();
+    // system as the store (so an import moves them instead of copying),
+    // beside its root.
+    let src = tempfile::tempdir_in(root.path().parent().unwrap()).unwrap();
     let catalog = Catalog::open(root.path()).unwrap();
     std::fs::create_dir_all(root.path().join("blobs/tmp")).unwrap();
     std::fs::create_dir_all(root.path().join("blobs/sha256")).unwrap();

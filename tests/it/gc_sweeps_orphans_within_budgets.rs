@@ -150,7 +150,7 @@ fn a_size_budget_evicts_retired_models_least_recently_changed_first() {
 #[test]
 fn bytes_still_linked_elsewhere_are_not_counted_as_freed() {
     let root = tempfile::tempdir().unwrap();
-    let src = tempfile::tempdir_in(root.path()).unwrap();
+    let src = tempfile::tempdir_in(root.path().parent().unwrap()).unwrap();
     let catalog = Catalog::open(root.path()).unwrap();
     let linked = src.path().join("linked.gguf");
     std::fs::write(&linked, vec![1u8; 4096]).unwrap();

@@ -17,7 +17,7 @@ fn r(path: &Path) -> ModelRef {
 #[test]
 fn a_refused_move_import_of_a_directory_puts_every_file_back() {
     let root = tempfile::tempdir().unwrap();
-    let src = tempfile::tempdir_in(root.path()).unwrap(); // same file system: a real move
+    let src = tempfile::tempdir_in(root.path().parent().unwrap()).unwrap(); // beside the root: a real move
     let repo = src.path().join("repo");
     std::fs::create_dir_all(repo.join("sub")).unwrap();
     std::fs::write(repo.join("config.json"), b"{}").unwrap();
@@ -63,7 +63,7 @@ fn a_refused_move_import_of_a_directory_puts_every_file_back() {
 fn symlinked_sources_are_copied_not_moved_or_linked() {
     // A Hugging Face cache snapshot: files are relative symlinks into blobs/.
     let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir_in(root.path()).unwrap();
+    let cache = tempfile::tempdir_in(root.path().parent().unwrap()).unwrap();
     let blobs = cache.path().join("blobs");
     let snap = cache.path().join("snapshots/abc");
     std::fs::create_dir_all(&blobs).unwrap();

@@ -14,6 +14,7 @@ mod support;
 mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
 mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
 mod a_file_rewritten_during_verification_never_passes_the_fast_path;
+mod a_model_whose_files_collide_is_skipped_and_the_rest_adopted;
 mod a_move_import_never_loses_the_source_whatever_fails;
 mod a_moved_file_is_never_put_back_through_a_symlink_planted_in_its_path;
 #[cfg(feature = "cli")]
@@ -26,10 +27,14 @@ mod a_symlink_swapped_in_mid_walk_never_leads_outside_the_root;
 mod acknowledgement_never_precedes_durability;
 mod adopting_a_hugging_face_cache_links_every_snapshot_without_copying;
 mod adopting_an_ollama_store_verifies_every_layer_against_its_manifest;
+#[cfg(feature = "cli")]
+mod adopting_never_replaces_a_model_that_came_from_elsewhere;
 mod adopting_the_same_store_again_writes_no_record;
 mod adoption_reads_a_models_files_on_every_core;
 mod an_oversized_move_import_is_refused_before_anything_moves;
 mod bit_flips_in_older_records_are_refused;
+#[cfg(feature = "cli")]
+mod check_names_what_it_finds_where_a_file_should_be;
 #[cfg(feature = "cli")]
 mod check_never_says_ok_when_something_is_wrong;
 #[cfg(feature = "cli")]
@@ -121,6 +126,8 @@ mod sigkill_during_an_adoption_never_changes_the_cache;
 mod sigkill_mid_stream_loses_no_acknowledged_record;
 mod snapshot_edits_are_bound_to_the_chain;
 mod tampering_is_caught_by_the_chain_check;
+#[cfg(feature = "cli")]
+mod the_catalog_root_is_never_adopted_or_imported;
 mod truncation_at_every_offset_recovers_the_prefix;
 mod trust_is_verified_only_against_a_publisher_digest;
 mod verification_is_about_the_bytes_hashed;

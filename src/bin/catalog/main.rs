@@ -23,7 +23,8 @@ use std::process::ExitCode;
 /// `evict`, `delete` or `gc` could not remove or sync a store file (the
 /// record is written, the report printed and the files named on stderr;
 /// `gc` retries), or an operation failed; 2 bad usage or input (nothing
-/// written); 3 another process holds the writer lock.
+/// written; also an adoption whose ids belong to models from elsewhere);
+/// 3 another process holds the writer lock.
 ///
 /// If the reader of stdout goes away (`catalog list | head -1`) the command
 /// stops writing quietly and keeps its exit code; if stdout fails otherwise
@@ -60,7 +61,9 @@ enum Command {
     /// Adopt the models this node already has (a Hugging Face hub cache,
     /// an Ollama models directory, a model directory or GGUF file): linked,
     /// not copied, and checked against their publishers' digests; exits 1
-    /// if a model's bytes do not match.
+    /// if a model's bytes do not match, 2 (writing nothing) if an id it
+    /// would register belongs to a model from elsewhere (adopt that one
+    /// under another id with --as).
     Adopt(cmd::adopt::Args),
     /// List the models.
     List(cmd::list::Args),
@@ -166,10 +169,15 @@ pub fn exit_code(err: &Error) -> u8 {
         // The caller asked for something that cannot be: an invalid
         // argument, an unknown id, a root with no catalog.
         // A model file name that is not UTF-8 cannot be stored: bad input.
+        // An adoption that would replace a model from elsewhere, and a
+        // source that is (in) the catalog root: refused before anything
+        // was written.
         Error::InvalidInput { .. }
         | Error::NotFound { .. }
         | Error::NoCatalog { .. }
-        | Error::NonUtf8Path { .. } => 2,
+        | Error::NonUtf8Path { .. }
+        | Error::AdoptConflict { .. }
+        | Error::CatalogRootOverlap { .. } => 2,
         Error::Busy { .. } => 3,
         // "The bytes are not what you said" is a failed verification, and a
         // stored path that escapes the root is damage, not a typo: both 1,

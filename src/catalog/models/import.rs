@@ -25,6 +25,7 @@ use crate::metrics::VerifyReason;
 use crate::model_ref::ModelRef;
 use crate::store::ingest::{Ingested, LinkMode, Method, Staged, stage_file};
 use crate::store::manifest::manifest_digest;
+use crate::store::root_overlap::RootGuard;
 use crate::store::{BLOBS_DIR, Object, STAGING_DIR, Store, view};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex};
@@ -266,6 +267,7 @@ impl Catalog {
         // the store: the store lock is taken only after it.
         let mut fetched: FetchedModel = fetcher.fetch(source)?;
         fetched.check()?;
+        refuse_catalog_files(self.root(), source, &fetched)?;
         // Imports share the store; gc and evictions wait for them.
         let _store = w.store_shared();
         let store = &self.inner.store;
@@ -496,6 +498,25 @@ struct Target<'a> {
     source: &'a ModelRef,
     single: bool,
     started: Instant,
+}
+
+/// Refuses ([`Error::CatalogRootOverlap`]) a local source that is the
+/// catalog root, lies inside it or contains it, and any file fetched that
+/// lies inside it: its bytes are the catalog's own (a journal segment, the
+/// lock, a blob), and a move would take them away.
+fn refuse_catalog_files(
+    root: &std::path::Path,
+    source: &ModelRef,
+    fetched: &FetchedModel,
+) -> Result<()> {
+    let mut guard = RootGuard::new(root);
+    if let ModelRef::File { path } = source {
+        guard.refuse_source(path)?;
+    }
+    for f in &fetched.files {
+        guard.refuse_file(&f.path)?;
+    }
+    Ok(())
 }
 
 /// Drops staged copies and links (moved files are the intent's to put back).

@@ -1,8 +1,10 @@
-//! `catalog adopt <PATH> [--in-place] [--dry-run]`: register the models a
-//! node already has (a Hugging Face hub cache, an Ollama models directory,
-//! a plain directory or GGUF file), linked rather than copied and checked
-//! against the digests their stores name them by. Exit 1 if a model's
-//! bytes did not match (it is registered as failed).
+//! `catalog adopt <PATH> [--in-place] [--dry-run] [--as OLD_ID=NEW_ID]…`:
+//! register the models a node already has (a Hugging Face hub cache, an
+//! Ollama models directory, a plain directory or GGUF file), linked rather
+//! than copied and checked against the digests their stores name them by.
+//! Exit 1 if a model's bytes did not match (it is registered as failed);
+//! exit 2, writing nothing, if an id belongs to a model from elsewhere (a
+//! dry run lists such conflicts, and exits 2 too).
 
 use super::Context;
 use super::progress::Progress;
@@ -27,24 +29,49 @@ pub struct Args {
     /// Say what would be adopted; hash and write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Adopt the model found as OLD_ID under NEW_ID (repeatable). An id
+    /// the catalog already holds for a model from elsewhere (another
+    /// repository or name, or an entry in place at another path) is never
+    /// replaced: the adoption is refused (exit 2, nothing written) until
+    /// each such model is adopted under another id.
+    #[arg(long = "as", value_name = "OLD_ID=NEW_ID", value_parser = parse_rename)]
+    rename: Vec<(String, String)>,
+}
+
+/// Parses `OLD_ID=NEW_ID` for clap (the ids themselves are checked by the
+/// adoption).
+fn parse_rename(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((old, new)) if !old.is_empty() && !new.is_empty() => {
+            Ok((old.to_owned(), new.to_owned()))
+        }
+        _ => Err(
+            "expected OLD_ID=NEW_ID (the id the model was found as, `=`, the id to \
+                  adopt it under)"
+                .into(),
+        ),
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
-    let opts = AdoptOptions::default()
+    let mut opts = AdoptOptions::default()
         .in_place(args.in_place)
         .dry_run(args.dry_run)
         .context(ctx.op_context("adopt"));
+    for (old, new) in &args.rename {
+        opts = opts.rename(old, new);
+    }
     // The source is looked at before a catalog is opened (and perhaps
     // created): hostile or unreadable input writes nothing at all.
     let scanned = AdoptPlan::scan(&args.path)?;
     let report = if args.dry_run {
-        let plan = match ctx.reader() {
-            Ok(catalog) => catalog.plan_adoption(&args.path, &opts)?,
-            // No catalog yet: every model would be added.
-            Err(Error::NoCatalog { .. }) => scanned,
+        match ctx.reader() {
+            Ok(catalog) => catalog.adopt_planned(scanned, &opts, &|_| {})?,
+            // No catalog yet: every model would be added (under the ids
+            // asked for).
+            Err(Error::NoCatalog { .. }) => scanned.into_dry_run(&opts)?,
             Err(e) => return Err(e),
-        };
-        plan.into_dry_run(args.in_place)
+        }
     } else {
         let catalog = ctx.writer()?;
         let plan = catalog.plan_adoption(&args.path, &opts)?;
@@ -54,7 +81,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         report?
     };
     print(ctx, &report);
-    Ok(if report.failed() {
+    Ok(if !report.conflicts.is_empty() {
+        // A dry run's conflicts: the adoption itself would be refused.
+        ExitCode::from(2)
+    } else if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -69,8 +99,30 @@ fn print(ctx: &Context, r: &AdoptReport) {
             errln!("error: {} failed: {f}", m.id);
         }
     }
+    if !r.conflicts.is_empty() {
+        errln!(
+            "error: {}",
+            catalog_core::Error::AdoptConflict {
+                conflicts: r.conflicts.clone()
+            }
+        );
+    }
     if ctx.json {
         let models: Vec<_> = r.models.iter().map(model_json).collect();
+        let conflicts: Vec<_> = r
+            .conflicts
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "kind": c.kind.as_str(),
+                    "existing_ref": c.existing_ref,
+                    "existing_path": c.existing_path,
+                    "offered_ref": c.offered_ref,
+                    "offered_path": c.offered_path,
+                })
+            })
+            .collect();
         let skipped: Vec<_> = r
             .skipped
             .iter()
@@ -84,6 +136,7 @@ fn print(ctx: &Context, r: &AdoptReport) {
                 "dry_run": r.dry_run,
                 "in_place": r.in_place,
                 "models": models,
+                "conflicts": conflicts,
                 "skipped": skipped,
                 "bytes_hashed": r.bytes_hashed(),
                 "bytes_written": r.bytes_written(),
@@ -94,11 +147,15 @@ fn print(ctx: &Context, r: &AdoptReport) {
         return;
     }
     outln!(
-        "{} at {}: {} model{}, {} skipped{}",
+        "{} at {}: {} model{}, {}{} skipped{}",
         r.layout.describe(),
         r.source.display(),
         r.models.len(),
         if r.models.len() == 1 { "" } else { "s" },
+        match r.conflicts.len() {
+            0 => String::new(),
+            n => format!("{n} in conflict, "),
+        },
         r.skipped.len(),
         if r.dry_run {
             " (dry run: nothing hashed or written)"
@@ -134,6 +191,9 @@ fn print(ctx: &Context, r: &AdoptReport) {
         }
         outln!("{line}");
         outln!("    {}", m.model_ref);
+    }
+    for c in &r.conflicts {
+        outln!("conflict {c}");
     }
     for s in &r.skipped {
         outln!(

@@ -7,10 +7,15 @@
 //! replay the journal against every snapshot and hash every stored file.
 //!
 //! The check changes nothing and takes no lock, so it runs beside a writer
-//! and on a catalog that refuses to open.
+//! and on a catalog that refuses to open. It looks at a file by its
+//! metadata before it reads it, and never opens one that is not a regular
+//! file (a FIFO's open blocks): such a file is a problem named by what it
+//! is (`found`, `special_files`).
 
+mod found;
 mod journal;
 mod snapshots;
+mod special_files;
 mod store;
 
 use super::identity::Identity;
@@ -155,6 +160,9 @@ pub(crate) fn check(root: &Path, opts: &Options, copts: &CheckOptions) -> Result
     let layout = Layout::new(std::path::absolute(root).map_err(|e| Error::io(root, e))?);
     let fs = &*opts.fs;
     let mut report = CheckReport::default();
+    if special_files::found_special_files(&layout, opts, &mut report)? {
+        return Ok(report);
+    }
     let id_path = layout.identity_file();
     let identity = match fs.read(&id_path) {
         Ok(bytes) => Identity::decode(&bytes, &id_path)?,

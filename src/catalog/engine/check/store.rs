@@ -1,11 +1,14 @@
 //! The store's side of the check: every file an entry uses exists (every
 //! view complete), every blob hashes to its name when deep, and no moved-in
-//! file is left behind by an import that could not finish.
+//! file is left behind by an import that could not finish. A file is
+//! looked at by its metadata first and named by what it is (`found`): a
+//! FIFO, socket, device or directory where a file should be is never
+//! opened (opening a FIFO blocks), and never called missing.
 
 use super::super::options::Options;
+use super::found::Found;
 use super::{CheckReport, ProblemKind, problem};
 use crate::error::{Error, Result};
-use crate::fs::FileKind;
 use crate::hashing::{FsOpener, hash_files_via};
 use crate::layout::Layout;
 use crate::state::State;
@@ -78,27 +81,32 @@ fn check_in_place(opts: &Options, entry: &crate::entry::ModelEntry, report: &mut
         entry.files.iter().map(|f| base.join(&f.path)).collect()
     };
     for path in paths {
-        let present = opts
-            .fs
-            .metadata(&path, true)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.kind == FileKind::File);
-        if !present {
-            problem(
-                report,
-                ProblemKind::Store,
-                &path,
-                0,
-                Some(entry.updated_seq),
-                format!(
-                    "model `{}` was registered in place and this file of it is missing (the \
-                     catalog never removes it: it was removed or moved outside the catalog); \
-                     adopt it again, or delete the entry",
-                    entry.id
-                ),
-            );
-        }
+        let found = Found::at(&*opts.fs, &path, true);
+        let what = match &found {
+            Found::File => continue,
+            gone if gone.is_gone() => format!(
+                "model `{}` was registered in place and this file of it {} (the catalog never \
+                 removes it: it was removed or moved outside the catalog); adopt it again, or \
+                 delete the entry",
+                entry.id,
+                gone.describe()
+            ),
+            other => format!(
+                "model `{}` was registered in place and this file of it {} (the catalog never \
+                 replaces it: it was replaced outside the catalog, and is not opened); put the \
+                 model's file back and adopt it again, or delete the entry",
+                entry.id,
+                other.describe()
+            ),
+        };
+        problem(
+            report,
+            ProblemKind::Store,
+            &path,
+            0,
+            Some(entry.updated_seq),
+            what,
+        );
     }
 }
 
@@ -119,26 +127,32 @@ pub(super) fn check_store(
         }
         for object in objects_of(entry) {
             let rel = object.rel();
-            let ok = match object {
-                Object::Blob(_) => confined(&store, &rel)
-                    .ok()
-                    .and_then(|p| opts.fs.metadata(&p, false).ok().flatten())
-                    .is_some_and(|m| m.kind == FileKind::File),
-                Object::View(_) => view::is_complete(&store, &rel, &entry.files).unwrap_or(false),
+            let found = match object {
+                Object::Blob(_) => match confined(&store, &rel) {
+                    Ok(p) => Found::at(&*opts.fs, &p, false),
+                    Err(e) => Found::Unreadable(e.to_string()),
+                },
+                Object::View(_) => match view::is_complete(&store, &rel, &entry.files) {
+                    Ok(true) => continue,
+                    _ => Found::Incomplete,
+                },
             };
-            if !ok {
-                problem(
-                    report,
-                    ProblemKind::Store,
-                    &store.path(object),
-                    0,
-                    Some(entry.updated_seq),
-                    format!(
-                        "model `{}` uses {rel}, which is missing or incomplete",
-                        entry.id
-                    ),
-                );
+            if matches!(found, Found::File) {
+                continue;
             }
+            let what = format!(
+                "model `{}` uses {rel}, which {}",
+                entry.id,
+                found.describe()
+            );
+            problem(
+                report,
+                ProblemKind::Store,
+                &store.path(object),
+                0,
+                Some(entry.updated_seq),
+                what,
+            );
         }
     }
     if !deep {
@@ -155,6 +169,12 @@ pub(super) fn check_store(
             continue;
         };
         let path = dir.join(&name);
+        let found = Found::at(&*opts.fs, &path, false);
+        if !matches!(found, Found::File) {
+            let what = format!("this blob {}; it is not read", found.describe());
+            problem(report, ProblemKind::Store, &path, 0, None, what);
+            continue;
+        }
         let fs = FsOpener(&*opts.fs);
         let hashed = hash_files_via(&fs, std::slice::from_ref(&path), 1, &|_| {}).pop();
         match hashed.unwrap_or_else(|| Err(Error::io(&path, std::io::Error::other("not hashed")))) {
