@@ -10,6 +10,7 @@ mod cli_support;
 mod nats_support;
 mod support;
 
+mod a_copy_import_of_a_directory_swapped_mid_import_never_copies_an_outside_file;
 #[cfg(feature = "cli")]
 mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
 mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
@@ -21,6 +22,7 @@ mod a_moved_file_whose_path_is_taken_is_kept_and_reported;
 mod a_plain_directory_or_gguf_file_is_adopted_by_link_with_its_digest_computed;
 mod a_planted_move_intent_never_leads_outside_the_root;
 mod a_source_directory_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file;
+mod a_source_file_swapped_for_a_fifo_mid_import_never_hangs_or_registers_an_empty_file;
 mod a_symlink_out_of_a_source_is_refused_and_nothing_is_copied;
 mod a_symlink_swapped_in_mid_walk_never_leads_outside_the_root;
 mod acknowledgement_never_precedes_durability;
@@ -28,6 +30,7 @@ mod adopting_a_hugging_face_cache_links_every_snapshot_without_copying;
 mod adopting_an_ollama_store_verifies_every_layer_against_its_manifest;
 mod adopting_the_same_store_again_writes_no_record;
 mod adoption_reads_a_models_files_on_every_core;
+mod an_adoption_of_a_directory_swapped_mid_adoption_never_links_or_registers_an_outside_file;
 mod an_oversized_move_import_is_refused_before_anything_moves;
 mod bit_flips_in_older_records_are_refused;
 #[cfg(feature = "cli")]
