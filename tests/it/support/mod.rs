@@ -3,6 +3,7 @@
 pub mod golden;
 pub mod layouts;
 pub mod mem_fs;
+pub mod swap_race;
 
 use catalog_core::{Digest, EntrySpec, Lifecycle, ManifestFile, ModelEntry};
 use std::collections::BTreeMap;
