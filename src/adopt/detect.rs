@@ -100,11 +100,8 @@ pub(crate) fn detect(path: &Path) -> Result<(SourceLayout, PathBuf)> {
     })?;
     let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
     if meta.is_file() {
-        let mut magic = [0u8; 4];
-        let gguf = std::fs::File::open(&path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-            .is_ok()
-            && &magic == b"GGUF";
+        // Never blocks: a FIFO swapped in since the look is not read.
+        let gguf = crate::fs::read_regular(&path, 4).is_ok_and(|magic| magic == b"GGUF");
         let layout = if gguf {
             SourceLayout::Gguf
         } else {

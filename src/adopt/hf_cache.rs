@@ -294,7 +294,10 @@ fn read_refs(repo: &Path, scan: &mut Scan) -> Result<BTreeMap<String, String>> {
                 scan.skip(path, SkipKind::Unsupported, "not a ref file");
                 continue;
             }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            // Never blocks: a FIFO swapped in since the look is not read.
+            let text = crate::fs::read_regular(&path, MAX_REF_LEN)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let commit = text.trim();
             if is_hex(commit, 40) {
                 out.insert(ref_name, commit.to_owned());

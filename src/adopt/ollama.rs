@@ -31,7 +31,6 @@ use crate::error::{Error, Result};
 use crate::model_ref::ModelRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Largest manifest read. Ollama's are a few KiB; one listing a tensor per
@@ -153,21 +152,20 @@ fn walk(
 /// digest that is not one); `Ok(Err)` skips this manifest (not JSON, not a
 /// manifest).
 fn read_manifest(path: &Path) -> Result<std::result::Result<Manifest, String>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let oversized = || {
         unsafe_source(
             path,
             format!("an oversized manifest (over {MAX_MANIFEST_BYTES} bytes)"),
         )
     };
-    if len > MAX_MANIFEST_BYTES {
-        return Err(oversized());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    // Never blocks: a FIFO or device swapped in since the look is refused.
+    let bytes = crate::fs::read_regular(path, MAX_MANIFEST_BYTES + 1).map_err(|e| {
+        if crate::fs::is_not_regular(&e) {
+            unsafe_source(path, e.to_string())
+        } else {
+            Error::io(path, e)
+        }
+    })?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
         return Err(oversized());
     }

@@ -194,6 +194,22 @@ pub fn kind_name(ft: FileType) -> &'static str {
     }
 }
 
+/// Reads at most `max` bytes of the regular file `path` (a small file of
+/// someone else's: a manifest, a ref, a file's magic), opened without
+/// following a final symlink and without blocking: a FIFO, a device or a
+/// directory put in its place is [`is_not_regular`], never waited on.
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(CWD, path, FILE, Mode::empty())?;
+    let file = File::from(fd);
+    let ft = FileType::from_raw_mode(rustix::fs::fstat(&file)?.st_mode);
+    if ft != FileType::RegularFile {
+        return Err(not_regular(kind_name(ft)));
+    }
+    let mut out = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(&file, max), &mut out)?;
+    Ok(out)
+}
+
 /// Flags of every directory opened on the way.
 const DIR: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)

@@ -20,6 +20,7 @@ mod std_fs;
 pub use atomic::{TEMP_SUFFIX, publish_file};
 pub use foreign::{
     DirId, ForeignFile, ForeignPath, Links, changed, is_changed, is_not_regular, not_regular,
+    read_regular,
 };
 pub use std_fs::StdFs;
 

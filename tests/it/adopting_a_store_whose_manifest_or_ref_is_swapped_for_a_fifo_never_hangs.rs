@@ -67,7 +67,6 @@ fn never_hangs(base: &Path, source: &Path, file: &Path) {
 }
 
 #[test]
-#[ignore = "hole: an Ollama manifest is opened by path with a blocking open after its type was checked"]
 fn adopting_an_ollama_store_whose_manifest_is_swapped_for_a_fifo_never_hangs() {
     let base = tempfile::tempdir().unwrap();
     let ollama = Ollama::new(&base.path().join("models"));
@@ -80,7 +79,6 @@ fn adopting_an_ollama_store_whose_manifest_is_swapped_for_a_fifo_never_hangs() {
 }
 
 #[test]
-#[ignore = "hole: a Hugging Face ref is read by path with a blocking open after its type was checked"]
 fn adopting_a_hugging_face_cache_whose_ref_is_swapped_for_a_fifo_never_hangs() {
     let base = tempfile::tempdir().unwrap();
     let cache = HfCache::new(&base.path().join("hub"));
@@ -92,7 +90,6 @@ fn adopting_a_hugging_face_cache_whose_ref_is_swapped_for_a_fifo_never_hangs() {
 }
 
 #[test]
-#[ignore = "hole: a GGUF file's magic is read by path with a blocking open after its type was checked"]
 fn adopting_a_gguf_file_swapped_for_a_fifo_never_hangs() {
     let base = tempfile::tempdir().unwrap();
     let dir = base.path().join("models");
