@@ -186,6 +186,43 @@ pub(crate) trait Opener: Sync {
     fn open(&self, path: &Path) -> io::Result<Box<dyn ForeignFile>>;
     /// The size of `path`, if known (to read the largest files first).
     fn size(&self, path: &Path) -> Option<u64>;
+    /// The length `path` must have, if the caller knows it: a file of
+    /// another length is refused before a byte is read (a sparse file of
+    /// terabytes in place of a model file is not hashed for hours).
+    fn expected_len(&self, path: &Path) -> Option<u64> {
+        let _ = path;
+        None
+    }
+}
+
+/// Opens each file as its caller described it: inside a tree (a model
+/// registered in place: no symlink may lead out of it), or as named; with
+/// the length it must have.
+pub(crate) struct TargetOpener<'a> {
+    /// The catalog's file system.
+    pub fs: &'a dyn crate::fs::Fs,
+    /// Per path: the tree it must be reached in, and its length (0:
+    /// unknown).
+    pub files: std::collections::HashMap<PathBuf, (Option<PathBuf>, u64)>,
+}
+
+impl Opener for TargetOpener<'_> {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ForeignFile>> {
+        let at = match self.files.get(path) {
+            Some((Some(tree), _)) => match path.strip_prefix(tree) {
+                Ok(rel) if !rel.as_os_str().is_empty() => ForeignPath::inside(tree, rel),
+                _ => ForeignPath::named(path),
+            },
+            _ => ForeignPath::named(path),
+        };
+        self.fs.open_foreign(at)
+    }
+    fn size(&self, path: &Path) -> Option<u64> {
+        self.files.get(path).map(|f| f.1)
+    }
+    fn expected_len(&self, path: &Path) -> Option<u64> {
+        self.files.get(path).map(|f| f.1).filter(|&n| n > 0)
+    }
 }
 
 struct StdOpener;
@@ -397,6 +434,17 @@ fn hash_path(
     };
     let file = opener.open(path).map_err(failed)?;
     let before = file.meta().map_err(failed)?;
+    if let Some(want) = opener.expected_len(path)
+        && before.len != want
+    {
+        return Err(Error::SourceChanged {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it is {} bytes, not the {want} registered; not read",
+                before.len
+            ),
+        });
+    }
     // One byte more than the file, so a file that fits is read in one call
     // and end of file is seen by the next.
     let want = usize::try_from(before.len.saturating_add(1))

@@ -85,9 +85,12 @@ fn is_hub(dir: &Path) -> Result<bool> {
 /// The layout at `path` (made canonical), and the path to scan (for a
 /// `~/.cache/huggingface` given, its `hub/`).
 pub(crate) fn detect(path: &Path) -> Result<(SourceLayout, PathBuf)> {
-    // The path as the file system resolves it: absolute, no `..`, a
-    // symlink given (a cache moved to another disk) followed.
-    let path = std::fs::canonicalize(path).map_err(|e| match e.kind() {
+    // The path as the catalog resolves a path it is given: absolute, no
+    // `..`, a symlink given (a cache moved to another disk) followed only
+    // if nobody but root or this user could have put it there; a final
+    // symlink to a file kept (it is copied, never linked).
+    let path = crate::fs::resolve_named(path).map_err(|e| match e.kind() {
+        _ if crate::fs::is_not_beneath(&e) => super::plan::unsafe_source(path, e.to_string()),
         std::io::ErrorKind::NotFound => Error::invalid(
             "path",
             format!(
@@ -101,7 +104,14 @@ pub(crate) fn detect(path: &Path) -> Result<(SourceLayout, PathBuf)> {
     let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
     if meta.is_file() {
         // Never blocks: a FIFO swapped in since the look is not read.
-        let gguf = crate::fs::read_regular(&path, 4).is_ok_and(|magic| magic == b"GGUF");
+        let gguf =
+            crate::fs::Fs::open_foreign(&crate::fs::StdFs, crate::fs::ForeignPath::named(&path))
+                .and_then(|f| {
+                    let mut magic = [0u8; 4];
+                    std::io::Read::read_exact(&mut f.reader(), &mut magic)?;
+                    Ok(magic)
+                })
+                .is_ok_and(|magic| &magic == b"GGUF");
         let layout = if gguf {
             SourceLayout::Gguf
         } else {

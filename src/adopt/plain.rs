@@ -2,8 +2,8 @@
 //! no publisher's digest to check the bytes against, so the digest is
 //! computed when it is adopted (`DigestSource::Import`) and the model is
 //! `Warned`, as `catalog add` without `--digest` leaves it. Unlike `add`,
-//! the bytes are linked (or reflinked) rather than copied, and a file
-//! reached through a symlink is linked as the file it leads to.
+//! the bytes are linked (or reflinked) rather than copied; a file reached
+//! through a symlink (which must stay inside the directory) is copied.
 //!
 //! Files are listed like `catalog add` lists them (`FileFetcher`: symlinks
 //! to files followed, to directories refused, `.git/` and `.cache/` at the
@@ -25,13 +25,15 @@ pub(crate) fn scan(path: &Path) -> Result<Scan> {
     let single = !fetched.is_directory;
     let mut files = Vec::with_capacity(fetched.files.len());
     for f in fetched.files {
-        // A symlink is linked as the file it leads to (inside the
-        // directory: the listing refused any other), never as a link.
-        let source = std::fs::canonicalize(&f.path).map_err(|e| Error::io(&f.path, e))?;
+        // Opened by handle when it is read: inside the directory (a symlink
+        // must stay in it, and is then copied), or, a single file, as named
+        // (a symlink only if root or this user put it there; copied too).
+        // Never resolved here by path: the directory may change meanwhile.
+        let source = f.path.clone();
         let tree = if single {
-            source.parent().unwrap_or(Path::new("/")).to_path_buf()
+            source.clone()
         } else {
-            std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?
+            path.to_path_buf()
         };
         files.push(CandidateFile {
             path: f.relative_path.clone(),

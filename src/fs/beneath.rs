@@ -201,11 +201,14 @@ impl StdFs {
     ) -> io::Result<Box<dyn FsFile>> {
         let (dir, name) = open_parent(root, rel)?;
         // O_EXCL: never an existing file, never through a final symlink.
+        // Readable by the catalog's user only: a staged copy of a private
+        // source must not be readable while it is staged (its mode is set
+        // to the source's read bits when it is published).
         let fd = rustix::fs::openat(
             &dir,
             name,
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o666),
+            Mode::from_raw_mode(0o600),
         )?;
         Ok(Box::new(StdFile(File::from(fd))))
     }

@@ -28,6 +28,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -284,16 +285,15 @@ pub(super) struct StdForeign {
 
 impl StdForeign {
     pub(super) fn open(at: ForeignPath<'_>) -> io::Result<StdForeign> {
+        Self::open_at_depth(at, 0)
+    }
+
+    fn open_at_depth(at: ForeignPath<'_>, depth: usize) -> io::Result<StdForeign> {
         let parts = names(at.rel)?;
         let (last, dirs) = parts
             .split_last()
             .ok_or_else(|| io::Error::other("no name"))?;
-        let tree = rustix::fs::openat(
-            CWD,
-            at.tree,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let tree = open_trusted_dir(at.tree)?;
         let mut dir = tree.try_clone()?;
         let mut shown = PathBuf::new();
         for part in dirs {
@@ -302,7 +302,7 @@ impl StdForeign {
         }
         let (fd, via_symlink) = match rustix::fs::openat(&dir, *last, FILE, Mode::empty()) {
             Ok(fd) => (fd, false),
-            Err(Errno::LOOP) => (follow(&tree, &dir, last, at)?, true),
+            Err(Errno::LOOP) => (follow(&tree, &dir, last, at, depth)?, true),
             Err(e) => return Err(e.into()),
         };
         let file = File::from(fd);
@@ -338,10 +338,33 @@ impl StdForeign {
 }
 
 /// Opens the final symlink `last` (in `dir`) as `at.links` allows.
-fn follow(tree: &OwnedFd, dir: &OwnedFd, last: &OsStr, at: ForeignPath<'_>) -> io::Result<OwnedFd> {
+fn follow(
+    tree: &OwnedFd,
+    dir: &OwnedFd,
+    last: &OsStr,
+    at: ForeignPath<'_>,
+    depth: usize,
+) -> io::Result<OwnedFd> {
     let flags = FILE.difference(OFlags::NOFOLLOW);
     match at.links {
-        Links::Named => Ok(rustix::fs::openat(dir, last, flags, Mode::empty())?),
+        // Only a link nobody else could have put there, and the file it
+        // names reached by the same rules.
+        Links::Named => {
+            trusted_link(dir.as_fd(), last, &at.path())?;
+            if depth >= MAX_LINKS {
+                return Err(Errno::LOOP.into());
+            }
+            let target = PathBuf::from(std::ffi::OsString::from_vec(
+                rustix::fs::readlinkat(dir, last, Vec::new())?.into_bytes(),
+            ));
+            let target = if target.is_absolute() {
+                target
+            } else {
+                kernel_path(dir.as_fd())?.join(target)
+            };
+            let file = StdForeign::open_at_depth(ForeignPath::named(&target), depth + 1)?;
+            Ok(OwnedFd::from(file.file))
+        }
         Links::Inside => match rustix::fs::openat2(
             tree,
             at.rel,
@@ -361,6 +384,125 @@ fn follow(tree: &OwnedFd, dir: &OwnedFd, last: &OsStr, at: ForeignPath<'_>) -> i
             }
             Err(e) => Err(e.into()),
         },
+    }
+}
+
+/// Most symlinks followed while resolving one path.
+const MAX_LINKS: usize = 40;
+
+/// The path the kernel knows the directory `fd` by.
+fn kernel_path(fd: BorrowedFd<'_>) -> io::Result<PathBuf> {
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    if !path.is_absolute() || path.to_string_lossy().ends_with(" (deleted)") {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the directory has no path any more",
+        ));
+    }
+    Ok(path)
+}
+
+/// Refuses the symlink `name` in `dir` unless nobody but root or this
+/// process's user could have put it there: it is owned by one of them, in
+/// a directory that only they can write, or a sticky one (where only a
+/// link's owner may replace it). `shown` names it in the error.
+fn trusted_link(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> io::Result<()> {
+    let euid = rustix::process::geteuid().as_raw();
+    let ours = |uid: u32| uid == 0 || uid == euid;
+    let link = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let parent = rustix::fs::fstat(dir)?;
+    let parent_mode = parent.st_mode as u32;
+    let closed = ours(parent.st_uid) && parent_mode & 0o022 == 0;
+    let sticky = parent_mode & 0o1000 != 0;
+    if ours(link.st_uid) && (closed || sticky) {
+        return Ok(());
+    }
+    Err(not_beneath(&format!(
+        "{} (owned by user {}, in a directory others can write: someone other than root or \
+         this process's user could have put it there)",
+        shown.display(),
+        link.st_uid
+    )))
+}
+
+/// Opens the directory `path` as its caller named it, from `/` (or the
+/// current directory) one component at a time with `O_NOFOLLOW`: a symlink
+/// on the way is followed only if [`trusted_link`] allows it (root's
+/// `/home -> /data/home` is; a user's `models/m -> /root` is not), so
+/// whoever can write a directory on the way cannot redirect the catalog.
+pub(super) fn open_trusted_dir(path: &Path) -> io::Result<OwnedFd> {
+    let path = std::path::absolute(path)?;
+    let mut fd = rustix::fs::openat(CWD, "/", DIR, Mode::empty())?;
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut shown = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(name) = todo.pop_front() {
+        shown.push(&name);
+        match rustix::fs::openat(&fd, &name, DIR, Mode::empty()) {
+            Ok(next) => fd = next,
+            Err(Errno::NOTDIR | Errno::LOOP)
+                if rustix::fs::statat(&fd, &name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) =>
+            {
+                trusted_link(fd.as_fd(), &name, &shown)?;
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(Errno::LOOP.into());
+                }
+                let target = PathBuf::from(std::ffi::OsString::from_vec(
+                    rustix::fs::readlinkat(&fd, &name, Vec::new())?.into_bytes(),
+                ));
+                if target.is_absolute() {
+                    fd = rustix::fs::openat(CWD, "/", DIR, Mode::empty())?;
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(n) => todo.push_front(n.to_os_string()),
+                        Component::ParentDir => todo.push_front("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(fd)
+}
+
+/// `path` as the catalog resolves a path its caller named: absolute, every
+/// directory on the way reached as [`open_trusted_dir`] reaches it (only a
+/// symlink nobody but root or this process's user could have put there is
+/// followed) and named by the path the kernel knows it by; a final symlink
+/// to a directory followed the same way; a final symlink to anything else
+/// kept as it is (the file it names is opened, and only ever copied, as
+/// [`ForeignPath::named`] says).
+pub fn resolve_named(path: &Path) -> io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+        return kernel_path(open_trusted_dir(&abs)?.as_fd());
+    };
+    let dir = open_trusted_dir(parent)?;
+    let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::Directory => kernel_path(open_subdir(dir.as_fd(), name, &abs)?.as_fd()),
+        FileType::Symlink => {
+            trusted_link(dir.as_fd(), name, &abs)?;
+            match open_trusted_dir(&abs) {
+                Ok(fd) => kernel_path(fd.as_fd()),
+                Err(e) if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error()) => {
+                    Ok(kernel_path(dir.as_fd())?.join(name))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(kernel_path(dir.as_fd())?.join(name)),
     }
 }
 
@@ -400,14 +542,7 @@ impl ForeignFile for StdForeign {
 
     fn dir(&self) -> io::Result<(PathBuf, DirId)> {
         let (fd, _) = self.named_dir()?;
-        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
-        if !path.is_absolute() || path.to_string_lossy().ends_with(" (deleted)") {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "the file's directory has no path any more",
-            ));
-        }
-        Ok((path, dir_id(fd)?))
+        Ok((kernel_path(fd)?, dir_id(fd)?))
     }
 
     fn link_in(&self, root: &Path, to: &str) -> io::Result<()> {

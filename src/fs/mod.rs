@@ -20,7 +20,7 @@ mod std_fs;
 pub use atomic::{TEMP_SUFFIX, publish_file};
 pub use foreign::{
     DirId, ForeignFile, ForeignPath, Links, changed, is_changed, is_not_regular, not_regular,
-    read_regular,
+    read_regular, resolve_named,
 };
 pub use std_fs::StdFs;
 
@@ -142,8 +142,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn metadata_beneath(&self, root: &Path, rel: &str) -> io::Result<Option<Meta>>;
     /// Creates the directory `root/rel` and its missing parents below `root`.
     fn create_dir_all_beneath(&self, root: &Path, rel: &str) -> io::Result<()>;
-    /// Creates the new file `root/rel` for writing; fails with
-    /// `AlreadyExists` if the name exists (a file, a link to one, anything).
+    /// Creates the new file `root/rel` for writing, readable and writable
+    /// by this process's user only (mode 0600); fails with `AlreadyExists`
+    /// if the name exists (a file, a link to one, anything).
     fn create_new_beneath(&self, root: &Path, rel: &str) -> io::Result<Box<dyn FsFile>>;
     /// Atomically renames `root/from` to `root/to`, replacing `to`.
     fn rename_beneath(&self, root: &Path, from: &str, to: &str) -> io::Result<()>;

@@ -357,7 +357,9 @@ fn already_stored(
 /// `digest`. An unsafe path (a symlink in the store) is an error.
 fn stored_blob_holds(store: &Store, rel: &str, digest: Digest) -> Result<bool> {
     match store.fs.metadata_beneath(store.root(), rel) {
-        Ok(Some(m)) if m.kind == FileKind::File => Ok(holds(store, rel, digest)),
+        Ok(Some(m)) if m.kind == FileKind::File && owned(store, &m) => {
+            Ok(holds(store, rel, digest))
+        }
         Err(e) if is_not_beneath(&e) => Err(store.error(rel, e)),
         _ => Ok(false),
     }
@@ -426,8 +428,14 @@ impl Staged {
                     .zip(existing)
                     .is_some_and(|(staged, blob)| staged.inode == blob.inode)
             };
-            if existing.is_some_and(|m| m.kind == FileKind::File && m.len == self.digest.bytes)
-                && (same_inode() || holds(store, &blob_rel, self.digest.digest))
+            // A copy never shares its bytes with a blob someone else can
+            // write (a linked source's inode): it replaces that blob name.
+            let copy = matches!(self.method, Method::Copied | Method::Reflinked);
+            if existing.is_some_and(|m| {
+                m.kind == FileKind::File
+                    && m.len == self.digest.bytes
+                    && (!copy || owned(store, &m))
+            }) && (same_inode() || holds(store, &blob_rel, self.digest.digest))
             {
                 if self.method != Method::Moved {
                     fs.remove_tree_beneath(root, &self.tmp)
@@ -494,6 +502,15 @@ impl Staged {
     pub(crate) fn source(&self) -> &Path {
         &self.source
     }
+}
+
+/// Whether a stored file is the catalog's own: owned by this process's user
+/// and writable by no one (the store's copies are `0444` or narrower). A
+/// blob that is a linked source's inode usually is not (its owner can still
+/// write it, whatever its name in the store): a copy import never
+/// deduplicates onto it, and replaces that blob name with its own copy.
+pub(crate) fn owned(store: &Store, m: &Meta) -> bool {
+    m.uid == store.fs.effective_uid() && m.mode & 0o222 == 0
 }
 
 /// Whether the blob `rel` hashes to `digest`.

@@ -13,7 +13,7 @@
 //! source's owner can write: rewriting the adopted source leaves the
 //! copied model's bytes as they were.
 //!
-//! Fails today (hence `#[ignore]`): the copied model's bytes change. Shown
+//! Failed before the fix (the attack of 2026-12-07): the copied model's bytes change. Shown
 //! with the `catalog` binary as root: `nobody` adopted (linked) a public
 //! 2 MiB file, root then added its own copy of it (`stored 0 B,
 //! deduplicated 2.0 MiB`), the blob was `nobody`'s inode, and `nobody`
@@ -23,7 +23,6 @@ use catalog_core::{AdoptOptions, Catalog, ImportOptions, ModelRef};
 use std::os::unix::fs::FileExt;
 
 #[test]
-#[ignore = "hole: dedup shares a blob that is a linked source's inode, still writable by its owner"]
 fn rewriting_an_adopted_file_never_changes_a_model_copied_later() {
     let base = tempfile::tempdir().unwrap();
     let public = vec![0x42u8; 1 << 20];

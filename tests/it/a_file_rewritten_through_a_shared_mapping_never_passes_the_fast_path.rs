@@ -12,7 +12,7 @@
 //! A `verify --fast` of the model must never pass or warn about bytes that
 //! are not the ones registered: it must re-hash and fail.
 //!
-//! Fails today (hence `#[ignore]`): the fast path says "unchanged ... not
+//! Failed before the fix (the attack of 2026-12-07): the fast path says "unchanged ... not
 //! re-hashed". With the `catalog` binary as root and the file `nobody`'s,
 //! `verify --fast` said `warn` (exit 0) for a plain directory and `pass`,
 //! trust `verified`, for a Hugging Face cache blob adopted in place, while
@@ -64,7 +64,6 @@ impl Drop for Shared {
 }
 
 #[test]
-#[ignore = "hole: a write through a shared mapping to a dirty page changes bytes, not ctime"]
 fn a_model_rewritten_through_a_mapping_after_it_was_hashed_is_re_hashed_and_fails() {
     let base = tempfile::tempdir().unwrap();
     let dir = base.path().join("model");

@@ -7,7 +7,7 @@
 //! The staged copy of a 0600 source must never be readable by group or
 //! others, at any moment.
 //!
-//! Fails today (hence `#[ignore]`) under a umask that leaves group or
+//! Failed before the fix (the attack of 2026-12-07) under a umask that leaves group or
 //! others' read bits: the staged copy is 0644 for as long as the copy and
 //! its fsync take. With the `catalog` binary running as root, `nobody`
 //! polling `blobs/tmp/` read every byte of a root-owned 0600 file of 64 MiB,
@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 const LEN: usize = 64 << 20;
 
 #[test]
-#[ignore = "hole: a staged copy is created 0666 & !umask, wider than a 0600 source, until published"]
 fn the_staged_copy_of_a_private_file_is_private_while_it_is_written() {
     let base = tempfile::tempdir().unwrap();
     let source = base.path().join("private.gguf");

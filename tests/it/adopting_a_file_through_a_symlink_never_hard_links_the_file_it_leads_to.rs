@@ -5,7 +5,7 @@
 //! directory owner's symlink to a file elsewhere (`/etc/shadow`), must
 //! therefore never hard-link that file into the store: it keeps one name.
 //!
-//! Fails today (hence `#[ignore]`), every time: the adoption makes the
+//! Failed before the fix (the attack of 2026-12-07), every time: the adoption makes the
 //! path canonical first (`adopt::detect`, then `adopt::plain` with
 //! `std::fs::canonicalize`), so it scans the file the link leads to, in
 //! that file's own directory, as if the caller had named it: it is reached
@@ -17,7 +17,6 @@ use catalog_core::{AdoptOptions, Catalog};
 use std::os::unix::fs::MetadataExt;
 
 #[test]
-#[ignore = "hole: adopt canonicalizes a named symlink and hard-links the file it leads to"]
 fn adopting_a_symlink_to_a_file_elsewhere_never_links_that_file() {
     let base = tempfile::tempdir().unwrap();
     let outside = base.path().join("outside");

@@ -10,7 +10,7 @@
 //!
 //! An adoption must finish, whatever the interleaving.
 //!
-//! Fails today (hence `#[ignore]`): an adoption hangs within a few
+//! Failed before the fix (the attack of 2026-12-07): an adoption hangs within a few
 //! attempts. With the `catalog` binary as root on `nobody`'s stores,
 //! `catalog adopt` hung in `wait_for_partner` on the 4th to 12th attempt
 //! (Ollama manifest) and on the 4th (Hugging Face `refs/main`); the

@@ -8,7 +8,7 @@
 //! is adopted with `DIR`'s own bytes, or skipped, or the adoption fails.
 //! (Before the fix, the victim was linked into the store and registered.)
 //!
-//! Still open after the fix (hence `#[ignore]`): the scan of a plain
+//! Failed after the first fix of issue 19, before the second: the scan of a plain
 //! directory (`src/adopt/plan.rs`, `src/adopt/plain.rs`) resolves every
 //! listed file with `canonicalize`, by path. If `sub` is the symlink at
 //! that moment, the file's source becomes `V/b.bin`, which is not below
@@ -105,13 +105,11 @@ fn adoptions_never_take_the_victim(in_place: bool) {
 }
 
 #[test]
-#[ignore = "hole: plain adoption canonicalizes each file by path mid-scan and opens one found outside DIR as named (src/adopt/plain.rs)"]
 fn a_linked_adoption_never_links_a_file_of_a_directory_swapped_in() {
     adoptions_never_take_the_victim(false);
 }
 
 #[test]
-#[ignore = "hole: plain adoption canonicalizes each file by path mid-scan and opens one found outside DIR as named (src/adopt/plain.rs)"]
 fn an_adoption_in_place_never_registers_a_file_of_a_directory_swapped_in() {
     adoptions_never_take_the_victim(true);
 }

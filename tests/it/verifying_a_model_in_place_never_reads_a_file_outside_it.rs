@@ -13,14 +13,13 @@
 //! directory, without reading it: the outside file's digest appears in no
 //! outcome.
 //!
-//! Fails today (hence `#[ignore]`): the outcome names the outside file's
+//! Failed before the fix (the attack of 2026-12-07): the outcome names the outside file's
 //! digest. Shown as root against a root-owned 0600 `TOKEN=123456` file
 //! with `nobody` owning the model directory.
 
 use catalog_core::{AdoptOptions, Catalog, Digest, VerifyOptions, VerifyResult};
 
 #[test]
-#[ignore = "hole: verify of an in-place model opens its files as named, following symlinks out of it"]
 fn a_symlink_out_of_a_model_in_place_is_refused_unread() {
     let base = tempfile::tempdir().unwrap();
     let dir = base.path().join("model");

@@ -6,6 +6,7 @@ use crate::digest::Digest;
 use crate::entry::DigestSource;
 use crate::entry::{FileFingerprint, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
+use crate::fs::ForeignPath;
 use crate::hashing::{DigestCheck, FileRead, hash_both, verify_digest};
 use crate::metrics::VerifyReason;
 use crate::store::Object;
@@ -78,6 +79,24 @@ pub(super) struct Target {
     /// The digest its publisher named it by, if that is not `expected`.
     publisher: Option<Digest>,
     pub(super) size: u64,
+    /// The directory a file registered in place must be reached in
+    /// (without a symlink leading out of it): the model's directory (a
+    /// Hugging Face snapshot's repository), a one-file model's directory.
+    /// `None` for the store's own files.
+    pub(super) tree: Option<PathBuf>,
+}
+
+impl Target {
+    /// How to open it (by handle, FORMAT.md §11.7).
+    pub(super) fn at(&self) -> ForeignPath<'_> {
+        match &self.tree {
+            Some(tree) => match self.path.strip_prefix(tree) {
+                Ok(rel) if !rel.as_os_str().is_empty() => ForeignPath::inside(tree, rel),
+                _ => ForeignPath::named(&self.path),
+            },
+            None => ForeignPath::named(&self.path),
+        }
+    }
 }
 
 /// What verifying one model takes.
@@ -332,6 +351,7 @@ impl Catalog {
             if entry.files.is_empty() {
                 return Ok(vec![Target {
                     rel: entry.local_path.clone(),
+                    tree: base.parent().map(std::path::Path::to_path_buf),
                     path: base,
                     expected: opts.expected.or(entry.digest),
                     publisher: None,
@@ -347,6 +367,7 @@ impl Catalog {
                     expected: Some(f.digest),
                     publisher: f.publisher_digest,
                     size: f.size_bytes,
+                    tree: Some(crate::fetch::link_tree(&base).to_path_buf()),
                 })
                 .collect());
         }
@@ -358,6 +379,7 @@ impl Catalog {
                 expected: opts.expected.or(entry.digest),
                 publisher: None,
                 size: entry.size_bytes,
+                tree: None,
             }]);
         }
         entry
@@ -371,6 +393,7 @@ impl Catalog {
                     expected: Some(f.digest),
                     publisher: f.publisher_digest,
                     size: f.size_bytes,
+                    tree: None,
                 })
             })
             .collect()
@@ -387,8 +410,8 @@ impl Catalog {
             self.inner
                 .opts
                 .fs
-                .open_read(&t.path)
-                .and_then(|mut r| hash_both(&mut r, Some(t.size), None, &mut |_| {}))
+                .open_foreign(t.at())
+                .and_then(|f| hash_both(&mut f.reader(), Some(t.size), None, &mut |_| {}))
                 .map(|h| h.git)
         };
         match got {
@@ -433,6 +456,9 @@ impl Catalog {
         let Some(last) = entry.last_verification.as_ref().filter(|v| reusable(v)) else {
             return Ok(None);
         };
+        if !self.only_own_files(entry, targets)? {
+            return Ok(None);
+        }
         let now = self.fingerprints(entry, targets)?;
         if now.is_empty() || now.len() != targets.len() || now != last.files {
             return Ok(None);
@@ -466,6 +492,29 @@ impl Catalog {
             out.push(FileFingerprint::of(self.fingerprint_name(entry, t), &m));
         }
         Ok(out)
+    }
+
+    /// Whether every file is the catalog's own: owned by this process's
+    /// user and writable by no one (the store's copies). Only then may the
+    /// fast path trust its metadata: whoever can write a file can also
+    /// change its bytes without moving its ctime (a write through a shared
+    /// mapping to pages already dirty), so a file registered in place or
+    /// linked from a store that can still write it is always hashed again.
+    fn only_own_files(&self, entry: &ModelEntry, targets: &[Target]) -> Result<bool> {
+        let fs = &self.inner.store.fs;
+        let me = fs.effective_uid();
+        for t in targets {
+            let Some(m) = fs
+                .metadata(&t.path, entry.external)
+                .map_err(|e| Error::io(&t.path, e))?
+            else {
+                return Ok(false);
+            };
+            if m.uid != me || m.mode & 0o222 != 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The name a file's fingerprint is recorded under: its path in the

@@ -8,7 +8,7 @@ use super::verify::{Prepared, Target, VerifyOptions, VerifyReport};
 use crate::catalog::Catalog;
 use crate::entry::{ModelEntry, Verification};
 use crate::error::{Error, Result};
-use crate::hashing::{FileRead, FsOpener, hash_files_via};
+use crate::hashing::{FileRead, TargetOpener, hash_files_via};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -141,7 +141,7 @@ impl VerifyPlan<'_> {
             items,
             ..
         } = self;
-        let fs = FsOpener(&*catalog.inner.opts.fs);
+        let fs = &*catalog.inner.opts.fs;
         let mut hashed: HashMap<PathBuf, Hashed> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
         for Item { entry, work } in items {
@@ -157,7 +157,14 @@ impl VerifyPlan<'_> {
                         .filter(|t| !hashed.contains_key(&t.path) && queued.insert(&t.path))
                         .map(|t| t.path.clone())
                         .collect();
-                    let results = hash_files_via(&fs, &todo, opts.threads, progress);
+                    let opener = TargetOpener {
+                        fs,
+                        files: targets
+                            .iter()
+                            .map(|t| (t.path.clone(), (t.tree.clone(), t.size)))
+                            .collect(),
+                    };
+                    let results = hash_files_via(&opener, &todo, opts.threads, progress);
                     for (path, r) in todo.into_iter().zip(results) {
                         hashed.insert(path, r.map_err(|e| e.to_string()));
                     }

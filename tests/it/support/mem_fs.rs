@@ -342,7 +342,8 @@ impl State {
             inode: ino,
             nlink,
             uid: 0,
-            mode: 0o644,
+            // The store's files are never writable (`set_readonly`).
+            mode: 0o444,
         }
     }
 
