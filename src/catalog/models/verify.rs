@@ -47,7 +47,8 @@ impl VerifyOptions {
         self.expected = Some(digest);
         self
     }
-    /// Allows the (size, mtime, inode) fast path.
+    /// Allows the fast path: a file nobody can write whose (inode, size, ctime)
+    /// are those of its last passing verification is not hashed again.
     pub fn fast_path(mut self, allow: bool) -> Self {
         self.fast_path = allow;
         self
@@ -435,7 +436,8 @@ impl Catalog {
     }
 
     /// The outcome of the fast path, if it applies: the last verification
-    /// passed and every file is unchanged (size, mtime, inode).
+    /// passed and every file is one nobody can write, unchanged (inode,
+    /// size, ctime).
     fn fast_path(
         &self,
         entry: &ModelEntry,
@@ -466,7 +468,7 @@ impl Catalog {
         Ok(Some(Verification {
             result: last.result,
             reason: format!(
-                "unchanged since the verification at {} ms (size, mtime and inode match; not re-hashed)",
+                "unchanged since the verification at {} ms (inode, size and ctime match; not re-hashed)",
                 entry.last_verified_at_ms.unwrap_or(0)
             ),
             actual: last.actual,
