@@ -17,6 +17,7 @@ mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
 mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
 mod a_file_rewritten_during_verification_never_passes_the_fast_path;
 mod a_file_rewritten_through_a_shared_mapping_never_passes_the_fast_path;
+mod a_hugging_face_snapshot_is_judged_by_its_publishers_listing;
 mod a_model_whose_files_collide_is_skipped_and_the_rest_adopted;
 mod a_move_import_never_loses_the_source_whatever_fails;
 mod a_moved_file_is_never_put_back_through_a_symlink_planted_in_its_path;
@@ -42,6 +43,7 @@ mod adoption_reads_a_models_files_on_every_core;
 mod an_adoption_of_a_directory_swapped_mid_adoption_never_links_or_registers_an_outside_file;
 mod an_oversized_move_import_is_refused_before_anything_moves;
 mod bit_flips_in_older_records_are_refused;
+mod caches_written_by_huggingface_hub_are_adopted_as_it_sees_them;
 #[cfg(feature = "cli")]
 mod check_names_what_it_finds_where_a_file_should_be;
 #[cfg(feature = "cli")]
