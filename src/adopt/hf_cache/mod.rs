@@ -470,6 +470,20 @@ impl Walk<'_> {
                 ),
             ));
         }
+        // The prefix directory must be one (the open below it takes no
+        // symlink either; this refuses before anything is written).
+        let prefix = shared.parent().unwrap_or(hub);
+        match std::fs::symlink_metadata(prefix) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(unsafe_source(
+                    prefix,
+                    "a directory of the shared blob store is a symlink or not a directory",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(prefix, e)),
+        }
         match std::fs::symlink_metadata(&shared) {
             Ok(m) if m.is_file() => Ok(Some((shared, hub.to_path_buf(), m.len()))),
             Ok(_) => Err(unsafe_source(
