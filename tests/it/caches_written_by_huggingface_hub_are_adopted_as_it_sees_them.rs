@@ -243,6 +243,18 @@ fn a_blob_in_the_shared_store_is_adopted_from_the_cache_root() {
             .iter()
             .all(|m| m.trust == TrustState::Verified)
     );
+    // A later verification of the entries in place reads the same files.
+    for id in ["org/shared-a", "org/shared-b"] {
+        let v = catalog
+            .verify(id, catalog_core::VerifyOptions::default(), &|_| {})
+            .unwrap();
+        assert_eq!(
+            v.entry.trust,
+            TrustState::Verified,
+            "{id} in place: {}",
+            v.outcome.reason
+        );
+    }
 }
 
 /// Row 2: a killed download left `<etag>.<8 hex>.incomplete` beside the
