@@ -204,6 +204,30 @@ def stale_incomplete(case: Case, hub: MockHub) -> None:
     case.notes.update(commits={"org/stalled": c}, incomplete=sorted(f.name for f in blobs.glob("*.incomplete")))
 
 
+def download_running(case: Case, hub: MockHub) -> None:
+    """A whole snapshot, then main moves and its download is cut short (SIGKILL)
+    while the new weights come in: a `.incomplete` whose blob is not there."""
+    repo = hub.repo("org/moving")
+    old = repo.commit(model_files("moving-1"))
+    case.run({"op": "snapshot", "repo": "org/moving"})
+    new = repo.commit(model_files("moving-2"))
+    big = "model-00001-of-00002.safetensors"
+    hub.stall.add(big)
+    blobs = case.cache / "models--org--moving" / "blobs"
+    p = case.popen({"op": "snapshot", "repo": "org/moving"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(blobs.glob("*.incomplete")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    hub.stall.discard(big)
+    running = sorted(f.name for f in blobs.glob("*.incomplete"))
+    if not running:
+        raise SystemExit("download_running: no .incomplete file appeared")
+    case.notes.update(commits={"old": old, "new": new}, incomplete=running)
+
+
 def partial_snapshot(case: Case, hub: MockHub) -> None:
     c = hub.repo("org/partial").commit(model_files("partial"))
     case.run({"op": "snapshot", "repo": "org/partial", "allow": ["*.json"]})
@@ -247,6 +271,7 @@ def dataset_beside_model(case: Case, hub: MockHub) -> None:
 CASES = {
     "shared_blob_store": ({}, shared_blob_store),
     "stale_incomplete": ({}, stale_incomplete),
+    "download_running": ({}, download_running),
     "partial_snapshot": ({}, partial_snapshot),
     "no_symlinks": ({"HF_HUB_DISABLE_SYMLINKS": "1"}, no_symlinks),
     "tags_and_refs": ({}, tags_and_refs),

@@ -279,6 +279,36 @@ fn a_stale_incomplete_file_beside_a_finished_blob_skips_nothing() {
     );
 }
 
+/// Row 2, while a download runs: a whole snapshot, then `main` moves and
+/// its download is cut short mid-file (an `.incomplete` whose blob is not
+/// there). The whole snapshot is adopted whatever else is downloading (it
+/// was once skipped with every snapshot of the repository); the new one,
+/// short of that file by its listing, is skipped as incomplete.
+#[test]
+fn a_whole_snapshot_is_adopted_while_another_downloads() {
+    let Some(case) = case("download_running") else {
+        return;
+    };
+    let running = case.view["notes"]["incomplete"].as_array().unwrap();
+    assert_eq!(
+        running.len(),
+        1,
+        "the cut download left its .incomplete file"
+    );
+    let (_root, _catalog, report) = case.adopt_and_compare();
+    let old = case.commit("old");
+    assert_eq!(report.models.len(), 1);
+    assert_eq!(report.models[0].id, format!("org/moving@{}", &old[..7]));
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("model-00001-of-00002.safetensors"),
+        "{:?}",
+        report.skipped
+    );
+}
+
 /// Row 3: `snapshot_download(allow_patterns=["*.json"])` keeps 4 of the
 /// commit's 7 files, and `trees/<commit>.json` lists all 7: the snapshot
 /// is partial, skipped as incomplete naming the 3 missing files (it was
