@@ -1,7 +1,8 @@
 """Lets huggingface_hub (tests/hf/requirements.txt) write hub caches for the
 situations of issue 20, one cache per case, from a mock Hub on 127.0.0.1.
 
-    python write_caches.py OUT_DIR [--bench N]
+    python write_caches.py OUT_DIR [CASE ...]     the cases (default: all)
+    python write_caches.py OUT_DIR --bench N       one cache of N repositories
 
 Each case gets OUT_DIR/<case>/hub (HF_HUB_CACHE) and OUT_DIR/<case>/home
 (HF_HOME); the real ~/.cache is never touched. Every download runs in a child
@@ -102,7 +103,8 @@ def report(cache: str) -> dict:
                 {
                     "commit": rev.commit_hash,
                     "refs": sorted(rev.refs),
-                    "files": sorted(f.file_name if "/" not in str(f.file_path.relative_to(rev.snapshot_path)) else str(f.file_path.relative_to(rev.snapshot_path)) for f in rev.files),
+                    # Paths in the snapshot (`file_name` is only the last part).
+                    "files": sorted(str(f.file_path.relative_to(rev.snapshot_path)) for f in rev.files),
                     "size_on_disk": rev.size_on_disk,
                     "verify": verified,
                 }
