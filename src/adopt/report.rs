@@ -107,8 +107,13 @@ pub struct AdoptedModel {
 #[non_exhaustive]
 pub enum SkipKind {
     /// A download in progress or interrupted: a dangling symlink, an
-    /// `.incomplete` blob, a manifest whose blob is missing.
+    /// `.incomplete` blob, a manifest whose blob is missing, a snapshot
+    /// lacking a file its publisher's listing names (partial).
     Incomplete,
+    /// A file in a snapshot that its publisher's listing of the commit
+    /// (huggingface_hub's `trees/<commit>.json`) does not name: the
+    /// snapshot is adopted without it.
+    Unlisted,
     /// Not a model, or a layout or name the catalog does not take (a
     /// dataset repository, a single-segment legacy repository id, a name
     /// outside the rules, a manifest that does not parse).
@@ -116,10 +121,11 @@ pub enum SkipKind {
 }
 
 impl SkipKind {
-    /// `"incomplete"` or `"unsupported"`.
+    /// `"incomplete"`, `"unlisted"` or `"unsupported"`.
     pub fn as_str(self) -> &'static str {
         match self {
             SkipKind::Incomplete => "incomplete",
+            SkipKind::Unlisted => "unlisted",
             SkipKind::Unsupported => "unsupported",
         }
     }

@@ -58,9 +58,10 @@ enum Command {
     /// Import a local model file or directory: copy (or link, or move) it
     /// into the store, hash it, register and verify it.
     Add(cmd::add::Args),
-    /// Adopt the models this node already has (a Hugging Face hub cache,
-    /// an Ollama models directory, a model directory or GGUF file): linked,
-    /// not copied, and checked against their publishers' digests; exits 1
+    /// Adopt the models this node already has (a Hugging Face hub cache as
+    /// huggingface_hub 2.5.0 writes it, an Ollama models directory, a model
+    /// directory or GGUF file): linked, not copied, and checked against
+    /// their publishers' digests; exits 1
     /// if a model's bytes do not match, 2 (writing nothing) if an id it
     /// would register belongs to a model from elsewhere (adopt that one
     /// under another id with --as).

@@ -123,6 +123,27 @@ impl HfRepo {
         link
     }
 
+    /// Writes `trees/<commit>.json`, the publisher's listing of the commit
+    /// as huggingface_hub 2.x keeps it (format_version 1).
+    pub fn listing(&self, commit: &str, files: &[(&str, &[u8], Kind)]) {
+        let mut listed = serde_json::Map::new();
+        for (path, bytes, kind) in files {
+            let mut info = serde_json::json!({
+                "size": bytes.len(),
+                "blob_id": git_blob_hex(bytes),
+            });
+            if *kind == Kind::Lfs {
+                info["lfs_sha256"] = sha256_hex(bytes).into();
+                info["lfs_size"] = bytes.len().into();
+            }
+            listed.insert(path.to_string(), info);
+        }
+        let text = serde_json::json!({"format_version": 1, "files": listed});
+        let trees = self.dir.join("trees");
+        std::fs::create_dir_all(&trees).unwrap();
+        std::fs::write(trees.join(format!("{commit}.json")), text.to_string()).unwrap();
+    }
+
     /// Writes `refs/<name>` pointing to `commit`.
     pub fn set_ref(&self, name: &str, commit: &str) {
         let path = self.dir.join("refs").join(name);

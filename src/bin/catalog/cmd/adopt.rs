@@ -21,6 +21,16 @@ pub struct Args {
     /// A Hugging Face hub cache (`~/.cache/huggingface/hub`) or one
     /// `models--org--name` of it, an Ollama models directory
     /// (`~/.ollama/models`), or a model's directory or GGUF file.
+    ///
+    /// Hugging Face caches: what huggingface_hub 2.5.0 writes, checked
+    /// against the real client in CI (tests/hf): symlinked snapshots, the
+    /// shared blob store of Xet files (`<cache>/blobs/`), snapshots of real
+    /// files (HF_HUB_DISABLE_SYMLINKS), stale `.incomplete` files.
+    /// A snapshot's `trees/<commit>.json` (the publisher's listing) is the
+    /// reference: a snapshot missing a listed file is skipped as
+    /// incomplete, a file it does not list is left out (skipped as
+    /// unlisted), every file is checked against its digest there.
+    /// Datasets and spaces are skipped.
     path: PathBuf,
     /// Register the files where they are (no link into the store); such
     /// models are never removed or moved by evict, delete or gc.

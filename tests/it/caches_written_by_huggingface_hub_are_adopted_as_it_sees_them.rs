@@ -1,0 +1,408 @@
+//! Conformance with the real client: huggingface_hub (the version pinned in
+//! `tests/hf/requirements.txt`) writes hub caches from a mock Hub on
+//! 127.0.0.1 (`tests/hf/write_caches.py`: one cache per situation of
+//! issue 20), and each is adopted as huggingface_hub's own
+//! `scan_cache_dir()` and `verify_repo_checksums` (what `hf cache verify`
+//! runs) see it: every revision they find whole is one verified entry with
+//! the same files, a revision they find missing files is skipped as
+//! incomplete, a dataset is skipped as unsupported.
+//!
+//! Runs only when `CATALOG_HF_PYTHON` names a Python that has the pinned
+//! huggingface_hub (`.ci/run` makes that venv); otherwise each test prints
+//! a note and passes, so `cargo test` needs no Python.
+
+use catalog_core::{AdoptOptions, AdoptReport, Catalog, DigestSource, SkipKind, TrustState};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The caches huggingface_hub wrote, and its view of each (`None` when
+/// `CATALOG_HF_PYTHON` is not set).
+fn written() -> Option<&'static Value> {
+    static WRITTEN: OnceLock<Option<(tempfile::TempDir, Value)>> = OnceLock::new();
+    let written = WRITTEN.get_or_init(|| {
+        let python = std::env::var_os("CATALOG_HF_PYTHON")?;
+        let out = tempfile::tempdir().unwrap();
+        let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hf/write_caches.py");
+        let run = std::process::Command::new(&python)
+            .arg(&driver)
+            .arg(out.path())
+            .env_remove("HF_TOKEN")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", Path::new(&python).display()));
+        assert!(
+            run.status.success(),
+            "{} failed: {}",
+            driver.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let view: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(
+            view["huggingface_hub"], "2.5.0",
+            "the pinned client wrote the caches"
+        );
+        Some((out, view))
+    });
+    match written {
+        Some((_, view)) => Some(view),
+        None => {
+            eprintln!(
+                "note: CATALOG_HF_PYTHON is not set: the conformance tests with huggingface_hub \
+                 did not run (.ci/run sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// One case: its cache, and huggingface_hub's view of it.
+struct Case {
+    hub: PathBuf,
+    view: &'static Value,
+}
+
+fn case(name: &str) -> Option<Case> {
+    let view = &written()?["cases"][name];
+    Some(Case {
+        hub: PathBuf::from(view["cache"].as_str().unwrap()),
+        view,
+    })
+}
+
+impl Case {
+    fn commit(&self, key: &str) -> &str {
+        self.view["notes"]["commits"][key].as_str().unwrap()
+    }
+
+    fn snapshot(&self, repo: &str, commit: &str) -> PathBuf {
+        self.hub
+            .join(format!("models--{}", repo.replace('/', "--")))
+            .join("snapshots")
+            .join(commit)
+    }
+
+    /// Adopts the whole cache into a new catalog, and checks the report
+    /// against huggingface_hub's view: each model revision it finds whole
+    /// (`verify_repo_checksums`: nothing missing, nothing mismatched) is
+    /// one verified entry referenced by its commit, with the same files; a
+    /// revision with files missing is skipped as incomplete; a dataset is
+    /// skipped as unsupported.
+    fn adopt_and_compare(&self) -> (tempfile::TempDir, Catalog, AdoptReport) {
+        let root = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(root.path()).unwrap();
+        let report = catalog
+            .adopt(&self.hub, AdoptOptions::default(), &|_| {})
+            .unwrap_or_else(|e| panic!("adopting {}: {e}", self.hub.display()));
+        let mut whole = 0;
+        for repo in self.view["scan"]["repos"].as_array().unwrap() {
+            let id = repo["repo_id"].as_str().unwrap();
+            if repo["repo_type"] != "model" {
+                let folder = format!(
+                    "{}s--{}",
+                    repo["repo_type"].as_str().unwrap(),
+                    id.replace('/', "--")
+                );
+                assert!(
+                    report
+                        .skipped
+                        .iter()
+                        .any(|s| s.kind == SkipKind::Unsupported && s.path.ends_with(&folder)),
+                    "the {} {id} is reported as not a model: {:?}",
+                    repo["repo_type"],
+                    report.skipped
+                );
+                continue;
+            }
+            for rev in repo["revisions"].as_array().unwrap() {
+                let commit = rev["commit"].as_str().unwrap();
+                let verify = &rev["verify"];
+                let missing = verify["missing"].as_array().unwrap();
+                let reference = format!("hf:{id}@{commit}");
+                let adopted = report.models.iter().find(|m| m.model_ref == reference);
+                if !missing.is_empty() {
+                    assert!(
+                        adopted.is_none(),
+                        "{reference} lacks {missing:?} yet was adopted"
+                    );
+                    let skip = report
+                        .skipped
+                        .iter()
+                        .find(|s| s.path == self.snapshot(id, commit))
+                        .unwrap_or_else(|| {
+                            panic!("{reference} is not reported: {:?}", report.skipped)
+                        });
+                    assert_eq!(skip.kind, SkipKind::Incomplete, "{skip:?}");
+                    for m in missing {
+                        assert!(
+                            skip.reason.contains(m.as_str().unwrap()),
+                            "{m} named in {skip:?}"
+                        );
+                    }
+                    continue;
+                }
+                assert!(verify["mismatches"].as_array().unwrap().is_empty());
+                whole += 1;
+                let m = adopted.unwrap_or_else(|| {
+                    panic!(
+                        "{reference}, whole for huggingface_hub, was not adopted: skipped {:?}",
+                        report.skipped
+                    )
+                });
+                assert_eq!(
+                    m.trust,
+                    TrustState::Verified,
+                    "{reference}: {:?}",
+                    m.failure
+                );
+                let entry = catalog.get(&m.id).unwrap();
+                assert_eq!(
+                    entry.digest_source,
+                    Some(DigestSource::Publisher),
+                    "{reference}"
+                );
+                let files: Vec<&str> = entry.files.iter().map(|f| f.path.as_str()).collect();
+                let theirs: Vec<&str> = rev["files"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap())
+                    .collect();
+                assert_eq!(files, theirs, "{reference}: the files huggingface_hub sees");
+            }
+        }
+        assert_eq!(
+            report.models.len(),
+            whole,
+            "one entry per whole revision: {:?}",
+            report.models
+        );
+        assert!(!report.failed());
+        (root, catalog, report)
+    }
+}
+
+/// Row 1: a Xet file's repository blob is a symlink into the cache-wide
+/// shared store (`<cache>/blobs/<2 hex>/<xet hash>`); both repositories
+/// that hold it are adopted (once refused whole: "a blob is a symlink"),
+/// also as one `models--` folder, in a dry run and in place.
+#[test]
+fn a_blob_in_the_shared_store_is_adopted_from_the_cache_root() {
+    let Some(case) = case("shared_blob_store") else {
+        return;
+    };
+    let xet = case.view["notes"]["xet_hash"].as_str().unwrap();
+    let sha = case.view["notes"]["weights_sha256"].as_str().unwrap();
+    let blob = case.hub.join("models--org--shared-b/blobs").join(sha);
+    assert_eq!(
+        std::fs::read_link(&blob).unwrap(),
+        Path::new("../../blobs").join(&xet[..2]).join(xet),
+        "huggingface_hub linked the blob into its shared store"
+    );
+    let (_root, catalog, report) = case.adopt_and_compare();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let a = catalog.get("org/shared-a").unwrap();
+    let b = catalog.get("org/shared-b").unwrap();
+    let weights = |e: &catalog_core::ModelEntry| {
+        e.files
+            .iter()
+            .find(|f| f.path == "model-00001-of-00002.safetensors")
+            .map(|f| f.digest.hex())
+            .unwrap()
+    };
+    assert_eq!(weights(&a), sha);
+    assert_eq!(weights(&b), sha);
+
+    // One repository folder named on its own: the store is still found.
+    let one = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(one.path()).unwrap();
+    let folder = case.hub.join("models--org--shared-b");
+    let dry = catalog
+        .adopt(&folder, AdoptOptions::default().dry_run(true), &|_| {})
+        .unwrap();
+    assert_eq!(dry.models.len(), 1, "{:?}", dry.skipped);
+    let report = catalog
+        .adopt(&folder, AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(
+        report.models[0].trust,
+        TrustState::Verified,
+        "{:?}",
+        report.models[0].failure
+    );
+
+    let in_place = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(in_place.path()).unwrap();
+    let report = catalog
+        .adopt(&case.hub, AdoptOptions::default().in_place(true), &|_| {})
+        .unwrap();
+    assert_eq!(report.models.len(), 2, "{:?}", report.skipped);
+    assert!(
+        report
+            .models
+            .iter()
+            .all(|m| m.trust == TrustState::Verified)
+    );
+    // A later verification of the entries in place reads the same files.
+    for id in ["org/shared-a", "org/shared-b"] {
+        let v = catalog
+            .verify(id, catalog_core::VerifyOptions::default(), &|_| {})
+            .unwrap();
+        assert_eq!(
+            v.entry.trust,
+            TrustState::Verified,
+            "{id} in place: {}",
+            v.outcome.reason
+        );
+    }
+}
+
+/// Row 2: a killed download left `<etag>.<8 hex>.incomplete` beside the
+/// blob a later download completed; huggingface_hub sees one whole
+/// revision, and so does the catalog (it once skipped every snapshot).
+#[test]
+fn a_stale_incomplete_file_beside_a_finished_blob_skips_nothing() {
+    let Some(case) = case("stale_incomplete") else {
+        return;
+    };
+    let stale = case.view["notes"]["incomplete"].as_array().unwrap();
+    assert_eq!(
+        stale.len(),
+        1,
+        "the killed download left its .incomplete file"
+    );
+    let (_root, catalog, report) = case.adopt_and_compare();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(
+        catalog.get("org/stalled").unwrap().model_ref,
+        format!("hf:org/stalled@{}", case.commit("org/stalled"))
+    );
+}
+
+/// Row 2, while a download runs: a whole snapshot, then `main` moves and
+/// its download is cut short mid-file (an `.incomplete` whose blob is not
+/// there). The whole snapshot is adopted whatever else is downloading (it
+/// was once skipped with every snapshot of the repository); the new one,
+/// short of that file by its listing, is skipped as incomplete.
+#[test]
+fn a_whole_snapshot_is_adopted_while_another_downloads() {
+    let Some(case) = case("download_running") else {
+        return;
+    };
+    let running = case.view["notes"]["incomplete"].as_array().unwrap();
+    assert_eq!(
+        running.len(),
+        1,
+        "the cut download left its .incomplete file"
+    );
+    let (_root, _catalog, report) = case.adopt_and_compare();
+    let old = case.commit("old");
+    assert_eq!(report.models.len(), 1);
+    assert_eq!(report.models[0].id, format!("org/moving@{}", &old[..7]));
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("model-00001-of-00002.safetensors"),
+        "{:?}",
+        report.skipped
+    );
+}
+
+/// Row 3: `snapshot_download(allow_patterns=["*.json"])` keeps 4 of the
+/// commit's 7 files, and `trees/<commit>.json` lists all 7: the snapshot
+/// is partial, skipped as incomplete naming the 3 missing files (it was
+/// once verified with 4).
+#[test]
+fn a_snapshot_missing_files_its_publisher_lists_is_skipped_as_incomplete() {
+    let Some(case) = case("partial_snapshot") else {
+        return;
+    };
+    let commit = case.commit("org/partial");
+    assert!(
+        case.hub
+            .join("models--org--partial/trees")
+            .join(format!("{commit}.json"))
+            .is_file(),
+        "huggingface_hub wrote the commit's listing"
+    );
+    let (_root, catalog, report) = case.adopt_and_compare();
+    assert!(report.models.is_empty());
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].reason.contains("3 of the 7 files"),
+        "{:?}",
+        report.skipped
+    );
+    assert!(!catalog.exists("org/partial"));
+}
+
+/// Row 4: with `HF_HUB_DISABLE_SYMLINKS=1` the snapshot holds the files
+/// themselves; each is checked against the listing's `lfs_sha256` or git
+/// blob id: verified, from the publisher (once `warned`).
+#[test]
+fn real_files_in_a_snapshot_are_checked_against_the_listing() {
+    let Some(case) = case("no_symlinks") else {
+        return;
+    };
+    let commit = case.commit("org/copies");
+    let weights = case
+        .snapshot("org/copies", commit)
+        .join("model-00001-of-00002.safetensors");
+    assert!(
+        std::fs::symlink_metadata(&weights).unwrap().is_file(),
+        "huggingface_hub wrote a real file"
+    );
+    let (_root, catalog, report) = case.adopt_and_compare();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let e = catalog.get("org/copies").unwrap();
+    assert!(
+        e.files
+            .iter()
+            .filter(|f| f.path.ends_with(".json") || f.path.ends_with(".md"))
+            .all(|f| f.publisher_digest.is_some_and(|d| !d.is_sha256())),
+        "small files checked against their git blob ids"
+    );
+}
+
+/// Row 5, the part that is adoption's: each revision huggingface_hub
+/// sees (main and tag v1.0 on one commit; tag v0.9 on a commit first
+/// downloaded detached) is one entry, referenced by its commit.
+#[test]
+fn each_revision_with_its_refs_is_one_entry() {
+    let Some(case) = case("tags_and_refs") else {
+        return;
+    };
+    let (_root, catalog, report) = case.adopt_and_compare();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(
+        catalog.get("org/tagged").unwrap().model_ref,
+        format!("hf:org/tagged@{}", case.commit("main"))
+    );
+    assert_eq!(
+        catalog.get("org/tagged@v0.9").unwrap().model_ref,
+        format!("hf:org/tagged@{}", case.commit("v0.9"))
+    );
+}
+
+/// Row 6, the part that is adoption's: the same weights in two
+/// repositories (two blobs, no shared store): both adopted, verified.
+#[test]
+fn the_same_weights_in_two_repositories_are_both_adopted() {
+    let Some(case) = case("same_weights_two_repos") else {
+        return;
+    };
+    let (_root, _catalog, report) = case.adopt_and_compare();
+    assert_eq!(report.models.len(), 2);
+}
+
+/// A dataset beside a model: the model is adopted, the dataset reported.
+#[test]
+fn a_dataset_is_reported_and_the_model_beside_it_adopted() {
+    let Some(case) = case("dataset_beside_model") else {
+        return;
+    };
+    let (_root, _catalog, report) = case.adopt_and_compare();
+    assert_eq!(report.models.len(), 1);
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+}
