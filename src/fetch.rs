@@ -271,18 +271,37 @@ impl FileFetcher {
 
 /// The directory a model directory's symlinks may lead into: the
 /// repository of a Hugging Face snapshot (`<repo>/snapshots/<commit>`,
-/// beside `<repo>/blobs/`, whose files link to `../../blobs/<name>`); any
-/// other directory itself.
+/// beside `<repo>/blobs/`, whose files link to `../../blobs/<name>`), or
+/// the whole cache when its repositories share a blob store; any other
+/// directory itself.
 pub(crate) fn link_tree(dir: &Path) -> &Path {
     let repo = dir
         .parent()
         .filter(|p| p.file_name() == Some("snapshots".as_ref()));
     match repo.and_then(Path::parent) {
         Some(repo) if std::fs::symlink_metadata(repo.join("blobs")).is_ok_and(|m| m.is_dir()) => {
-            repo
+            // huggingface_hub 2.x links a repository's blobs into the
+            // cache's shared store: then the cache is the tree.
+            match repo.parent() {
+                Some(hub) if hf_shared_store(hub) => hub,
+                _ => repo,
+            }
         }
         _ => dir,
     }
+}
+
+/// Whether the hub cache `hub` has huggingface_hub 2.x's shared blob store
+/// (`<hub>/blobs/`, a directory, marked by a `.huggingface-shared-blobs`
+/// file holding `1\n`; read without following a symlink or blocking).
+pub(crate) fn hf_shared_store(hub: &Path) -> bool {
+    const MARKER_TEXT: &[u8] = b"1\n";
+    std::fs::symlink_metadata(hub.join("blobs")).is_ok_and(|m| m.is_dir())
+        && crate::fs::read_regular(
+            &hub.join("blobs/.huggingface-shared-blobs"),
+            MARKER_TEXT.len() as u64 + 1,
+        )
+        .is_ok_and(|text| text == MARKER_TEXT)
 }
 
 /// Refuses the symlink `link` (in the model directory `root`) unless the

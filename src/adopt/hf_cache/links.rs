@@ -23,8 +23,6 @@ use std::path::{Component, Path, PathBuf};
 pub(crate) const SHARED_DIR: &str = "blobs";
 /// The file huggingface_hub marks its shared store with, and what it holds.
 pub(crate) const SHARED_MARKER: &str = ".huggingface-shared-blobs";
-/// The shared store layout version huggingface_hub 2.5.0 writes.
-pub(crate) const SHARED_MARKER_TEXT: &[u8] = b"1\n";
 
 /// Where the symlink `link` (whose target is `target`) leads, which must be
 /// `<repo>/blobs/<40 or 64 hex>`, and the digest that name is.
@@ -95,14 +93,7 @@ pub(crate) fn shared_of(hub: &Path, blob: &Path, target: &Path) -> Result<PathBu
     Ok(store.join(prefix).join(name))
 }
 
-/// Whether `hub`'s shared store carries huggingface_hub's marker (read
-/// without following a symlink or blocking on a FIFO).
-pub(crate) fn shared_store_marked(hub: &Path) -> bool {
-    let marker = hub.join(SHARED_DIR).join(SHARED_MARKER);
-    std::fs::symlink_metadata(hub.join(SHARED_DIR)).is_ok_and(|m| m.is_dir())
-        && crate::fs::read_regular(&marker, SHARED_MARKER_TEXT.len() as u64 + 1)
-            .is_ok_and(|text| text == SHARED_MARKER_TEXT)
-}
+pub(crate) use crate::fetch::hf_shared_store as shared_store_marked;
 
 /// Whether `dir` is `want`, as spelled or as the file system resolves it
 /// (a link written absolute through another spelling of the cache).
