@@ -128,7 +128,7 @@ impl NatsConfig {
 
     /// Connects. `retry`: keep trying in the background, forever, and
     /// return at once (follow mode); otherwise one bounded attempt.
-    pub(crate) async fn connect(&self, retry: bool) -> Result<async_nats::Client> {
+    pub(crate) async fn connect(&self, retry: bool) -> Result<Connection> {
         let mut opts = async_nats::ConnectOptions::new()
             .name("catalog-core fleet")
             .connection_timeout(self.connect_timeout)
@@ -163,9 +163,23 @@ impl NatsConfig {
             .map(|s| s.parse())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.error("parsing the server address", e))?;
-        opts.connect(servers)
+        let client = opts
+            .connect(servers)
             .await
-            .map_err(|e| self.error("connecting", e))
+            .map_err(|e| self.error("connecting", e))?;
+        Ok(Connection { client })
+    }
+}
+
+/// A connected client.
+pub(crate) struct Connection {
+    pub client: async_nats::Client,
+}
+
+impl Connection {
+    /// Runs `op` on this connection.
+    pub async fn guard<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        op.await
     }
 }
 

@@ -17,12 +17,24 @@
 //! most `max_backoff`) and resumes from the stream again; without follow
 //! the export fails.
 //!
+//! A "duplicate" acknowledgement is checked: the stream names the message
+//! that holds the id, and unless it is this node's own event on this
+//! node's subject, another client took the id first (the duplicate window
+//! is per stream, and ids are predictable). The event is then published
+//! again at once under an id nobody can guess (`fallback_msg_id`), so none
+//! is missing, and the export reports [`Error::FleetMsgIdTaken`].
+//!
+//! What the server refuses for good (an authorization or permissions
+//! violation, a payload over its limit) ends the export, in follow mode
+//! too ([`Error::NatsRefused`]).
+//!
 //! The exporter reads the journal through a read-only handle: it never
 //! takes the writer lock, and a writer never waits for it.
 
-use super::config::NatsConfig;
+use super::config::{Connection, NatsConfig};
 use super::layout::Layout;
-use super::resume::{claim, last_exported, msg_id};
+use super::origin::check_event;
+use super::resume::{MSG_ID_HEADER, claim, fallback_msg_id, last_exported, msg_id};
 use super::state::{FleetNode, NodeState};
 use super::subject::NodeName;
 use crate::catalog::{Catalog, Event, EventsPosition};
@@ -96,8 +108,12 @@ pub struct ExportReport {
     pub resumed_after: u64,
     /// Messages the stream stored.
     pub published: u64,
-    /// Messages the stream acknowledged as duplicates (already stored).
+    /// Messages the stream acknowledged as duplicates (this node's own
+    /// event, already stored).
     pub duplicates: u64,
+    /// Events whose message id another client had taken: published again
+    /// under an id nobody can guess (counted in `published` too).
+    pub ids_taken: u64,
     /// The last sequence number the stream holds now.
     pub last_seq: u64,
     /// Fleet bucket values put.
@@ -150,14 +166,21 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
         catalog_id: catalog.catalog_id(),
         ..ExportReport::default()
     };
-    let client = nats.connect(opts.follow).await?;
+    let conn = nats.connect(opts.follow).await?;
     let mut backoff = Duration::from_millis(100);
     let mut first = true;
     loop {
         let before = report.published + report.duplicates;
-        match session(&client, catalog, nats, opts, &mut report, first).await {
+        let outcome = conn
+            .guard(session(&conn, catalog, nats, opts, &mut report, first))
+            .await;
+        match outcome {
             Ok(()) => return Ok(report),
-            Err(e @ Error::Nats { .. }) if opts.follow && !opts.stopped() => {
+            // Worth another session: the server may be back, and a taken
+            // id was published again (every event is stored).
+            Err(e @ (Error::Nats { .. } | Error::FleetMsgIdTaken { .. }))
+                if opts.follow && !opts.stopped() =>
+            {
                 if report.published + report.duplicates > before {
                     backoff = Duration::from_millis(100);
                 }
@@ -275,7 +298,7 @@ fn host_name() -> String {
 }
 
 async fn session(
-    client: &async_nats::Client,
+    conn: &Connection,
     catalog: &Catalog,
     nats: &NatsConfig,
     opts: &ExportOptions,
@@ -286,20 +309,16 @@ async fn session(
     let js = jetstream::context::ContextBuilder::new()
         .timeout(nats.request_timeout)
         .max_ack_inflight(2 * window + 64)
-        .build(client.clone());
+        .build(conn.client.clone());
     let layout = &opts.layout;
     let node = &opts.node;
     let subject = node.subject();
     let cid = catalog.catalog_id();
     let host = host_name();
     let stream = layout.stream(&js, nats, &subject).await?;
-    let kv = layout.bucket(&js, nats).await?;
-    let kv_stream = js
-        .get_stream(format!("KV_{}", layout.bucket))
-        .await
-        .map_err(|e| nats.error("reading the fleet bucket", e))?;
-    claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
-    let last = last_exported(&stream, &layout.stream, nats, node, catalog).await?;
+    let (kv, kv_stream) = layout.bucket(&js, nats).await?;
+    let claimed = claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
+    let last = last_exported(&stream, &layout.stream, nats, node, catalog, claimed).await?;
     if first {
         report.resumed_after = last;
     }
@@ -352,6 +371,9 @@ async fn session(
     // resumes there (if it is where publishing got to), not by sequence.
     let mut position: Option<EventsPosition> = None;
     let mut acks = Vec::with_capacity(window);
+    // The first message id found taken this session (reported once caught
+    // up: the export goes on).
+    let mut taken: Option<Error> = None;
     loop {
         let mut published_now = false;
         // A reader thread reads the journal and renders the bodies while
@@ -370,22 +392,31 @@ async fn session(
             published_now = true;
             let mut noted = Vec::with_capacity(batch.len());
             for item in batch {
+                let body = bytes::Bytes::from(item.body);
                 let publish = Publish::build()
-                    .payload(item.body.into())
+                    .payload(body.clone())
                     .message_id(msg_id(node, &cid, item.seq));
                 let ack = js
                     .send_publish(subject.clone(), publish)
                     .await
-                    .map_err(|e| nats.error("publishing", e))?;
-                acks.push(ack);
+                    .map_err(|e| publish_error(nats, e))?;
+                acks.push((ack, item.seq, item.time_ms, body));
                 noted.push((item.time_ms, item.removed.map(|id| (id, item.seq))));
             }
-            for ack in acks.drain(..) {
+            for (ack, seq, time_ms, body) in acks.drain(..) {
                 let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
-                if ack.duplicate {
-                    report.duplicates += 1;
-                } else {
+                if !ack.duplicate {
                     report.published += 1;
+                    continue;
+                }
+                let sent = Sent { seq, time_ms, body };
+                match check_duplicate(&js, &stream, nats, opts, &cid, &sent, ack.sequence).await? {
+                    None => report.duplicates += 1,
+                    Some(err) => {
+                        report.published += 1;
+                        report.ids_taken += 1;
+                        taken.get_or_insert(err);
+                    }
                 }
             }
             for (time, removed) in noted {
@@ -412,9 +443,109 @@ async fn session(
             }
             last_flush = Instant::now();
         }
+        if let Some(err) = taken.take() {
+            return Err(err);
+        }
         if !opts.follow || opts.stopped() {
             return Ok(());
         }
         sleep_unless_stopped(opts.poll, opts).await;
     }
+}
+
+/// A publish error: a body over the server's payload limit is refused for
+/// good (retrying sends the same body).
+fn publish_error(nats: &NatsConfig, e: async_nats::jetstream::context::PublishError) -> Error {
+    use async_nats::jetstream::context::PublishErrorKind;
+    if e.kind() == PublishErrorKind::MaxPayloadExceeded {
+        return Error::NatsRefused {
+            server: nats.server().to_string(),
+            reason: nats.scrub(&e.to_string()),
+        };
+    }
+    nats.error("publishing", e)
+}
+
+/// An event whose publish the stream acknowledged as a duplicate.
+struct Sent {
+    seq: u64,
+    time_ms: u64,
+    body: bytes::Bytes,
+}
+
+/// Checks a "duplicate" acknowledgement against the message the stream
+/// says holds the id (`stored`, its stream sequence): `None` if it is this
+/// node's own event (a re-send); if another client's message holds it, the
+/// event is published again under an id nobody can guess and the error to
+/// report is returned; an event of this node that differs is a diverged
+/// history.
+async fn check_duplicate(
+    js: &jetstream::Context,
+    stream: &jetstream::stream::Stream,
+    nats: &NatsConfig,
+    opts: &ExportOptions,
+    cid: &str,
+    sent: &Sent,
+    stored: u64,
+) -> Result<Option<Error>> {
+    let node = &opts.node;
+    let subject = node.subject();
+    let id = msg_id(node, cid, sent.seq);
+    let held = stream
+        .get_raw_message(stored)
+        .await
+        .map_err(|e| nats.error("reading the message that holds a duplicate id", e))?;
+    let held_subject = held.subject.to_string();
+    if held_subject == subject {
+        let held_id = held
+            .headers
+            .get(MSG_ID_HEADER)
+            .map(|v| v.as_str().to_string());
+        let same =
+            check_event(&held_subject, held_id.as_deref(), &held.payload).is_ok_and(|(_, h)| {
+                h.catalog_id == cid && h.seq == sent.seq && h.time_ms == sent.time_ms
+            });
+        if same {
+            return Ok(None);
+        }
+        return Err(Error::FleetHistoryDiverged {
+            node: node.to_string(),
+            stream: opts.layout.stream.clone(),
+            seq: sent.seq,
+            reason: format!(
+                "message id {id} holds another event on this node's subject (stream sequence \
+                 {stored}): the catalog was restored or rewritten"
+            ),
+        });
+    }
+    tracing::warn!(
+        node = %node,
+        id,
+        subject = held_subject,
+        stream_seq = stored,
+        "this node's message id was taken by a message on another subject; publishing the event \
+         again under an id that cannot be taken"
+    );
+    let again = Publish::build()
+        .payload(sent.body.clone())
+        .message_id(fallback_msg_id(node, cid, sent.seq));
+    let ack = js
+        .send_publish(subject, again)
+        .await
+        .map_err(|e| publish_error(nats, e))?
+        .await
+        .map_err(|e| nats.error("publishing", e))?;
+    if ack.duplicate {
+        return Err(nats.error(
+            "publishing",
+            "an event published again under a random message id was called a duplicate",
+        ));
+    }
+    Ok(Some(Error::FleetMsgIdTaken {
+        node: node.to_string(),
+        stream: opts.layout.stream.clone(),
+        msg_id: id,
+        subject: held_subject,
+        stream_seq: stored,
+    }))
 }

@@ -23,8 +23,9 @@
 //! `deleted: true`.
 
 use super::config::NatsConfig;
+use super::origin::check_model;
 use super::read::read_to_end;
-use super::subject::NodeName;
+use super::subject::{NodeName, parse_key};
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
@@ -154,9 +155,14 @@ impl NodeState {
         let filter = format!("$KV.{bucket}.{}>", self.node.model_key_prefix());
         let values = read_to_end(kv_stream, nats, filter, DeliverPolicy::LastPerSubject).await?;
         self.held.clear();
+        // Only this node can write these keys; a value that does not agree
+        // with its key or names another catalog is put again.
+        let prefix = format!("$KV.{bucket}.");
+        let claims = [(self.node.to_string(), self.catalog_id.clone())].into();
         for v in values.into_iter().filter(|v| !v.removed) {
-            if let Ok(m) = serde_json::from_slice::<FleetModel>(&v.payload)
-                && m.node == self.node.as_str()
+            let key = v.subject.strip_prefix(&prefix).unwrap_or_default();
+            if let Some((node, Some(id))) = parse_key(key)
+                && let Ok(m) = check_model(&node, &id, &v.payload, &claims)
             {
                 self.held.insert(m.id.clone(), m);
             }

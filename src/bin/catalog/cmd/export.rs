@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "resumed_after": report.resumed_after,
                 "published": report.published,
                 "duplicates": report.duplicates,
+                "ids_taken": report.ids_taken,
                 "last_seq": report.last_seq,
                 "state_puts": report.state_puts,
             })
