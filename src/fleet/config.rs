@@ -1,13 +1,12 @@
 //! Where the NATS server is and how to authenticate: the standard NATS
 //! options (a credentials file, a token, a user and password, TLS), and the
-//! one rule about them: no credential ever reaches a log line, an error or
-//! the output.
+//! rules about them: no credential ever reaches a log line, an error or the
+//! output, and none is taken from a server URL (a URL is typed on command
+//! lines, which `ps` and `/proc/PID/cmdline` show to every user of the
+//! host): `nats://user:pass@host` and `nats://token@host` are refused.
 //!
-//! Credentials in the URL (`nats://user:pass@host`, `nats://token@host`)
-//! are taken out of it before the client sees it: the client logs the
-//! server address at debug level, and only [`NatsConfig::server`] (the URL
-//! without them) is ever shown. Every error text from the client passes
-//! through [`NatsConfig::scrub`], which blanks each known secret.
+//! Every error text from the client passes through [`NatsConfig::scrub`],
+//! which blanks each known secret.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -52,8 +51,9 @@ impl std::fmt::Debug for NatsConfig {
 
 impl NatsConfig {
     /// A server URL (`nats://host:4222`, `tls://host:4222`, `host:4222`, or
-    /// several separated by commas). User information in it becomes the
-    /// user and password (`user:pass@`) or the token (`token@`).
+    /// several separated by commas). User information in it (`user:pass@`,
+    /// `token@`) is refused: credentials come from [`NatsConfig::creds`],
+    /// [`NatsConfig::token`] or [`NatsConfig::user_password`].
     pub fn new(url: &str) -> Result<NatsConfig> {
         let mut cfg = NatsConfig {
             connect_timeout: Duration::from_secs(5),
@@ -66,22 +66,22 @@ impl NatsConfig {
                 Some((s, r)) => (Some(s), r),
                 None => (None, one),
             };
-            let (userinfo, host) = match rest.rsplit_once('@') {
-                Some((u, h)) => (Some(u), h),
-                None => (None, rest),
-            };
+            if rest.contains('@') {
+                // Not echoed: the text before `@` is a secret.
+                return Err(Error::invalid(
+                    "nats",
+                    "a server URL may not carry credentials (`user:pass@` or `token@`): a \
+                     command line is visible to every user of the host (ps, /proc/PID/cmdline) \
+                     for as long as the command runs; set NATS_USER and NATS_PASSWORD, or \
+                     NATS_TOKEN, or pass --creds FILE",
+                ));
+            }
+            let host = rest;
             if host.is_empty() || host.contains('/') && !host.ends_with('/') {
                 return Err(Error::invalid(
                     "nats",
                     "the server must be nats://HOST:PORT (or several, separated by commas)",
                 ));
-            }
-            match userinfo.map(|u| u.split_once(':')) {
-                Some(Some((user, pass))) => {
-                    cfg.user_password = Some((percent_decode(user), percent_decode(pass)));
-                }
-                Some(None) => cfg.token = userinfo.map(percent_decode),
-                None => {}
             }
             servers.push(match scheme {
                 Some(s) => format!("{s}://{host}"),
@@ -183,46 +183,35 @@ impl Connection {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn credentials_in_the_url_are_taken_out_of_it() {
-        let cfg = NatsConfig::new("nats://alice:s3cr%40t@127.0.0.1:4222").unwrap();
-        assert_eq!(cfg.server(), "nats://127.0.0.1:4222");
-        assert_eq!(
-            cfg.user_password,
-            Some(("alice".to_string(), "s3cr@t".to_string()))
-        );
-        assert!(!format!("{cfg:?}").contains("s3cr"), "{cfg:?}");
-        assert_eq!(cfg.scrub("auth failed for s3cr@t"), "auth failed for ***");
-
-        let cfg = NatsConfig::new("nats://tok3n-value@h:1,nats://h2:2").unwrap();
-        assert_eq!(cfg.server(), "nats://h:1,nats://h2:2");
-        assert_eq!(cfg.token.as_deref(), Some("tok3n-value"));
-        assert!(!format!("{cfg:?}").contains("tok3n"), "{cfg:?}");
-
+    fn credentials_in_a_url_are_refused_without_being_shown() {
+        for url in [
+            "nats://alice:s3cr%40t@127.0.0.1:4222",
+            "nats://tok3n-value@h:1,nats://h2:2",
+            "nats://h:1,tok3n-value@h2:2",
+            "alice:s3cret@127.0.0.1",
+        ] {
+            let err = NatsConfig::new(url).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, Error::InvalidInput { field: "nats", .. }),
+                "{url}: {err:?}"
+            );
+            assert!(
+                text.contains("NATS_PASSWORD") && text.contains("--creds"),
+                "says what to use instead: {text}"
+            );
+            assert!(
+                !text.contains("s3cr") && !text.contains("tok3n"),
+                "never shown: {text}"
+            );
+        }
+        let cfg = NatsConfig::new("nats://h:1, nats://h2:2,h3:3").unwrap();
+        assert_eq!(cfg.server(), "nats://h:1,nats://h2:2,h3:3");
         assert!(
             NatsConfig::new("").is_err(),
             "an empty server list is refused"

@@ -70,6 +70,8 @@ mod file_names_that_cannot_be_stored_are_refused_before_anything_is_written;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_message_id_taken_by_another_node_loses_no_event;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_server_url_with_credentials_is_refused;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_credentials_never_reach_logs_or_output;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_export_killed_repeatedly_publishes_each_event_exactly_once;
