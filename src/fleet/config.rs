@@ -7,6 +7,12 @@
 //!
 //! Every error text from the client passes through [`NatsConfig::scrub`],
 //! which blanks each known secret.
+//!
+//! A connection tries every listed server before it gives up, and watches
+//! for what the server says cannot change by retrying (an authorization or
+//! permissions violation, a payload over its limit): [`Connection::guard`]
+//! ends an operation with [`Error::NatsRefused`] as soon as the server says
+//! so, instead of waiting for a timeout and retrying forever.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -126,14 +132,32 @@ impl NatsConfig {
         }
     }
 
+    /// How many servers are listed.
+    fn server_count(&self) -> usize {
+        self.url.split(',').count()
+    }
+
     /// Connects. `retry`: keep trying in the background, forever, and
-    /// return at once (follow mode); otherwise one bounded attempt.
+    /// return at once (follow mode); otherwise try each listed server once
+    /// (in random order) before giving up.
     pub(crate) async fn connect(&self, retry: bool) -> Result<Connection> {
+        let (refused_tx, refused) = tokio::sync::watch::channel(None::<String>);
+        let watch = {
+            let tx = std::sync::Arc::new(refused_tx);
+            let nats = self.clone();
+            move |event: async_nats::Event| {
+                if let Some(reason) = permanent(&event) {
+                    tx.send_replace(Some(nats.scrub(&reason)));
+                }
+                std::future::ready(())
+            }
+        };
         let mut opts = async_nats::ConnectOptions::new()
             .name("catalog-core fleet")
             .connection_timeout(self.connect_timeout)
             .request_timeout(Some(self.request_timeout))
-            .require_tls(self.tls_required);
+            .require_tls(self.tls_required)
+            .event_callback(watch);
         if let Some(path) = &self.creds {
             opts = opts
                 .credentials_file(path)
@@ -155,7 +179,10 @@ impl NatsConfig {
         opts = if retry {
             opts.retry_on_initial_connect().max_reconnects(None)
         } else {
-            opts.max_reconnects(Some(1))
+            // One attempt per listed server: a server that is down is
+            // skipped (its refused connection costs nothing, a silent one
+            // the connection timeout).
+            opts.max_reconnects(Some(self.server_count()))
         };
         let servers: Vec<async_nats::ServerAddr> = self
             .url
@@ -163,24 +190,83 @@ impl NatsConfig {
             .map(|s| s.parse())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.error("parsing the server address", e))?;
-        let client = opts
-            .connect(servers)
-            .await
-            .map_err(|e| self.error("connecting", e))?;
-        Ok(Connection { client })
+        let client = opts.connect(servers).await.map_err(|e| {
+            use async_nats::ConnectErrorKind::{Authentication, AuthorizationViolation};
+            match e.kind() {
+                AuthorizationViolation | Authentication => Error::NatsRefused {
+                    server: self.url.clone(),
+                    reason: self.scrub(&e.to_string()),
+                },
+                _ => self.error("connecting", e),
+            }
+        })?;
+        Ok(Connection {
+            client,
+            refused,
+            server: self.url.clone(),
+        })
     }
 }
 
-/// A connected client.
+/// A connected client, and what the server said that retrying cannot
+/// change.
 pub(crate) struct Connection {
     pub client: async_nats::Client,
+    refused: tokio::sync::watch::Receiver<Option<String>>,
+    server: String,
 }
 
 impl Connection {
-    /// Runs `op` on this connection.
-    pub async fn guard<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        op.await
+    /// The permanent refusal, once the server has said one.
+    async fn refusal(&self) -> Error {
+        let mut rx = self.refused.clone();
+        let reason = match rx.wait_for(Option::is_some).await {
+            Ok(r) => r.clone().unwrap_or_default(),
+            // The client is gone: never a refusal.
+            Err(_) => std::future::pending().await,
+        };
+        Error::NatsRefused {
+            server: self.server.clone(),
+            reason,
+        }
     }
+
+    /// Runs `op` unless the server refuses this client for good first
+    /// ([`Error::NatsRefused`], at once rather than after a timeout).
+    pub async fn guard<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            err = self.refusal() => Err(err),
+            r = op => r,
+        }
+    }
+}
+
+/// What `event` says that retrying cannot change, if anything: an
+/// authorization failure, a permissions violation, a payload over the
+/// server's limit.
+fn permanent(event: &async_nats::Event) -> Option<String> {
+    use async_nats::{ClientError, Event, ServerError};
+    let text = match event {
+        Event::ServerError(ServerError::AuthorizationViolation) => {
+            return Some("authorization violation".into());
+        }
+        Event::ServerError(ServerError::Other(text)) => text,
+        // The background connector, retrying a refused login.
+        Event::ClientError(ClientError::Other(text)) => text,
+        _ => return None,
+    };
+    let lower = text.to_ascii_lowercase();
+    [
+        "authorization violation",
+        "permissions violation",
+        "maximum payload",
+        "authentication expired",
+        "failed signing nonce",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+    .then(|| text.trim_matches('\'').to_string())
 }
 
 #[cfg(test)]
@@ -212,9 +298,35 @@ mod tests {
         }
         let cfg = NatsConfig::new("nats://h:1, nats://h2:2,h3:3").unwrap();
         assert_eq!(cfg.server(), "nats://h:1,nats://h2:2,h3:3");
+        assert_eq!(cfg.server_count(), 3);
         assert!(
             NatsConfig::new("").is_err(),
             "an empty server list is refused"
         );
+    }
+
+    #[test]
+    fn permanent_refusals_are_told_from_passing_trouble() {
+        use async_nats::{ClientError, Event, ServerError};
+        let permanent_ones = [
+            Event::ServerError(ServerError::AuthorizationViolation),
+            Event::ServerError(ServerError::Other(
+                "Permissions Violation for Publish to \"catalog.n1.events\"".into(),
+            )),
+            Event::ServerError(ServerError::Other("Maximum Payload Violation".into())),
+            Event::ClientError(ClientError::Other("authorization violation".into())),
+        ];
+        for e in permanent_ones {
+            assert!(permanent(&e).is_some(), "{e:?}");
+        }
+        for e in [
+            Event::Disconnected,
+            Event::ServerError(ServerError::SlowConsumer(1)),
+            Event::ClientError(ClientError::MaxReconnects),
+            Event::ClientError(ClientError::Other("IO error".into())),
+            Event::ServerError(ServerError::Other("Stale Connection".into())),
+        ] {
+            assert_eq!(permanent(&e), None, "{e:?}");
+        }
     }
 }

@@ -118,7 +118,8 @@ pub struct ExportReport {
     pub last_seq: u64,
     /// Fleet bucket values put.
     pub state_puts: u64,
-    /// Sessions that failed and were retried (follow mode).
+    /// Sessions that failed and were started again (follow mode; and at
+    /// most twice after a failed request without it).
     pub retries: u64,
 }
 
@@ -154,6 +155,9 @@ impl RedactCache {
     }
 }
 
+/// Sessions a one-shot export starts again after a failed request.
+const ONE_SHOT_RETRIES: u64 = 2;
+
 /// Exports the catalog at `root` (opened read-only) to the server.
 pub fn export(root: &Path, nats: &NatsConfig, opts: &ExportOptions) -> Result<ExportReport> {
     let catalog = Catalog::open_read_only(root)?;
@@ -188,6 +192,18 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
                 report.retries += 1;
                 sleep_unless_stopped(backoff, opts).await;
                 backoff = (backoff * 2).min(opts.max_backoff);
+            }
+            // One-shot: a request that failed or timed out is worth two
+            // more sessions (a cluster that just lost a server elects the
+            // stream's leader again within seconds); each resumes from the
+            // stream, so nothing is published twice.
+            Err(e @ Error::Nats { .. }) if !opts.follow && report.retries < ONE_SHOT_RETRIES => {
+                report.retries += 1;
+                tracing::warn!(
+                    "{e}; trying again ({} of {ONE_SHOT_RETRIES})",
+                    report.retries
+                );
+                tokio::time::sleep(Duration::from_millis(500) * report.retries as u32).await;
             }
             Err(e) => return Err(e),
         }

@@ -13,7 +13,7 @@ use super::layout::Layout;
 use super::origin::{
     DropReason, Dropped, EventHead, check_catalog, check_claim, check_event, check_model,
 };
-use super::read::read_fold;
+use super::read::{read_fold, read_last_values};
 use super::state::{FleetModel, FleetNode};
 use super::subject::{MODEL_KEY_PREFIX, NODE_KEY_PREFIX, escape_id, parse_key};
 use crate::error::Result;
@@ -74,15 +74,37 @@ pub fn fleet_ls(
 ) -> Result<FleetListing> {
     super::runtime()?.block_on(async {
         let conn = nats.connect(false).await?;
-        conn.guard(async {
+        conn.guard(again_on_failure(|| async {
             let js = jetstream::context::ContextBuilder::new()
                 .timeout(nats.request_timeout)
                 .build(conn.client.clone());
             let kv = layout.existing_bucket(&js, nats).await?;
             ls(&kv, nats, &layout.bucket, model, stale_after).await
-        })
+        }))
         .await
     })
+}
+
+/// How many times a query is made in all when a request fails.
+const ATTEMPTS: u32 = 3;
+
+/// `query()`, made again (up to [`ATTEMPTS`] in all, after 0.5 s, then 1 s)
+/// when a request fails or times out: in a cluster that just lost a
+/// server, the stream's and the bucket's leaders are elected again within
+/// seconds, and a new consumer may be placed on a server that is up.
+/// Reads only, so making one again changes nothing.
+async fn again_on_failure<T, F: Future<Output = Result<T>>>(query: impl Fn() -> F) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match query().await {
+            Err(e @ crate::error::Error::Nats { .. }) if attempt < ATTEMPTS => {
+                tracing::warn!("{e}; asking again ({attempt} of {ATTEMPTS} failed)");
+                tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The node claims (`n.*`) that agree with their keys, and what was left
@@ -93,27 +115,21 @@ async fn claims(
     bucket: &str,
 ) -> Result<(Vec<(FleetNode, u64)>, Vec<Dropped>)> {
     let prefix = format!("$KV.{bucket}.");
-    read_fold(
-        kv,
-        nats,
-        format!("{prefix}{NODE_KEY_PREFIX}*"),
-        DeliverPolicy::LastPerSubject,
-        || (Vec::new(), Vec::new()),
-        |(nodes, dropped), r| {
-            let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
-            let Some((node, None)) = parse_key(key) else {
-                return;
-            };
-            if r.removed {
-                return;
-            }
-            match check_claim(&node, &r.payload) {
-                Ok(claim) => nodes.push((claim, r.stored_ms)),
-                Err(reason) => dropped.push(Dropped::new(key, reason)),
-            }
-        },
-    )
-    .await
+    let (mut nodes, mut dropped) = (Vec::new(), Vec::new());
+    for r in read_last_values(kv, nats, format!("{prefix}{NODE_KEY_PREFIX}*")).await? {
+        let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
+        let Some((node, None)) = parse_key(key) else {
+            continue;
+        };
+        if r.removed {
+            continue;
+        }
+        match check_claim(&node, &r.payload) {
+            Ok(claim) => nodes.push((claim, r.stored_ms)),
+            Err(reason) => dropped.push(Dropped::new(key, reason)),
+        }
+    }
+    Ok((nodes, dropped))
 }
 
 /// Node name → catalog id, from the claims.
@@ -134,27 +150,21 @@ async fn models(
     claims: &HashMap<String, String>,
 ) -> Result<(Vec<FleetModel>, Vec<Dropped>)> {
     let prefix = format!("$KV.{bucket}.");
-    read_fold(
-        kv,
-        nats,
-        filter,
-        DeliverPolicy::LastPerSubject,
-        || (Vec::new(), Vec::new()),
-        |(models, dropped), r| {
-            let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
-            let Some((node, Some(id))) = parse_key(key) else {
-                return;
-            };
-            if r.removed {
-                return;
-            }
-            match check_model(&node, &id, &r.payload, claims) {
-                Ok(m) => models.push(m),
-                Err(reason) => dropped.push(Dropped::new(key, reason)),
-            }
-        },
-    )
-    .await
+    let (mut models, mut dropped) = (Vec::new(), Vec::new());
+    for r in read_last_values(kv, nats, filter).await? {
+        let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
+        let Some((node, Some(id))) = parse_key(key) else {
+            continue;
+        };
+        if r.removed {
+            continue;
+        }
+        match check_model(&node, &id, &r.payload, claims) {
+            Ok(m) => models.push(m),
+            Err(reason) => dropped.push(Dropped::new(key, reason)),
+        }
+    }
+    Ok((models, dropped))
 }
 
 async fn ls(
@@ -216,8 +226,10 @@ pub fn fleet_history(
 ) -> Result<FleetHistory> {
     super::runtime()?.block_on(async {
         let conn = nats.connect(false).await?;
-        conn.guard(history(&conn.client, nats, layout, id, since_ms))
-            .await
+        conn.guard(again_on_failure(|| {
+            history(&conn.client, nats, layout, id, since_ms)
+        }))
+        .await
     })
 }
 

@@ -24,13 +24,12 @@
 
 use super::config::NatsConfig;
 use super::origin::check_model;
-use super::read::read_to_end;
+use super::read::read_last_values;
 use super::subject::{NodeName, parse_key};
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
 use crate::model_ref::ModelRef;
-use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -153,7 +152,7 @@ impl NodeState {
         bucket: &str,
     ) -> Result<()> {
         let filter = format!("$KV.{bucket}.{}>", self.node.model_key_prefix());
-        let values = read_to_end(kv_stream, nats, filter, DeliverPolicy::LastPerSubject).await?;
+        let values = read_last_values(kv_stream, nats, filter).await?;
         self.held.clear();
         // Only this node can write these keys; a value that does not agree
         // with its key or names another catalog is put again.

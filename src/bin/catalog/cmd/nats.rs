@@ -10,7 +10,8 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct NatsArgs {
-    /// NATS server URL(s), comma-separated [default: $NATS_URL]. No credentials in it (`user:pass@` is
+    /// NATS server URL(s), comma-separated, each tried until one answers
+    /// [default: $NATS_URL]. No credentials in it (`user:pass@` is
     /// refused): use $NATS_USER and $NATS_PASSWORD, $NATS_TOKEN or --creds.
     #[arg(long = "nats", value_name = "URL")]
     url: Option<String>,
