@@ -72,6 +72,8 @@ mod fleet_a_cluster_with_one_server_down_still_answers;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_message_id_taken_by_another_node_loses_no_event;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_new_stream_resumes_from_the_node_claims;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_server_url_with_credentials_is_refused;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_credentials_never_reach_logs_or_output;
