@@ -4,18 +4,18 @@
 //!
 //! A session connects, makes sure the stream and the bucket exist, claims
 //! the node name and finds where to continue from the stream alone
-//! (`resume`). It then publishes windows of at most `window` events:
-//! every message of a window is sent (pipelined) with `Nats-Msg-Id:
-//! <node>:<catalog_id>:<seq>`, and every acknowledgement of the window is awaited
-//! before the next window is read. Messages of one connection reach the
-//! stream in the order sent, and a kill or a cut loses a suffix of what was
-//! sent, never something in the middle, so the stream holds a prefix of the
+//! (`resume`). It then publishes every event after that with `Nats-Msg-Id:
+//! <node>:<catalog_id>:<seq>`, pipelined with a sliding window: at most
+//! `window` messages unacknowledged, each acknowledgement settled in order
+//! as the next message goes out. Messages of one connection reach the stream
+//! in the order sent, and a kill or a cut loses a suffix of what was sent,
+//! never something in the middle, so the stream holds a prefix of the
 //! journal; the message id drops a message the server got twice within the
 //! duplicate window (a dead connection's last bytes, processed after the
 //! next session read the last message). Any failure ends the session: in
 //! follow mode the next one starts after a backoff (100 ms, doubling, at
-//! most `max_backoff`) and resumes from the stream again; without follow
-//! the export fails.
+//! most `max_backoff`) and resumes from the stream again; without follow a
+//! failed request is worth two more sessions, then the export fails.
 //!
 //! A "duplicate" acknowledgement is checked: the stream names the message
 //! that holds the id, and unless it is this node's own event on this
@@ -40,6 +40,8 @@ use super::subject::NodeName;
 use crate::catalog::{Catalog, Event, EventsPosition};
 use crate::error::{Error, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +58,7 @@ pub struct ExportOptions {
     /// Keep publishing new events until stopped (and ride out an absent
     /// server); otherwise return once caught up.
     pub follow: bool,
-    /// Messages published before their acknowledgements are awaited.
+    /// Messages in flight: at most this many sent and not yet acknowledged.
     pub window: usize,
     /// How often `follow` looks for new events (default 500 ms).
     pub poll: Duration,
@@ -223,8 +225,20 @@ struct Item {
     time_ms: u64,
     /// The model it deleted or evicted.
     removed: Option<String>,
-    body: Vec<u8>,
+    /// Its body: a slice of the reader's buffer.
+    body: bytes::Bytes,
 }
+
+/// A message sent whose acknowledgement is awaited.
+struct InFlight {
+    ack: async_nats::jetstream::context::PublishAckFuture,
+    item: Item,
+}
+
+/// Room the reader's body buffer is grown by when it runs short: bodies
+/// are rendered one after another into it and handed out as slices, so a
+/// catch-up allocates once per this many bytes instead of once per event.
+const BODY_BUFFER: usize = 256 * 1024;
 
 /// One window's events.
 type Window = Vec<Item>;
@@ -255,12 +269,22 @@ fn read_windows(
     };
     let mut batch = Vec::with_capacity(window);
     let mut cache = RedactCache::default();
+    let mut buffer = bytes::BytesMut::with_capacity(BODY_BUFFER);
     for event in events.by_ref() {
         match event {
             Ok(event) => {
                 use crate::journal::op::Op;
-                let body =
-                    event.to_json_bytes_with(node.as_str(), cid, &mut |r: &str| cache.get(r));
+                use bytes::BufMut;
+                if buffer.capacity() - buffer.len() < 4096 {
+                    buffer.reserve(BODY_BUFFER);
+                }
+                event.write_json_with(
+                    (&mut buffer).writer(),
+                    node.as_str(),
+                    cid,
+                    &mut |r: &str| cache.get(r),
+                );
+                let body = buffer.split().freeze();
                 let (covers, removed) = match &event.op {
                     Op::Gap { last_lost, .. } => ((*last_lost).max(event.seq), None),
                     Op::Delete { id } | Op::Evict { id, .. } => (event.seq, Some(id.clone())),
@@ -386,7 +410,12 @@ async fn session(
     // Where the last poll's reader found the journal's end: the next poll
     // resumes there (if it is where publishing got to), not by sequence.
     let mut position: Option<EventsPosition> = None;
-    let mut acks = Vec::with_capacity(window);
+    // A sliding window: at most `window` messages unacknowledged; each
+    // acknowledgement is settled in order as the next message goes out.
+    let mut inflight: VecDeque<InFlight> = VecDeque::with_capacity(window);
+    let subject = async_nats::Subject::from(subject);
+    let mut id = msg_id(node, &cid, 0);
+    let id_prefix = id.len() - 1;
     // The first message id found taken this session (reported once caught
     // up: the export goes on).
     let mut taken: Option<Error> = None;
@@ -400,54 +429,50 @@ async fn session(
             let from = (next, position.take());
             std::thread::spawn(move || read_windows(&catalog, from, window, &node, &cid, &tx))
         };
+        let mut settle = Settle {
+            js: &js,
+            stream: &stream,
+            nats,
+            opts,
+            cid: &cid,
+            taken: &mut taken,
+        };
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
-            let Some(tail) = batch.last().map(|item| item.covers) else {
+            if batch.is_empty() {
                 break;
-            };
+            }
             published_now = true;
-            let mut noted = Vec::with_capacity(batch.len());
             for item in batch {
-                let body = bytes::Bytes::from(item.body);
-                let publish = Publish::build()
-                    .payload(body.clone())
-                    .message_id(msg_id(node, &cid, item.seq));
+                id.truncate(id_prefix);
+                let _ = write!(id, "{}", item.seq);
+                let publish = Publish::build().payload(item.body.clone()).message_id(&id);
                 let ack = js
                     .send_publish(subject.clone(), publish)
                     .await
                     .map_err(|e| publish_error(nats, e))?;
-                acks.push((ack, item.seq, item.time_ms, body));
-                noted.push((item.time_ms, item.removed.map(|id| (id, item.seq))));
-            }
-            for (ack, seq, time_ms, body) in acks.drain(..) {
-                let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
-                if !ack.duplicate {
-                    report.published += 1;
-                    continue;
-                }
-                let sent = Sent { seq, time_ms, body };
-                match check_duplicate(&js, &stream, nats, opts, &cid, &sent, ack.sequence).await? {
-                    None => report.duplicates += 1,
-                    Some(err) => {
-                        report.published += 1;
-                        report.ids_taken += 1;
-                        taken.get_or_insert(err);
-                    }
+                inflight.push_back(InFlight { ack, item });
+                if inflight.len() >= window
+                    && let Some(done) = inflight.pop_front()
+                {
+                    settle.one(done, report, &mut fleet).await?;
                 }
             }
-            for (time, removed) in noted {
-                fleet.exported(time, removed);
-            }
-            next = tail + 1;
-            report.last_seq = tail;
             if last_flush.elapsed() >= opts.flush_every {
-                sync(&mut fleet, report, tail, true).await?;
+                while let Some(done) = inflight.pop_front() {
+                    settle.one(done, report, &mut fleet).await?;
+                }
+                sync(&mut fleet, report, report.last_seq, true).await?;
                 last_flush = Instant::now();
             }
             if opts.stopped() {
                 break;
             }
         }
+        while let Some(done) = inflight.pop_front() {
+            settle.one(done, report, &mut fleet).await?;
+        }
+        next = report.last_seq + 1;
         drop(rx);
         position = reader.join().ok().flatten();
         tracing::debug!(node = %node, last = report.last_seq, "caught up with the journal");
@@ -482,11 +507,46 @@ fn publish_error(nats: &NatsConfig, e: async_nats::jetstream::context::PublishEr
     nats.error("publishing", e)
 }
 
-/// An event whose publish the stream acknowledged as a duplicate.
-struct Sent {
-    seq: u64,
-    time_ms: u64,
-    body: bytes::Bytes,
+/// What settling an acknowledgement needs.
+struct Settle<'a> {
+    js: &'a jetstream::Context,
+    stream: &'a jetstream::stream::Stream,
+    nats: &'a NatsConfig,
+    opts: &'a ExportOptions,
+    cid: &'a str,
+    /// The first message id found taken.
+    taken: &'a mut Option<Error>,
+}
+
+impl Settle<'_> {
+    /// Awaits `done`'s acknowledgement and counts it: stored, a duplicate
+    /// of this node's own event, or an id another client took (published
+    /// again, `check_duplicate`); then notes the event as exported.
+    async fn one(
+        &mut self,
+        done: InFlight,
+        report: &mut ExportReport,
+        fleet: &mut NodeState,
+    ) -> Result<()> {
+        let InFlight { ack, item } = done;
+        let ack = ack.await.map_err(|e| self.nats.error("publishing", e))?;
+        if !ack.duplicate {
+            report.published += 1;
+        } else {
+            let (js, stream, nats, opts) = (self.js, self.stream, self.nats, self.opts);
+            match check_duplicate(js, stream, nats, opts, self.cid, &item, ack.sequence).await? {
+                None => report.duplicates += 1,
+                Some(err) => {
+                    report.published += 1;
+                    report.ids_taken += 1;
+                    self.taken.get_or_insert(err);
+                }
+            }
+        }
+        fleet.exported(item.time_ms, item.removed.map(|id| (id, item.seq)));
+        report.last_seq = item.covers;
+        Ok(())
+    }
 }
 
 /// Checks a "duplicate" acknowledgement against the message the stream
@@ -501,7 +561,7 @@ async fn check_duplicate(
     nats: &NatsConfig,
     opts: &ExportOptions,
     cid: &str,
-    sent: &Sent,
+    sent: &Item,
     stored: u64,
 ) -> Result<Option<Error>> {
     let node = &opts.node;
