@@ -2,10 +2,12 @@
 //!
 //! 1. catch-up export of a journal of `--records` (default 1,000,000)
 //!    records over `--ids` (default 100,000) models into a local
-//!    `nats-server -js`, in events/s, beside the same client publishing the
-//!    same bytes (the same bodies and message ids, the same window, every
-//!    acknowledgement awaited) in a bare loop: the limit. Interleaved,
-//!    `--rounds` times (default 2), each into a fresh subject;
+//!    `nats-server -js`, in events/s (the exporter keeps a sliding window
+//!    of `--window` unacknowledged messages), beside the same client
+//!    publishing the same bytes (the same bodies and message ids, windows
+//!    of the same size, each awaited whole before the next) in a bare loop:
+//!    the limit. Interleaved, `--rounds` times (default 2), each into a
+//!    fresh subject; the ratio is printed last;
 //! 2. `fleet ls` at `--nodes` × `--models` (default 100 × 100).
 //!
 //! `cargo run --release --features nats --example fleet_bench -- [--records N]

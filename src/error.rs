@@ -245,6 +245,83 @@ pub enum Error {
         reason: String,
     },
 
+    /// Fleet: an existing JetStream stream (the event stream, or the fleet
+    /// bucket's) has settings the fleet cannot work with: roll-ups (one
+    /// node could erase the others), work-queue or interest retention, an
+    /// age or per-subject limit (a node's last message, where its exporter
+    /// resumes, could vanish). Nothing was published or read.
+    #[error(
+        "the JetStream stream {name} cannot hold the fleet as it is set up: {problem}; nothing \
+         was done (docs/FLEET.md, \"Subjects, stream and bucket\")"
+    )]
+    FleetLayout {
+        /// The stream.
+        name: String,
+        /// What is wrong, and how to fix it.
+        problem: String,
+    },
+
+    /// Fleet export: the last message on the node's subject was not
+    /// published by `catalog export` for this node (no or another message
+    /// id, a body naming another node, a sequence that disagrees), so where
+    /// to resume is unknown. Nothing was published.
+    #[error(
+        "the last message on catalog.{node}.events (stream {stream}, sequence {stream_seq}) was \
+         not published by `catalog export` for node `{node}`: {reason}; nothing was published. \
+         Whoever holds this node's credentials, or an administrator, wrote it: remove it (`nats \
+         stream rmm {stream} {stream_seq}`), check who may publish on the subject \
+         (docs/FLEET.md, \"Permissions\"), and export again"
+    )]
+    FleetForeignMessage {
+        /// The node name.
+        node: String,
+        /// The JetStream stream.
+        stream: String,
+        /// The stream sequence of the message.
+        stream_seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Fleet export: a message id of this node's was already taken, within
+    /// the stream's duplicate window, by a message on another subject
+    /// (another client published it first, so the stream dropped the
+    /// node's event as a "duplicate"). The event was published again under
+    /// a message id nobody can guess, so nothing is missing, but whoever
+    /// published the first one can write on another node's subject.
+    #[error(
+        "message id {msg_id} of node `{node}` was taken in stream {stream} by a message on \
+         {subject} (stream sequence {stream_seq}): another client published it before this \
+         node did. The event was stored again under a message id that cannot be taken, so none \
+         is missing; find who can publish on {subject} (docs/FLEET.md, \"Message ids\")"
+    )]
+    FleetMsgIdTaken {
+        /// The node name.
+        node: String,
+        /// The JetStream stream.
+        stream: String,
+        /// The message id that was taken.
+        msg_id: String,
+        /// The subject of the message that holds it.
+        subject: String,
+        /// Its stream sequence.
+        stream_seq: u64,
+    },
+
+    /// The NATS server refused this client in a way retrying cannot
+    /// change: an authorization or permissions violation, a payload over
+    /// the server's limit. A following exporter stops on it.
+    #[error(
+        "NATS server {server} refused this client: {reason}; retrying cannot change that: check \
+         the credentials, the node name and the permissions (docs/FLEET.md, \"Permissions\")"
+    )]
+    NatsRefused {
+        /// The server, without credentials.
+        server: String,
+        /// What the server said, with credentials removed.
+        reason: String,
+    },
+
     /// A NATS or JetStream call failed (the server is unreachable, timed
     /// out or refused it). Credentials are never part of the message.
     #[error("NATS server {server}: {op} failed: {reason}")]

@@ -35,11 +35,21 @@ impl Event {
         redact: &mut dyn FnMut(&str) -> String,
     ) -> Vec<u8> {
         let mut out = Vec::with_capacity(640);
-        let _ = serde_json::to_writer(
-            &mut out,
-            &EventJson::new(self, Some((node, catalog_id)), redact),
-        );
+        self.write_json_with(&mut out, node, catalog_id, redact);
         out
+    }
+
+    /// [`Event::to_json_bytes_with`], appended to `out` (the exporter
+    /// renders every body of a catch-up into one growing buffer).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn write_json_with(
+        &self,
+        out: impl std::io::Write,
+        node: &str,
+        catalog_id: &str,
+        redact: &mut dyn FnMut(&str) -> String,
+    ) {
+        let _ = serde_json::to_writer(out, &EventJson::new(self, Some((node, catalog_id)), redact));
     }
 }
 

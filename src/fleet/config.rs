@@ -1,13 +1,18 @@
 //! Where the NATS server is and how to authenticate: the standard NATS
 //! options (a credentials file, a token, a user and password, TLS), and the
-//! one rule about them: no credential ever reaches a log line, an error or
-//! the output.
+//! rules about them: no credential ever reaches a log line, an error or the
+//! output, and none is taken from a server URL (a URL is typed on command
+//! lines, which `ps` and `/proc/PID/cmdline` show to every user of the
+//! host): `nats://user:pass@host` and `nats://token@host` are refused.
 //!
-//! Credentials in the URL (`nats://user:pass@host`, `nats://token@host`)
-//! are taken out of it before the client sees it: the client logs the
-//! server address at debug level, and only [`NatsConfig::server`] (the URL
-//! without them) is ever shown. Every error text from the client passes
-//! through [`NatsConfig::scrub`], which blanks each known secret.
+//! Every error text from the client passes through [`NatsConfig::scrub`],
+//! which blanks each known secret.
+//!
+//! A connection tries every listed server before it gives up, and watches
+//! for what the server says cannot change by retrying (an authorization or
+//! permissions violation, a payload over its limit): [`Connection::guard`]
+//! ends an operation with [`Error::NatsRefused`] as soon as the server says
+//! so, instead of waiting for a timeout and retrying forever.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -52,8 +57,9 @@ impl std::fmt::Debug for NatsConfig {
 
 impl NatsConfig {
     /// A server URL (`nats://host:4222`, `tls://host:4222`, `host:4222`, or
-    /// several separated by commas). User information in it becomes the
-    /// user and password (`user:pass@`) or the token (`token@`).
+    /// several separated by commas). User information in it (`user:pass@`,
+    /// `token@`) is refused: credentials come from [`NatsConfig::creds`],
+    /// [`NatsConfig::token`] or [`NatsConfig::user_password`].
     pub fn new(url: &str) -> Result<NatsConfig> {
         let mut cfg = NatsConfig {
             connect_timeout: Duration::from_secs(5),
@@ -66,22 +72,22 @@ impl NatsConfig {
                 Some((s, r)) => (Some(s), r),
                 None => (None, one),
             };
-            let (userinfo, host) = match rest.rsplit_once('@') {
-                Some((u, h)) => (Some(u), h),
-                None => (None, rest),
-            };
+            if rest.contains('@') {
+                // Not echoed: the text before `@` is a secret.
+                return Err(Error::invalid(
+                    "nats",
+                    "a server URL may not carry credentials (`user:pass@` or `token@`): a \
+                     command line is visible to every user of the host (ps, /proc/PID/cmdline) \
+                     for as long as the command runs; set NATS_USER and NATS_PASSWORD, or \
+                     NATS_TOKEN, or pass --creds FILE",
+                ));
+            }
+            let host = rest;
             if host.is_empty() || host.contains('/') && !host.ends_with('/') {
                 return Err(Error::invalid(
                     "nats",
                     "the server must be nats://HOST:PORT (or several, separated by commas)",
                 ));
-            }
-            match userinfo.map(|u| u.split_once(':')) {
-                Some(Some((user, pass))) => {
-                    cfg.user_password = Some((percent_decode(user), percent_decode(pass)));
-                }
-                Some(None) => cfg.token = userinfo.map(percent_decode),
-                None => {}
             }
             servers.push(match scheme {
                 Some(s) => format!("{s}://{host}"),
@@ -126,14 +132,32 @@ impl NatsConfig {
         }
     }
 
+    /// How many servers are listed.
+    fn server_count(&self) -> usize {
+        self.url.split(',').count()
+    }
+
     /// Connects. `retry`: keep trying in the background, forever, and
-    /// return at once (follow mode); otherwise one bounded attempt.
-    pub(crate) async fn connect(&self, retry: bool) -> Result<async_nats::Client> {
+    /// return at once (follow mode); otherwise try each listed server once
+    /// (in random order) before giving up.
+    pub(crate) async fn connect(&self, retry: bool) -> Result<Connection> {
+        let (refused_tx, refused) = tokio::sync::watch::channel(None::<String>);
+        let watch = {
+            let tx = std::sync::Arc::new(refused_tx);
+            let nats = self.clone();
+            move |event: async_nats::Event| {
+                if let Some(reason) = permanent(&event) {
+                    tx.send_replace(Some(nats.scrub(&reason)));
+                }
+                std::future::ready(())
+            }
+        };
         let mut opts = async_nats::ConnectOptions::new()
             .name("catalog-core fleet")
             .connection_timeout(self.connect_timeout)
             .request_timeout(Some(self.request_timeout))
-            .require_tls(self.tls_required);
+            .require_tls(self.tls_required)
+            .event_callback(watch);
         if let Some(path) = &self.creds {
             opts = opts
                 .credentials_file(path)
@@ -155,7 +179,10 @@ impl NatsConfig {
         opts = if retry {
             opts.retry_on_initial_connect().max_reconnects(None)
         } else {
-            opts.max_reconnects(Some(1))
+            // One attempt per listed server: a server that is down is
+            // skipped (its refused connection costs nothing, a silent one
+            // the connection timeout).
+            opts.max_reconnects(Some(self.server_count()))
         };
         let servers: Vec<async_nats::ServerAddr> = self
             .url
@@ -163,30 +190,83 @@ impl NatsConfig {
             .map(|s| s.parse())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.error("parsing the server address", e))?;
-        opts.connect(servers)
-            .await
-            .map_err(|e| self.error("connecting", e))
+        let client = opts.connect(servers).await.map_err(|e| {
+            use async_nats::ConnectErrorKind::{Authentication, AuthorizationViolation};
+            match e.kind() {
+                AuthorizationViolation | Authentication => Error::NatsRefused {
+                    server: self.url.clone(),
+                    reason: self.scrub(&e.to_string()),
+                },
+                _ => self.error("connecting", e),
+            }
+        })?;
+        Ok(Connection {
+            client,
+            refused,
+            server: self.url.clone(),
+        })
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
+/// A connected client, and what the server said that retrying cannot
+/// change.
+pub(crate) struct Connection {
+    pub client: async_nats::Client,
+    refused: tokio::sync::watch::Receiver<Option<String>>,
+    server: String,
+}
+
+impl Connection {
+    /// The permanent refusal, once the server has said one.
+    async fn refusal(&self) -> Error {
+        let mut rx = self.refused.clone();
+        let reason = match rx.wait_for(Option::is_some).await {
+            Ok(r) => r.clone().unwrap_or_default(),
+            // The client is gone: never a refusal.
+            Err(_) => std::future::pending().await,
+        };
+        Error::NatsRefused {
+            server: self.server.clone(),
+            reason,
         }
-        out.push(bytes[i]);
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    /// Runs `op` unless the server refuses this client for good first
+    /// ([`Error::NatsRefused`], at once rather than after a timeout).
+    pub async fn guard<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            err = self.refusal() => Err(err),
+            r = op => r,
+        }
+    }
+}
+
+/// What `event` says that retrying cannot change, if anything: an
+/// authorization failure, a permissions violation, a payload over the
+/// server's limit.
+fn permanent(event: &async_nats::Event) -> Option<String> {
+    use async_nats::{ClientError, Event, ServerError};
+    let text = match event {
+        Event::ServerError(ServerError::AuthorizationViolation) => {
+            return Some("authorization violation".into());
+        }
+        Event::ServerError(ServerError::Other(text)) => text,
+        // The background connector, retrying a refused login.
+        Event::ClientError(ClientError::Other(text)) => text,
+        _ => return None,
+    };
+    let lower = text.to_ascii_lowercase();
+    [
+        "authorization violation",
+        "permissions violation",
+        "maximum payload",
+        "authentication expired",
+        "failed signing nonce",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+    .then(|| text.trim_matches('\'').to_string())
 }
 
 #[cfg(test)]
@@ -194,24 +274,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_in_the_url_are_taken_out_of_it() {
-        let cfg = NatsConfig::new("nats://alice:s3cr%40t@127.0.0.1:4222").unwrap();
-        assert_eq!(cfg.server(), "nats://127.0.0.1:4222");
-        assert_eq!(
-            cfg.user_password,
-            Some(("alice".to_string(), "s3cr@t".to_string()))
-        );
-        assert!(!format!("{cfg:?}").contains("s3cr"), "{cfg:?}");
-        assert_eq!(cfg.scrub("auth failed for s3cr@t"), "auth failed for ***");
-
-        let cfg = NatsConfig::new("nats://tok3n-value@h:1,nats://h2:2").unwrap();
-        assert_eq!(cfg.server(), "nats://h:1,nats://h2:2");
-        assert_eq!(cfg.token.as_deref(), Some("tok3n-value"));
-        assert!(!format!("{cfg:?}").contains("tok3n"), "{cfg:?}");
-
+    fn credentials_in_a_url_are_refused_without_being_shown() {
+        for url in [
+            "nats://alice:s3cr%40t@127.0.0.1:4222",
+            "nats://tok3n-value@h:1,nats://h2:2",
+            "nats://h:1,tok3n-value@h2:2",
+            "alice:s3cret@127.0.0.1",
+        ] {
+            let err = NatsConfig::new(url).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, Error::InvalidInput { field: "nats", .. }),
+                "{url}: {err:?}"
+            );
+            assert!(
+                text.contains("NATS_PASSWORD") && text.contains("--creds"),
+                "says what to use instead: {text}"
+            );
+            assert!(
+                !text.contains("s3cr") && !text.contains("tok3n"),
+                "never shown: {text}"
+            );
+        }
+        let cfg = NatsConfig::new("nats://h:1, nats://h2:2,h3:3").unwrap();
+        assert_eq!(cfg.server(), "nats://h:1,nats://h2:2,h3:3");
+        assert_eq!(cfg.server_count(), 3);
         assert!(
             NatsConfig::new("").is_err(),
             "an empty server list is refused"
         );
+    }
+
+    #[test]
+    fn permanent_refusals_are_told_from_passing_trouble() {
+        use async_nats::{ClientError, Event, ServerError};
+        let permanent_ones = [
+            Event::ServerError(ServerError::AuthorizationViolation),
+            Event::ServerError(ServerError::Other(
+                "Permissions Violation for Publish to \"catalog.n1.events\"".into(),
+            )),
+            Event::ServerError(ServerError::Other("Maximum Payload Violation".into())),
+            Event::ClientError(ClientError::Other("authorization violation".into())),
+        ];
+        for e in permanent_ones {
+            assert!(permanent(&e).is_some(), "{e:?}");
+        }
+        for e in [
+            Event::Disconnected,
+            Event::ServerError(ServerError::SlowConsumer(1)),
+            Event::ClientError(ClientError::MaxReconnects),
+            Event::ClientError(ClientError::Other("IO error".into())),
+            Event::ServerError(ServerError::Other("Stale Connection".into())),
+        ] {
+            assert_eq!(permanent(&e), None, "{e:?}");
+        }
     }
 }

@@ -4,30 +4,44 @@
 //!
 //! A session connects, makes sure the stream and the bucket exist, claims
 //! the node name and finds where to continue from the stream alone
-//! (`resume`). It then publishes windows of at most `window` events:
-//! every message of a window is sent (pipelined) with `Nats-Msg-Id:
-//! <node>:<catalog_id>:<seq>`, and every acknowledgement of the window is awaited
-//! before the next window is read. Messages of one connection reach the
-//! stream in the order sent, and a kill or a cut loses a suffix of what was
-//! sent, never something in the middle, so the stream holds a prefix of the
+//! (`resume`). It then publishes every event after that with `Nats-Msg-Id:
+//! <node>:<catalog_id>:<seq>`, pipelined with a sliding window: at most
+//! `window` messages unacknowledged, each acknowledgement settled in order
+//! as the next message goes out. Messages of one connection reach the stream
+//! in the order sent, and a kill or a cut loses a suffix of what was sent,
+//! never something in the middle, so the stream holds a prefix of the
 //! journal; the message id drops a message the server got twice within the
 //! duplicate window (a dead connection's last bytes, processed after the
 //! next session read the last message). Any failure ends the session: in
 //! follow mode the next one starts after a backoff (100 ms, doubling, at
-//! most `max_backoff`) and resumes from the stream again; without follow
-//! the export fails.
+//! most `max_backoff`) and resumes from the stream again; without follow a
+//! failed request is worth two more sessions, then the export fails.
+//!
+//! A "duplicate" acknowledgement is checked: the stream names the message
+//! that holds the id, and unless it is this node's own event on this
+//! node's subject, another client took the id first (the duplicate window
+//! is per stream, and ids are predictable). The event is then published
+//! again at once under an id nobody can guess (`fallback_msg_id`), so none
+//! is missing, and the export reports [`Error::FleetMsgIdTaken`].
+//!
+//! What the server refuses for good (an authorization or permissions
+//! violation, a payload over its limit) ends the export, in follow mode
+//! too ([`Error::NatsRefused`]).
 //!
 //! The exporter reads the journal through a read-only handle: it never
 //! takes the writer lock, and a writer never waits for it.
 
-use super::config::NatsConfig;
+use super::config::{Connection, NatsConfig};
 use super::layout::Layout;
-use super::resume::{claim, last_exported, msg_id};
+use super::origin::check_event;
+use super::resume::{MSG_ID_HEADER, claim, fallback_msg_id, last_exported, msg_id};
 use super::state::{FleetNode, NodeState};
 use super::subject::NodeName;
 use crate::catalog::{Catalog, Event, EventsPosition};
 use crate::error::{Error, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +58,7 @@ pub struct ExportOptions {
     /// Keep publishing new events until stopped (and ride out an absent
     /// server); otherwise return once caught up.
     pub follow: bool,
-    /// Messages published before their acknowledgements are awaited.
+    /// Messages in flight: at most this many sent and not yet acknowledged.
     pub window: usize,
     /// How often `follow` looks for new events (default 500 ms).
     pub poll: Duration,
@@ -96,13 +110,18 @@ pub struct ExportReport {
     pub resumed_after: u64,
     /// Messages the stream stored.
     pub published: u64,
-    /// Messages the stream acknowledged as duplicates (already stored).
+    /// Messages the stream acknowledged as duplicates (this node's own
+    /// event, already stored).
     pub duplicates: u64,
+    /// Events whose message id another client had taken: published again
+    /// under an id nobody can guess (counted in `published` too).
+    pub ids_taken: u64,
     /// The last sequence number the stream holds now.
     pub last_seq: u64,
     /// Fleet bucket values put.
     pub state_puts: u64,
-    /// Sessions that failed and were retried (follow mode).
+    /// Sessions that failed and were started again (follow mode; and at
+    /// most twice after a failed request without it).
     pub retries: u64,
 }
 
@@ -138,6 +157,9 @@ impl RedactCache {
     }
 }
 
+/// Sessions a one-shot export starts again after a failed request.
+const ONE_SHOT_RETRIES: u64 = 2;
+
 /// Exports the catalog at `root` (opened read-only) to the server.
 pub fn export(root: &Path, nats: &NatsConfig, opts: &ExportOptions) -> Result<ExportReport> {
     let catalog = Catalog::open_read_only(root)?;
@@ -150,14 +172,21 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
         catalog_id: catalog.catalog_id(),
         ..ExportReport::default()
     };
-    let client = nats.connect(opts.follow).await?;
+    let conn = nats.connect(opts.follow).await?;
     let mut backoff = Duration::from_millis(100);
     let mut first = true;
     loop {
         let before = report.published + report.duplicates;
-        match session(&client, catalog, nats, opts, &mut report, first).await {
+        let outcome = conn
+            .guard(session(&conn, catalog, nats, opts, &mut report, first))
+            .await;
+        match outcome {
             Ok(()) => return Ok(report),
-            Err(e @ Error::Nats { .. }) if opts.follow && !opts.stopped() => {
+            // Worth another session: the server may be back, and a taken
+            // id was published again (every event is stored).
+            Err(e @ (Error::Nats { .. } | Error::FleetMsgIdTaken { .. }))
+                if opts.follow && !opts.stopped() =>
+            {
                 if report.published + report.duplicates > before {
                     backoff = Duration::from_millis(100);
                 }
@@ -165,6 +194,18 @@ async fn run(catalog: &Catalog, nats: &NatsConfig, opts: &ExportOptions) -> Resu
                 report.retries += 1;
                 sleep_unless_stopped(backoff, opts).await;
                 backoff = (backoff * 2).min(opts.max_backoff);
+            }
+            // One-shot: a request that failed or timed out is worth two
+            // more sessions (a cluster that just lost a server elects the
+            // stream's leader again within seconds); each resumes from the
+            // stream, so nothing is published twice.
+            Err(e @ Error::Nats { .. }) if !opts.follow && report.retries < ONE_SHOT_RETRIES => {
+                report.retries += 1;
+                tracing::warn!(
+                    "{e}; trying again ({} of {ONE_SHOT_RETRIES})",
+                    report.retries
+                );
+                tokio::time::sleep(Duration::from_millis(500) * report.retries as u32).await;
             }
             Err(e) => return Err(e),
         }
@@ -184,8 +225,20 @@ struct Item {
     time_ms: u64,
     /// The model it deleted or evicted.
     removed: Option<String>,
-    body: Vec<u8>,
+    /// Its body: a slice of the reader's buffer.
+    body: bytes::Bytes,
 }
+
+/// A message sent whose acknowledgement is awaited.
+struct InFlight {
+    ack: async_nats::jetstream::context::PublishAckFuture,
+    item: Item,
+}
+
+/// Room the reader's body buffer is grown by when it runs short: bodies
+/// are rendered one after another into it and handed out as slices, so a
+/// catch-up allocates once per this many bytes instead of once per event.
+const BODY_BUFFER: usize = 256 * 1024;
 
 /// One window's events.
 type Window = Vec<Item>;
@@ -216,12 +269,22 @@ fn read_windows(
     };
     let mut batch = Vec::with_capacity(window);
     let mut cache = RedactCache::default();
+    let mut buffer = bytes::BytesMut::with_capacity(BODY_BUFFER);
     for event in events.by_ref() {
         match event {
             Ok(event) => {
                 use crate::journal::op::Op;
-                let body =
-                    event.to_json_bytes_with(node.as_str(), cid, &mut |r: &str| cache.get(r));
+                use bytes::BufMut;
+                if buffer.capacity() - buffer.len() < 4096 {
+                    buffer.reserve(BODY_BUFFER);
+                }
+                event.write_json_with(
+                    (&mut buffer).writer(),
+                    node.as_str(),
+                    cid,
+                    &mut |r: &str| cache.get(r),
+                );
+                let body = buffer.split().freeze();
                 let (covers, removed) = match &event.op {
                     Op::Gap { last_lost, .. } => ((*last_lost).max(event.seq), None),
                     Op::Delete { id } | Op::Evict { id, .. } => (event.seq, Some(id.clone())),
@@ -275,7 +338,7 @@ fn host_name() -> String {
 }
 
 async fn session(
-    client: &async_nats::Client,
+    conn: &Connection,
     catalog: &Catalog,
     nats: &NatsConfig,
     opts: &ExportOptions,
@@ -286,20 +349,16 @@ async fn session(
     let js = jetstream::context::ContextBuilder::new()
         .timeout(nats.request_timeout)
         .max_ack_inflight(2 * window + 64)
-        .build(client.clone());
+        .build(conn.client.clone());
     let layout = &opts.layout;
     let node = &opts.node;
     let subject = node.subject();
     let cid = catalog.catalog_id();
     let host = host_name();
     let stream = layout.stream(&js, nats, &subject).await?;
-    let kv = layout.bucket(&js, nats).await?;
-    let kv_stream = js
-        .get_stream(format!("KV_{}", layout.bucket))
-        .await
-        .map_err(|e| nats.error("reading the fleet bucket", e))?;
-    claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
-    let last = last_exported(&stream, &layout.stream, nats, node, catalog).await?;
+    let (kv, kv_stream) = layout.bucket(&js, nats).await?;
+    let claimed = claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
+    let last = last_exported(&stream, &layout.stream, nats, node, catalog, claimed).await?;
     if first {
         report.resumed_after = last;
     }
@@ -351,7 +410,15 @@ async fn session(
     // Where the last poll's reader found the journal's end: the next poll
     // resumes there (if it is where publishing got to), not by sequence.
     let mut position: Option<EventsPosition> = None;
-    let mut acks = Vec::with_capacity(window);
+    // A sliding window: at most `window` messages unacknowledged; each
+    // acknowledgement is settled in order as the next message goes out.
+    let mut inflight: VecDeque<InFlight> = VecDeque::with_capacity(window);
+    let subject = async_nats::Subject::from(subject);
+    let mut id = msg_id(node, &cid, 0);
+    let id_prefix = id.len() - 1;
+    // The first message id found taken this session (reported once caught
+    // up: the export goes on).
+    let mut taken: Option<Error> = None;
     loop {
         let mut published_now = false;
         // A reader thread reads the journal and renders the bodies while
@@ -362,45 +429,50 @@ async fn session(
             let from = (next, position.take());
             std::thread::spawn(move || read_windows(&catalog, from, window, &node, &cid, &tx))
         };
+        let mut settle = Settle {
+            js: &js,
+            stream: &stream,
+            nats,
+            opts,
+            cid: &cid,
+            taken: &mut taken,
+        };
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
-            let Some(tail) = batch.last().map(|item| item.covers) else {
+            if batch.is_empty() {
                 break;
-            };
+            }
             published_now = true;
-            let mut noted = Vec::with_capacity(batch.len());
             for item in batch {
-                let publish = Publish::build()
-                    .payload(item.body.into())
-                    .message_id(msg_id(node, &cid, item.seq));
+                id.truncate(id_prefix);
+                let _ = write!(id, "{}", item.seq);
+                let publish = Publish::build().payload(item.body.clone()).message_id(&id);
                 let ack = js
                     .send_publish(subject.clone(), publish)
                     .await
-                    .map_err(|e| nats.error("publishing", e))?;
-                acks.push(ack);
-                noted.push((item.time_ms, item.removed.map(|id| (id, item.seq))));
-            }
-            for ack in acks.drain(..) {
-                let ack = ack.await.map_err(|e| nats.error("publishing", e))?;
-                if ack.duplicate {
-                    report.duplicates += 1;
-                } else {
-                    report.published += 1;
+                    .map_err(|e| publish_error(nats, e))?;
+                inflight.push_back(InFlight { ack, item });
+                if inflight.len() >= window
+                    && let Some(done) = inflight.pop_front()
+                {
+                    settle.one(done, report, &mut fleet).await?;
                 }
             }
-            for (time, removed) in noted {
-                fleet.exported(time, removed);
-            }
-            next = tail + 1;
-            report.last_seq = tail;
             if last_flush.elapsed() >= opts.flush_every {
-                sync(&mut fleet, report, tail, true).await?;
+                while let Some(done) = inflight.pop_front() {
+                    settle.one(done, report, &mut fleet).await?;
+                }
+                sync(&mut fleet, report, report.last_seq, true).await?;
                 last_flush = Instant::now();
             }
             if opts.stopped() {
                 break;
             }
         }
+        while let Some(done) = inflight.pop_front() {
+            settle.one(done, report, &mut fleet).await?;
+        }
+        next = report.last_seq + 1;
         drop(rx);
         position = reader.join().ok().flatten();
         tracing::debug!(node = %node, last = report.last_seq, "caught up with the journal");
@@ -412,9 +484,144 @@ async fn session(
             }
             last_flush = Instant::now();
         }
+        if let Some(err) = taken.take() {
+            return Err(err);
+        }
         if !opts.follow || opts.stopped() {
             return Ok(());
         }
         sleep_unless_stopped(opts.poll, opts).await;
     }
+}
+
+/// A publish error: a body over the server's payload limit is refused for
+/// good (retrying sends the same body).
+fn publish_error(nats: &NatsConfig, e: async_nats::jetstream::context::PublishError) -> Error {
+    use async_nats::jetstream::context::PublishErrorKind;
+    if e.kind() == PublishErrorKind::MaxPayloadExceeded {
+        return Error::NatsRefused {
+            server: nats.server().to_string(),
+            reason: nats.scrub(&e.to_string()),
+        };
+    }
+    nats.error("publishing", e)
+}
+
+/// What settling an acknowledgement needs.
+struct Settle<'a> {
+    js: &'a jetstream::Context,
+    stream: &'a jetstream::stream::Stream,
+    nats: &'a NatsConfig,
+    opts: &'a ExportOptions,
+    cid: &'a str,
+    /// The first message id found taken.
+    taken: &'a mut Option<Error>,
+}
+
+impl Settle<'_> {
+    /// Awaits `done`'s acknowledgement and counts it: stored, a duplicate
+    /// of this node's own event, or an id another client took (published
+    /// again, `check_duplicate`); then notes the event as exported.
+    async fn one(
+        &mut self,
+        done: InFlight,
+        report: &mut ExportReport,
+        fleet: &mut NodeState,
+    ) -> Result<()> {
+        let InFlight { ack, item } = done;
+        let ack = ack.await.map_err(|e| self.nats.error("publishing", e))?;
+        if !ack.duplicate {
+            report.published += 1;
+        } else {
+            let (js, stream, nats, opts) = (self.js, self.stream, self.nats, self.opts);
+            match check_duplicate(js, stream, nats, opts, self.cid, &item, ack.sequence).await? {
+                None => report.duplicates += 1,
+                Some(err) => {
+                    report.published += 1;
+                    report.ids_taken += 1;
+                    self.taken.get_or_insert(err);
+                }
+            }
+        }
+        fleet.exported(item.time_ms, item.removed.map(|id| (id, item.seq)));
+        report.last_seq = item.covers;
+        Ok(())
+    }
+}
+
+/// Checks a "duplicate" acknowledgement against the message the stream
+/// says holds the id (`stored`, its stream sequence): `None` if it is this
+/// node's own event (a re-send); if another client's message holds it, the
+/// event is published again under an id nobody can guess and the error to
+/// report is returned; an event of this node that differs is a diverged
+/// history.
+async fn check_duplicate(
+    js: &jetstream::Context,
+    stream: &jetstream::stream::Stream,
+    nats: &NatsConfig,
+    opts: &ExportOptions,
+    cid: &str,
+    sent: &Item,
+    stored: u64,
+) -> Result<Option<Error>> {
+    let node = &opts.node;
+    let subject = node.subject();
+    let id = msg_id(node, cid, sent.seq);
+    let held = stream
+        .get_raw_message(stored)
+        .await
+        .map_err(|e| nats.error("reading the message that holds a duplicate id", e))?;
+    let held_subject = held.subject.to_string();
+    if held_subject == subject {
+        let held_id = held
+            .headers
+            .get(MSG_ID_HEADER)
+            .map(|v| v.as_str().to_string());
+        let same =
+            check_event(&held_subject, held_id.as_deref(), &held.payload).is_ok_and(|(_, h)| {
+                h.catalog_id == cid && h.seq == sent.seq && h.time_ms == sent.time_ms
+            });
+        if same {
+            return Ok(None);
+        }
+        return Err(Error::FleetHistoryDiverged {
+            node: node.to_string(),
+            stream: opts.layout.stream.clone(),
+            seq: sent.seq,
+            reason: format!(
+                "message id {id} holds another event on this node's subject (stream sequence \
+                 {stored}): the catalog was restored or rewritten"
+            ),
+        });
+    }
+    tracing::warn!(
+        node = %node,
+        id,
+        subject = held_subject,
+        stream_seq = stored,
+        "this node's message id was taken by a message on another subject; publishing the event \
+         again under an id that cannot be taken"
+    );
+    let again = Publish::build()
+        .payload(sent.body.clone())
+        .message_id(fallback_msg_id(node, cid, sent.seq));
+    let ack = js
+        .send_publish(subject, again)
+        .await
+        .map_err(|e| publish_error(nats, e))?
+        .await
+        .map_err(|e| nats.error("publishing", e))?;
+    if ack.duplicate {
+        return Err(nats.error(
+            "publishing",
+            "an event published again under a random message id was called a duplicate",
+        ));
+    }
+    Ok(Some(Error::FleetMsgIdTaken {
+        node: node.to_string(),
+        stream: opts.layout.stream.clone(),
+        msg_id: id,
+        subject: held_subject,
+        stream_seq: stored,
+    }))
 }

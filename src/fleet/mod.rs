@@ -7,7 +7,10 @@
 //!   stream's last message for that node (no state on the node), and keeps
 //!   the bucket `CATALOG_FLEET` up to date;
 //! - [`fleet_ls`] and [`fleet_history`] answer "which nodes hold model X,
-//!   verified, active?" and "what happened to X across the fleet?".
+//!   verified, active?" and "what happened to X across the fleet?", taking
+//!   each node from a key or subject (which the server's permissions
+//!   guard), never from a message body, and leaving out ([`Dropped`]) what
+//!   disagrees with it.
 //!
 //! The rest of the crate is synchronous: the async runtime the NATS client
 //! needs lives here, a current-thread runtime each call builds and owns.
@@ -15,6 +18,7 @@
 mod config;
 mod exporter;
 mod layout;
+mod origin;
 mod query;
 mod read;
 mod resume;
@@ -24,7 +28,8 @@ mod subject;
 pub use config::NatsConfig;
 pub use exporter::{ExportOptions, ExportReport, event_body, export};
 pub use layout::Layout;
-pub use query::{FleetListing, NodeStatus, fleet_history, fleet_ls};
+pub use origin::{DropReason, Dropped};
+pub use query::{FleetHistory, FleetListing, NodeStatus, fleet_history, fleet_ls};
 pub use resume::{MSG_ID_HEADER, msg_id};
 pub use state::{FleetModel, FleetNode};
 pub use subject::{

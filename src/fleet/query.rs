@@ -2,16 +2,25 @@
 //! consumer, the last value of each key: no replay of the stream), and
 //! `fleet history` reads the stream from the time the model first appeared
 //! on any node (the bucket knows when) and keeps that model's events.
+//!
+//! Both take each node from a key or subject, never from a body, and keep
+//! only what agrees with it and with the node's claim (`origin`); what they
+//! leave out is listed in [`FleetListing::dropped`] and
+//! [`FleetHistory::dropped`].
 
 use super::config::NatsConfig;
 use super::layout::Layout;
-use super::read::{read_each, read_to_end};
+use super::origin::{
+    DropReason, Dropped, EventHead, check_catalog, check_claim, check_event, check_model,
+};
+use super::read::{read_fold, read_last_values};
 use super::state::{FleetModel, FleetNode};
 use super::subject::{MODEL_KEY_PREFIX, NODE_KEY_PREFIX, escape_id, parse_key};
 use crate::error::Result;
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// How far before a model's first known event `fleet history` starts
@@ -41,6 +50,8 @@ pub struct FleetListing {
     pub models: Vec<FleetModel>,
     /// Every node, by name.
     pub nodes: Vec<NodeStatus>,
+    /// Values left out: they disagree with their key or their node's claim.
+    pub dropped: Vec<Dropped>,
 }
 
 impl FleetListing {
@@ -62,13 +73,98 @@ pub fn fleet_ls(
     stale_after: Duration,
 ) -> Result<FleetListing> {
     super::runtime()?.block_on(async {
-        let client = nats.connect(false).await?;
-        let js = jetstream::context::ContextBuilder::new()
-            .timeout(nats.request_timeout)
-            .build(client);
-        let kv = layout.existing_bucket(&js, nats).await?;
-        ls(&kv, nats, &layout.bucket, model, stale_after).await
+        let conn = nats.connect(false).await?;
+        conn.guard(again_on_failure(|| async {
+            let js = jetstream::context::ContextBuilder::new()
+                .timeout(nats.request_timeout)
+                .build(conn.client.clone());
+            let kv = layout.existing_bucket(&js, nats).await?;
+            ls(&kv, nats, &layout.bucket, model, stale_after).await
+        }))
+        .await
     })
+}
+
+/// How many times a query is made in all when a request fails.
+const ATTEMPTS: u32 = 3;
+
+/// `query()`, made again (up to [`ATTEMPTS`] in all, after 0.5 s, then 1 s)
+/// when a request fails or times out: in a cluster that just lost a
+/// server, the stream's and the bucket's leaders are elected again within
+/// seconds, and a new consumer may be placed on a server that is up.
+/// Reads only, so making one again changes nothing.
+async fn again_on_failure<T, F: Future<Output = Result<T>>>(query: impl Fn() -> F) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match query().await {
+            Err(e @ crate::error::Error::Nats { .. }) if attempt < ATTEMPTS => {
+                tracing::warn!("{e}; asking again ({attempt} of {ATTEMPTS} failed)");
+                tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The node claims (`n.*`) that agree with their keys, and what was left
+/// out.
+async fn claims(
+    kv: &jetstream::stream::Stream,
+    nats: &NatsConfig,
+    bucket: &str,
+) -> Result<(Vec<(FleetNode, u64)>, Vec<Dropped>)> {
+    let prefix = format!("$KV.{bucket}.");
+    let (mut nodes, mut dropped) = (Vec::new(), Vec::new());
+    for r in read_last_values(kv, nats, format!("{prefix}{NODE_KEY_PREFIX}*")).await? {
+        let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
+        let Some((node, None)) = parse_key(key) else {
+            continue;
+        };
+        if r.removed {
+            continue;
+        }
+        match check_claim(&node, &r.payload) {
+            Ok(claim) => nodes.push((claim, r.stored_ms)),
+            Err(reason) => dropped.push(Dropped::new(key, reason)),
+        }
+    }
+    Ok((nodes, dropped))
+}
+
+/// Node name → catalog id, from the claims.
+fn claim_map(nodes: &[(FleetNode, u64)]) -> HashMap<String, String> {
+    nodes
+        .iter()
+        .map(|(n, _)| (n.node.clone(), n.catalog_id.clone()))
+        .collect()
+}
+
+/// The model values matching `filter` that agree with their keys and
+/// their nodes' claims (tombstones included), and what was left out.
+async fn models(
+    kv: &jetstream::stream::Stream,
+    nats: &NatsConfig,
+    bucket: &str,
+    filter: String,
+    claims: &HashMap<String, String>,
+) -> Result<(Vec<FleetModel>, Vec<Dropped>)> {
+    let prefix = format!("$KV.{bucket}.");
+    let (mut models, mut dropped) = (Vec::new(), Vec::new());
+    for r in read_last_values(kv, nats, filter).await? {
+        let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
+        let Some((node, Some(id))) = parse_key(key) else {
+            continue;
+        };
+        if r.removed {
+            continue;
+        }
+        match check_model(&node, &id, &r.payload, claims) {
+            Ok(m) => models.push(m),
+            Err(reason) => dropped.push(Dropped::new(key, reason)),
+        }
+    }
+    Ok((models, dropped))
 }
 
 async fn ls(
@@ -80,50 +176,46 @@ async fn ls(
 ) -> Result<FleetListing> {
     let now = crate::clock::now_ms();
     let mut listing = FleetListing::default();
-    let nodes = read_to_end(
-        kv,
-        nats,
-        format!("$KV.{bucket}.{NODE_KEY_PREFIX}*"),
-        DeliverPolicy::LastPerSubject,
-    )
-    .await?;
-    for r in nodes.into_iter().filter(|r| !r.removed) {
-        if let Ok(node) = serde_json::from_slice::<FleetNode>(&r.payload) {
-            let stale = now.saturating_sub(r.stored_ms) > stale_after.as_millis() as u64;
-            listing.nodes.push(NodeStatus {
-                node,
-                seen_ms: r.stored_ms,
-                stale,
-            });
-        }
+    let (nodes, mut dropped) = claims(kv, nats, bucket).await?;
+    let by_node = claim_map(&nodes);
+    for (node, stored_ms) in nodes {
+        let stale = now.saturating_sub(stored_ms) > stale_after.as_millis() as u64;
+        listing.nodes.push(NodeStatus {
+            node,
+            seen_ms: stored_ms,
+            stale,
+        });
     }
     let filter = match model {
         Some(id) => format!("$KV.{bucket}.{MODEL_KEY_PREFIX}*.{}", escape_id(id)),
         None => format!("$KV.{bucket}.{MODEL_KEY_PREFIX}>"),
     };
-    let prefix = format!("$KV.{bucket}.");
-    read_each(kv, nats, filter, DeliverPolicy::LastPerSubject, |r| {
-        let key = r.subject.strip_prefix(&prefix).unwrap_or_default();
-        if r.removed || parse_key(key).is_none() {
-            return;
-        }
-        if let Ok(m) = serde_json::from_slice::<FleetModel>(&r.payload)
-            && !m.deleted
-        {
-            listing.models.push(m);
-        }
-    })
-    .await?;
+    let (models, more) = models(kv, nats, bucket, filter, &by_node).await?;
+    dropped.extend(more);
+    listing.models = models.into_iter().filter(|m| !m.deleted).collect();
     listing.nodes.sort_by(|a, b| a.node.node.cmp(&b.node.node));
     listing
         .models
         .sort_by(|a, b| (&a.node, &a.id).cmp(&(&b.node, &b.id)));
+    listing.dropped = dropped;
     Ok(listing)
 }
 
-/// Every event of model `id` across the fleet, as published (each the
-/// `events --json` object plus `node` and `catalog_id`), in time order
-/// (event time, then node, then sequence number). Reads the stream from
+/// What `fleet history` found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct FleetHistory {
+    /// The model's events, as published (each the `events --json` object
+    /// plus `node` and `catalog_id`), in time order (event time, then
+    /// node, then sequence number), each once.
+    pub events: Vec<Value>,
+    /// Messages about the model (and values) left out: they disagree with
+    /// their subject, their message id or their node's claim, or repeat an
+    /// event already read.
+    pub dropped: Vec<Dropped>,
+}
+
+/// Every event of model `id` across the fleet. Reads the stream from
 /// `since_ms` (Unix milliseconds), else from an hour before the model's
 /// first known event on any node; empty if no node ever exported it.
 pub fn fleet_history(
@@ -131,75 +223,102 @@ pub fn fleet_history(
     layout: &Layout,
     id: &str,
     since_ms: Option<u64>,
-) -> Result<Vec<Value>> {
+) -> Result<FleetHistory> {
     super::runtime()?.block_on(async {
-        let client = nats.connect(false).await?;
-        let js = jetstream::context::ContextBuilder::new()
-            .timeout(nats.request_timeout)
-            .build(client);
-        let start = match since_ms {
-            Some(ms) => ms,
-            None => {
-                let kv = layout.existing_bucket(&js, nats).await?;
-                let filter = format!(
-                    "$KV.{}.{MODEL_KEY_PREFIX}*.{}",
-                    layout.bucket,
-                    escape_id(id)
-                );
-                let held = read_to_end(&kv, nats, filter, DeliverPolicy::LastPerSubject).await?;
-                let first = held
-                    .iter()
-                    .filter_map(|r| serde_json::from_slice::<FleetModel>(&r.payload).ok())
-                    .map(|m| m.first_event_ms)
-                    .min();
-                match first {
-                    Some(ms) => ms.saturating_sub(CLOCK_MARGIN_MS),
-                    None => return Ok(Vec::new()),
-                }
-            }
-        };
-        let stream = js
-            .get_stream(&layout.stream)
-            .await
-            .map_err(|e| nats.error("reading the stream", e))?;
-        let start_time = async_nats::jetstream::consumer::DeliverPolicy::ByStartTime {
-            start_time: async_nats::datetime::from_nanos(i128::from(start) * 1_000_000)
-                .map_err(|e| nats.error("reading the stream", e))?,
-        };
-        let needle = format!("\"id\":{}", Value::from(id));
-        let mut out = Vec::new();
-        read_each(
-            &stream,
-            nats,
-            super::subject::STREAM_SUBJECTS.to_string(),
-            start_time,
-            |r| {
-                if !contains(&r.payload, needle.as_bytes()) {
-                    return;
-                }
-                if let Ok(v) = serde_json::from_slice::<Value>(&r.payload)
-                    && v["id"].as_str() == Some(id)
-                    && since_ms.is_none_or(|s| v["time_ms"].as_u64().unwrap_or(0) >= s)
-                {
-                    out.push(v);
-                }
-            },
-        )
-        .await?;
-        out.sort_by(|a, b| {
-            let key = |v: &Value| {
-                (
-                    v["time_ms"].as_u64().unwrap_or(0),
-                    v["node"].as_str().unwrap_or("").to_string(),
-                    v["seq"].as_u64().unwrap_or(0),
-                )
-            };
-            key(a).cmp(&key(b))
-        });
-        Ok(out)
+        let conn = nats.connect(false).await?;
+        conn.guard(again_on_failure(|| {
+            history(&conn.client, nats, layout, id, since_ms)
+        }))
+        .await
     })
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+async fn history(
+    client: &async_nats::Client,
+    nats: &NatsConfig,
+    layout: &Layout,
+    id: &str,
+    since_ms: Option<u64>,
+) -> Result<FleetHistory> {
+    let js = jetstream::context::ContextBuilder::new()
+        .timeout(nats.request_timeout)
+        .build(client.clone());
+    let kv = layout.existing_bucket(&js, nats).await?;
+    let (nodes, mut dropped) = claims(&kv, nats, &layout.bucket).await?;
+    let by_node = claim_map(&nodes);
+    let start = match since_ms {
+        Some(ms) => ms,
+        None => {
+            let filter = format!(
+                "$KV.{}.{MODEL_KEY_PREFIX}*.{}",
+                layout.bucket,
+                escape_id(id)
+            );
+            let (held, more) = models(&kv, nats, &layout.bucket, filter, &by_node).await?;
+            dropped.extend(more);
+            match held.iter().map(|m| m.first_event_ms).min() {
+                Some(ms) => ms.saturating_sub(CLOCK_MARGIN_MS),
+                None => {
+                    return Ok(FleetHistory {
+                        events: Vec::new(),
+                        dropped,
+                    });
+                }
+            }
+        }
+    };
+    let stream = js
+        .get_stream(&layout.stream)
+        .await
+        .map_err(|e| nats.error("reading the stream", e))?;
+    let start_time = DeliverPolicy::ByStartTime {
+        start_time: async_nats::datetime::from_nanos(i128::from(start) * 1_000_000)
+            .map_err(|e| nats.error("reading the stream", e))?,
+    };
+    type Found = (
+        Vec<(u64, String, u64, Value)>,
+        Vec<Dropped>,
+        HashSet<(String, String, u64)>,
+    );
+    let (mut found, more, _) = read_fold(
+        &stream,
+        nats,
+        super::subject::STREAM_SUBJECTS.to_string(),
+        start_time,
+        || -> Found { Default::default() },
+        |(found, dropped, seen), r| {
+            let at = || format!("{}#{}", r.subject, r.stream_seq);
+            // Only this model's messages count (an unreadable one might be).
+            if serde_json::from_slice::<EventHead>(&r.payload)
+                .is_ok_and(|h| h.id.as_deref() != Some(id))
+            {
+                return;
+            }
+            let (node, head) = match check_event(&r.subject, r.msg_id.as_deref(), &r.payload) {
+                Ok(ok) => ok,
+                Err(reason) => return dropped.push(Dropped::new(at(), reason)),
+            };
+            if let Err(reason) = check_catalog(&by_node, node, &head.catalog_id) {
+                return dropped.push(Dropped::new(at(), reason));
+            }
+            if since_ms.is_some_and(|s| head.time_ms < s) {
+                return;
+            }
+            let key = (node.to_string(), head.catalog_id.to_string(), head.seq);
+            if !seen.insert(key) {
+                return dropped.push(Dropped::new(at(), DropReason::Duplicate));
+            }
+            match serde_json::from_slice::<Value>(&r.payload) {
+                Ok(v) => found.push((head.time_ms, node.to_string(), head.seq, v)),
+                Err(_) => dropped.push(Dropped::new(at(), DropReason::Unreadable)),
+            }
+        },
+    )
+    .await?;
+    dropped.extend(more);
+    found.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    Ok(FleetHistory {
+        events: found.into_iter().map(|(_, _, _, v)| v).collect(),
+        dropped,
+    })
 }

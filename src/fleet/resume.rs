@@ -1,5 +1,5 @@
-//! Where an exporter continues, decided from the stream alone (no state on
-//! the node), and the checks that keep two histories from mixing.
+//! Where an exporter continues, decided from the stream (no state on the
+//! node), and the checks that keep two histories from mixing.
 //!
 //! The rule (docs/FLEET.md, "Exactly once"):
 //!
@@ -8,9 +8,15 @@
 //!    racing for a new name, one wins); if it names another catalog, the
 //!    export is refused ([`Error::FleetNodeTaken`]).
 //! 2. The last message of `catalog.<node>.events` is read from the stream.
-//!    None: start with the first retained event. Its `Nats-Msg-Id` is
-//!    `<node>:<catalog_id>:<seq>`: another catalog id is refused
-//!    ([`Error::FleetNodeTaken`]); else `L = seq`.
+//!    It must be one `catalog export` published for this node (its
+//!    `Nats-Msg-Id` is `<node>:<catalog_id>:<seq>[:<tag>]` and its body
+//!    says the same node, catalog and sequence number), else the export is
+//!    refused and the message named ([`Error::FleetForeignMessage`]).
+//!    Another catalog id is refused ([`Error::FleetNodeTaken`]); else
+//!    `L = seq`. No message: `L` is the claim's `exported_seq` (the stream
+//!    is new, or lost this node's messages to a rotation or a limit; the
+//!    claim is written only after the stream acknowledged that far), else
+//!    start with the first retained event.
 //! 3. The journal must still hold what the stream says was event `L`: the
 //!    same time, kind and model (the chain value may differ only after a
 //!    repair, which recomputes it from the first gap on: a warning). A
@@ -22,6 +28,7 @@
 //! 4. Publishing continues with the first event after `L`.
 
 use super::config::NatsConfig;
+use super::origin::check_event;
 use super::state::FleetNode;
 use super::subject::NodeName;
 use crate::catalog::Catalog;
@@ -41,7 +48,66 @@ pub fn msg_id(node: &NodeName, catalog_id: &str, seq: u64) -> String {
     format!("{node}:{catalog_id}:{seq}")
 }
 
-/// Claims `node` for `catalog_id` in the fleet bucket (rule 1).
+/// `<node>:<catalog_id>:<seq>:<16 random hex digits>`: the id an event is
+/// published under again when its plain id was taken by another client
+/// (no one can have guessed it).
+pub(crate) fn fallback_msg_id(node: &NodeName, catalog_id: &str, seq: u64) -> String {
+    let mut bytes = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if read.is_err() {
+        // The std hasher's keys come from the OS's randomness too.
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(seq);
+        bytes = h.finish().to_le_bytes();
+    }
+    format!(
+        "{}:{}",
+        msg_id(node, catalog_id, seq),
+        crate::digest::hex(&bytes)
+    )
+}
+
+/// A message id, parsed: `<node>:<catalog_id>:<seq>` or, published again
+/// after it was taken, with `:<16 hex digits>` after it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MsgId<'a> {
+    pub node: &'a str,
+    pub catalog_id: &'a str,
+    pub seq: u64,
+}
+
+/// Parses a message id; `None` if it is not one the exporter writes.
+pub(crate) fn parse_msg_id(id: &str) -> Option<MsgId<'_>> {
+    let mut parts = id.split(':');
+    let node = parts.next()?;
+    let catalog_id = parts.next()?;
+    let seq = parts.next()?;
+    let tag = parts.next();
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if parts.next().is_some()
+        || NodeName::new(node).is_err()
+        || !hex(catalog_id, 32)
+        || seq.is_empty()
+        || !seq.bytes().all(|b| b.is_ascii_digit())
+        || tag.is_some_and(|t| !hex(t, 16))
+    {
+        return None;
+    }
+    Some(MsgId {
+        node,
+        catalog_id,
+        seq: seq.parse().ok()?,
+    })
+}
+
+/// Claims `node` for `catalog_id` in the fleet bucket (rule 1); returns
+/// the last sequence number the claim says was exported (0 for a new one).
 pub(crate) async fn claim(
     kv: &kv::Store,
     nats: &NatsConfig,
@@ -49,7 +115,7 @@ pub(crate) async fn claim(
     catalog_id: &str,
     stream: &str,
     host: &str,
-) -> Result<()> {
+) -> Result<u64> {
     let key = node.node_key();
     for _ in 0..3 {
         let entry = kv
@@ -57,11 +123,11 @@ pub(crate) async fn claim(
             .await
             .map_err(|e| nats.error("reading the node's claim", e))?;
         if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
-            let theirs = serde_json::from_slice::<FleetNode>(&entry.value)
-                .map(|n| n.catalog_id)
+            let (theirs, exported) = serde_json::from_slice::<FleetNode>(&entry.value)
+                .map(|n| (n.catalog_id, n.exported_seq))
                 .unwrap_or_default();
             if theirs == catalog_id {
-                return Ok(());
+                return Ok(exported);
             }
             return Err(Error::FleetNodeTaken {
                 node: node.to_string(),
@@ -80,7 +146,7 @@ pub(crate) async fn claim(
         };
         let body = serde_json::to_vec(&claim).unwrap_or_default();
         match kv.create(&key, body.into()).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(0),
             // Another exporter claimed it (or a deleted claim's marker is
             // there): read it again.
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
@@ -94,46 +160,84 @@ pub(crate) async fn claim(
 }
 
 /// Where the stream says this node's export stands (rules 2 and 3): the
-/// last exported sequence number (0: none).
+/// last exported sequence number (0: none). `claimed`: what the node's
+/// claim says was exported, used when the subject holds no message.
 pub(crate) async fn last_exported(
     stream: &Stream,
     stream_name: &str,
     nats: &NatsConfig,
     node: &NodeName,
     catalog: &Catalog,
+    claimed: u64,
 ) -> Result<u64> {
     let ours = catalog.catalog_id();
-    let msg = match stream
-        .get_last_raw_message_by_subject(&node.subject())
-        .await
-    {
-        Ok(m) => m,
-        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(0),
-        Err(e) => return Err(nats.error("reading the node's last message", e)),
-    };
     let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
         node: node.to_string(),
         stream: stream_name.to_string(),
         seq,
         reason,
     };
+    let msg = match stream
+        .get_last_raw_message_by_subject(&node.subject())
+        .await
+    {
+        Ok(m) => m,
+        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
+            if claimed == 0 {
+                return Ok(0);
+            }
+            // A new stream (a rotation), or this node's messages removed
+            // by a limit: continue after what the claim says was exported.
+            let head = catalog.head().seq;
+            if head < claimed {
+                return Err(diverged(
+                    claimed,
+                    format!(
+                        "the node's claim says events up to {claimed} were exported but the \
+                         journal ends at {head}: the catalog was restored from an older copy"
+                    ),
+                ));
+            }
+            let start = catalog.history_start()?;
+            if start > claimed + 1 {
+                return Err(diverged(
+                    claimed + 1,
+                    format!(
+                        "events {}..{} were pruned from the journal before they were exported",
+                        claimed + 1,
+                        start - 1
+                    ),
+                ));
+            }
+            tracing::warn!(
+                node = %node,
+                claimed,
+                "the stream holds no message of this node; continuing after the event its claim \
+                 says was exported (a new stream, or its messages were removed)"
+            );
+            return Ok(claimed);
+        }
+        Err(e) => return Err(nats.error("reading the node's last message", e)),
+    };
     let id = msg
         .headers
         .get(MSG_ID_HEADER)
-        .map(|v| v.as_str().to_string())
-        .unwrap_or_default();
-    let Some((theirs, seq)) = id
-        .rsplit_once(':')
-        .and_then(|(rest, s)| Some((rest.rsplit_once(':')?.1.to_string(), s.parse::<u64>().ok()?)))
-    else {
-        return Err(diverged(
-            0,
-            format!(
-                "the node's last message (stream sequence {}) has no `{MSG_ID_HEADER}: \
-                 <node>:<catalog_id>:<seq>` header: it was not published by `catalog export`",
-                msg.sequence
-            ),
-        ));
+        .map(|v| v.as_str().to_string());
+    let subject = msg.subject.to_string();
+    let (theirs, seq) = match check_event(&subject, id.as_deref(), &msg.payload) {
+        Ok((_, head)) => (head.catalog_id.into_owned(), head.seq),
+        Err(reason) => {
+            return Err(Error::FleetForeignMessage {
+                node: node.to_string(),
+                stream: stream_name.to_string(),
+                stream_seq: msg.sequence,
+                reason: format!(
+                    "{} (message id {})",
+                    reason.describe(),
+                    id.map_or_else(|| "none".to_string(), |i| format!("{i:?}"))
+                ),
+            });
+        }
     };
     if theirs != ours {
         return Err(Error::FleetNodeTaken {
@@ -208,6 +312,42 @@ pub(crate) async fn last_exported(
                  keeps it, export continues after it"
             );
             Ok(seq)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_parse_with_and_without_a_fallback_tag() {
+        let node = NodeName::new("gpu-7").unwrap();
+        let cid = "0123456789abcdef0123456789abcdef";
+        let plain = msg_id(&node, cid, 42);
+        let want = Some(MsgId {
+            node: "gpu-7",
+            catalog_id: cid,
+            seq: 42,
+        });
+        assert_eq!(parse_msg_id(&plain), want);
+        let a = fallback_msg_id(&node, cid, 42);
+        let b = fallback_msg_id(&node, cid, 42);
+        assert_ne!(a, b, "a fallback id cannot be guessed: {a} {b}");
+        assert!(a.starts_with(&format!("{plain}:")), "{a}");
+        assert_eq!(parse_msg_id(&a), want);
+        for bad in [
+            "",
+            "gpu-7",
+            "gpu-7:0123:42",
+            &format!("gpu.7:{cid}:42"),
+            &format!("gpu-7:{cid}:"),
+            &format!("gpu-7:{cid}:4x"),
+            &format!("gpu-7:{cid}:42:xyz"),
+            &format!("gpu-7:{cid}:42:0011223344556677:9"),
+            &format!("gpu-7:{}:42", cid.to_uppercase()),
+        ] {
+            assert_eq!(parse_msg_id(bad), None, "{bad}");
         }
     }
 }

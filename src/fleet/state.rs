@@ -23,13 +23,13 @@
 //! `deleted: true`.
 
 use super::config::NatsConfig;
-use super::read::read_to_end;
-use super::subject::NodeName;
+use super::origin::check_model;
+use super::read::read_last_values;
+use super::subject::{NodeName, parse_key};
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::event_json::{lifecycle_str, trust_str};
 use crate::model_ref::ModelRef;
-use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -152,11 +152,16 @@ impl NodeState {
         bucket: &str,
     ) -> Result<()> {
         let filter = format!("$KV.{bucket}.{}>", self.node.model_key_prefix());
-        let values = read_to_end(kv_stream, nats, filter, DeliverPolicy::LastPerSubject).await?;
+        let values = read_last_values(kv_stream, nats, filter).await?;
         self.held.clear();
+        // Only this node can write these keys; a value that does not agree
+        // with its key or names another catalog is put again.
+        let prefix = format!("$KV.{bucket}.");
+        let claims = [(self.node.to_string(), self.catalog_id.clone())].into();
         for v in values.into_iter().filter(|v| !v.removed) {
-            if let Ok(m) = serde_json::from_slice::<FleetModel>(&v.payload)
-                && m.node == self.node.as_str()
+            let key = v.subject.strip_prefix(&prefix).unwrap_or_default();
+            if let Some((node, Some(id))) = parse_key(key)
+                && let Ok(m) = check_model(&node, &id, &v.payload, &claims)
             {
                 self.held.insert(m.id.clone(), m);
             }

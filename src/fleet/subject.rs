@@ -152,6 +152,13 @@ pub fn unescape_id(token: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The node of an event subject `catalog.<node>.events`.
+pub(crate) fn subject_node(subject: &str) -> Option<&str> {
+    let node = subject.strip_prefix("catalog.")?.strip_suffix(".events")?;
+    check_token("node", node, MAX_NODE_LEN).ok()?;
+    Some(node)
+}
+
 /// Splits a bucket key into `(node, model id)` for a model key, or
 /// `(node, None)` for a node key.
 pub(crate) fn parse_key(key: &str) -> Option<(String, Option<String>)> {
@@ -215,6 +222,15 @@ mod tests {
             );
         }
         assert_eq!(parse_key("n.n1"), Some(("n1".to_string(), None)));
+        assert_eq!(subject_node("catalog.gpu-7.events"), Some("gpu-7"));
+        for bad in [
+            "catalog.a.b.events",
+            "catalog..events",
+            "other.n1.events",
+            "catalog.n1",
+        ] {
+            assert_eq!(subject_node(bad), None, "{bad}");
+        }
         assert_eq!(unescape_id("=zz"), None);
         assert_eq!(unescape_id("=4"), None);
     }

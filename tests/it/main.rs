@@ -85,6 +85,14 @@ mod failed_writes_are_never_shown_or_built_upon;
 #[cfg(feature = "cli")]
 mod file_names_that_cannot_be_stored_are_refused_before_anything_is_written;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_cluster_with_one_server_down_still_answers;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_message_id_taken_by_another_node_loses_no_event;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_new_stream_resumes_from_the_node_claims;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_server_url_with_credentials_is_refused;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_credentials_never_reach_logs_or_output;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_export_killed_repeatedly_publishes_each_event_exactly_once;
@@ -95,9 +103,23 @@ mod fleet_export_refuses_a_catalog_restored_behind_the_stream;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_export_refuses_a_node_name_that_holds_another_catalogs_history;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_export_refuses_a_stream_or_bucket_that_would_break_it;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_follow_publishes_each_new_event_once;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_follow_stops_on_a_permanent_refusal;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_history_takes_each_event_from_its_subject;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_junk_on_a_nodes_subject_is_named_and_explained;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_ls_of_three_nodes_equals_each_nodes_list;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_ls_takes_each_row_from_its_key_and_its_nodes_claim;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_one_live_server_of_three_listed_is_enough;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_without_jetstream_says_so;
 mod gc_grace_is_not_fooled_by_an_old_mtime;
 mod gc_sweeps_orphans_within_budgets;
 mod golden_fixtures_of_format_v1;

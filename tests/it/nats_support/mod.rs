@@ -13,6 +13,7 @@ pub struct NatsServer {
     pub port: u16,
     pub store: tempfile::TempDir,
     extra: Vec<String>,
+    jetstream: bool,
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released).
@@ -36,9 +37,29 @@ impl NatsServer {
             port: free_port(),
             store: tempfile::tempdir().unwrap(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            jetstream: true,
         };
         s.up();
         s
+    }
+
+    /// Starts one without JetStream.
+    pub fn start_without_jetstream() -> NatsServer {
+        let mut s = NatsServer {
+            child: None,
+            port: free_port(),
+            store: tempfile::tempdir().unwrap(),
+            extra: Vec::new(),
+            jetstream: false,
+        };
+        s.up();
+        s
+    }
+
+    /// Starts one with the permission template of docs/FLEET.md (users
+    /// `n1`, `n2`, `reader`, `admin`; see [`as_user`]).
+    pub fn start_with_permissions() -> NatsServer {
+        NatsServer::start_with(&["-c", PERMISSIONS])
     }
 
     pub fn url(&self) -> String {
@@ -50,7 +71,8 @@ impl NatsServer {
     pub fn up(&mut self) {
         assert!(self.child.is_none());
         let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p"])
+            .args(if self.jetstream { &["-js"][..] } else { &[] })
+            .args(["-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-sd")
             .arg(self.store.path())
@@ -82,6 +104,37 @@ impl Drop for NatsServer {
     }
 }
 
+/// The permission template (docs/FLEET.md, "Permissions").
+pub const PERMISSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/fleet-permissions.conf");
+
+/// The template's password of `user`.
+pub fn password(user: &str) -> String {
+    format!("{user}-test-password")
+}
+
+/// `cmd` authenticating as `user` of the permission template (from the
+/// environment, as an operator would).
+pub fn as_user<'a>(cmd: &'a mut Command, user: &str) -> &'a mut Command {
+    cmd.env("NATS_USER", user)
+        .env("NATS_PASSWORD", password(user))
+}
+
+/// A current-thread runtime for the tests' own NATS calls.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A plain client logged in as `user` of the permission template.
+pub async fn connect_as(url: &str, user: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::with_user_and_password(user.into(), password(user))
+        .connect(url)
+        .await
+        .unwrap()
+}
+
 /// One message of the stream, read independently of the exporter.
 #[derive(Debug, Clone)]
 pub struct StreamMsg {
@@ -95,12 +148,16 @@ pub struct StreamMsg {
 /// Every message of stream `stream`, in stream order, read one by one by
 /// sequence number with the plain client.
 pub fn read_stream(url: &str, stream: &str) -> Vec<StreamMsg> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
+    read_stream_as(url, stream, None)
+}
+
+/// [`read_stream`], logged in as `user` of the permission template.
+pub fn read_stream_as(url: &str, stream: &str, user: Option<&str>) -> Vec<StreamMsg> {
+    rt().block_on(async {
+        let client = match user {
+            Some(u) => connect_as(url, u).await,
+            None => async_nats::connect(url).await.unwrap(),
+        };
         let js = async_nats::jetstream::new(client);
         let Ok(mut s) = js.get_stream(stream).await else {
             return Vec::new(); // not created yet
@@ -119,7 +176,7 @@ pub fn read_stream(url: &str, stream: &str) -> Vec<StreamMsg> {
                     .get("Nats-Msg-Id")
                     .map(|v| v.as_str().to_string())
                     .unwrap_or_default(),
-                body: serde_json::from_slice(&m.payload).unwrap(),
+                body: serde_json::from_slice(&m.payload).unwrap_or(Value::Null),
                 raw: m.payload.to_vec(),
             });
         }
@@ -186,5 +243,55 @@ pub fn last_seq(url: &str, node: &str) -> u64 {
                 .unwrap(),
             Err(_) => 0,
         }
+    })
+}
+
+/// What the stream answered to a publish: stored (its stream sequence),
+/// or the error (a refusal, a permissions violation's timeout).
+pub type Answer = Result<(u64, bool), String>;
+
+/// Publishes `body` on `subject` with `headers`, logged in as `user` of
+/// the permission template, through JetStream: the stream's answer
+/// (sequence, duplicate) or the error (a permissions violation surfaces
+/// as a timeout: the server drops the message).
+pub fn publish_as(
+    url: &str,
+    user: &str,
+    subject: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    rt().block_on(async {
+        let client = connect_as(url, user).await;
+        let js = async_nats::jetstream::context::ContextBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build(client);
+        let mut h = async_nats::HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(*k, *v);
+        }
+        let ack = js
+            .publish_with_headers(subject.to_string(), h, body.to_vec().into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((ack.sequence, ack.duplicate))
+    })
+}
+
+/// Sends a JetStream API request as `user`: the server's answer, or the
+/// error (a permissions violation surfaces as a timeout).
+pub fn api_as(url: &str, user: &str, subject: &str, body: &str) -> Result<Value, String> {
+    rt().block_on(async {
+        let client = connect_as(url, user).await;
+        let reply = tokio::time::timeout(
+            Duration::from_secs(2),
+            client.request(subject.to_string(), body.to_string().into()),
+        )
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        serde_json::from_slice(&reply.payload).map_err(|e| e.to_string())
     })
 }

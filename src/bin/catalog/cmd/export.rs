@@ -31,7 +31,7 @@ pub struct Args {
     /// while the server is away.
     #[arg(long)]
     follow: bool,
-    /// Messages published before their acknowledgements are awaited.
+    /// Messages in flight: at most this many sent and not yet acknowledged.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     window: usize,
     /// Seconds between heartbeats while following and idle.
@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "resumed_after": report.resumed_after,
                 "published": report.published,
                 "duplicates": report.duplicates,
+                "ids_taken": report.ids_taken,
                 "last_seq": report.last_seq,
                 "state_puts": report.state_puts,
             })

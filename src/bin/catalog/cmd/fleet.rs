@@ -1,10 +1,13 @@
 //! `catalog fleet ls` and `catalog fleet history <ID>`: the fleet view from
-//! NATS JetStream (docs/FLEET.md). Reads only; needs no local catalog.
+//! NATS JetStream (docs/FLEET.md). Reads only; needs no local catalog. What
+//! the library left out (a value or message that does not speak for the
+//! node its key or subject names) is said on stderr, and listed under
+//! `dropped` in `fleet ls --json`.
 
 use super::Context;
 use super::nats::NatsArgs;
 use crate::output::{human_size, iso_time, table};
-use catalog_core::fleet::{self, Layout};
+use catalog_core::fleet::{self, Dropped, Layout};
 use catalog_core::{Error, Result};
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -82,9 +85,14 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
                 v
             })
             .collect();
-        outln!("{}", json!({ "models": models, "nodes": listing.nodes }));
+        outln!(
+            "{}",
+            json!({ "models": models, "nodes": listing.nodes, "dropped": listing.dropped })
+        );
+        warn_dropped("fleet ls", &listing.dropped, false);
         return Ok(ExitCode::SUCCESS);
     }
+    warn_dropped("fleet ls", &listing.dropped, false);
     let rows: Vec<Vec<String>> = listing
         .models
         .iter()
@@ -151,7 +159,9 @@ fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         ..Layout::default()
     };
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let events = fleet::fleet_history(&args.nats.config()?, &layout, &args.id, since)?;
+    let found = fleet::fleet_history(&args.nats.config()?, &layout, &args.id, since)?;
+    warn_dropped("fleet history", &found.dropped, ctx.json);
+    let events = found.events;
     if !ctx.json
         && !crate::stdio::line(&format!(
             "{:<24}  {:<16}  {:<8}  {:<9}  CHANGE",
@@ -178,6 +188,24 @@ fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr what a query left out (as a JSON object with `json`:
+/// stdout holds only events there).
+fn warn_dropped(what: &str, dropped: &[Dropped], json: bool) {
+    if dropped.is_empty() {
+        return;
+    }
+    let text = format!(
+        "{what}: left out {} that do not speak for the node their key or subject names: {}",
+        dropped.len(),
+        Dropped::summary(dropped)
+    );
+    if json {
+        errln!("{}", json!({ "warning": text, "dropped": dropped }));
+    } else {
+        errln!("warning: {text}");
+    }
 }
 
 /// The fields an event set, in one line.

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct NatsArgs {
-    /// NATS server URL(s), comma-separated [default: $NATS_URL]. User
-    /// information in it (`nats://user:pass@host`) is used to authenticate
-    /// and never shown.
+    /// NATS server URL(s), comma-separated, each tried until one answers
+    /// [default: $NATS_URL]. No credentials in it (`user:pass@` is
+    /// refused): use $NATS_USER and $NATS_PASSWORD, $NATS_TOKEN or --creds.
     #[arg(long = "nats", value_name = "URL")]
     url: Option<String>,
     /// A NATS credentials file (user JWT and nkey seed) [default: $NATS_CREDS].
