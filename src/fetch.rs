@@ -296,13 +296,16 @@ pub(crate) fn link_tree(dir: &Path) -> &Path {
 /// file holding `1\n`; read without following a symlink or blocking).
 pub(crate) fn hf_shared_store(hub: &Path) -> bool {
     const MARKER_TEXT: &[u8] = b"1\n";
-    std::fs::symlink_metadata(hub.join("blobs")).is_ok_and(|m| m.is_dir())
-        && crate::fs::read_regular(
-            &hub.join("blobs/.huggingface-shared-blobs"),
-            MARKER_TEXT.len() as u64 + 1,
-        )
-        .is_ok_and(|text| text == MARKER_TEXT)
+    let store = hub.join(HF_SHARED_DIR);
+    std::fs::symlink_metadata(&store).is_ok_and(|m| m.is_dir())
+        && crate::fs::read_regular(&store.join(HF_SHARED_MARKER), MARKER_TEXT.len() as u64 + 1)
+            .is_ok_and(|text| text == MARKER_TEXT)
 }
+
+/// The shared store's directory in a hub cache (huggingface_hub 2.x).
+pub(crate) const HF_SHARED_DIR: &str = "blobs";
+/// The file huggingface_hub marks its shared store with.
+pub(crate) const HF_SHARED_MARKER: &str = ".huggingface-shared-blobs";
 
 /// Refuses the symlink `link` (in the model directory `root`) unless the
 /// file it leads to is inside `root`: a symlink in a source may not make

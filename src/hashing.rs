@@ -454,12 +454,7 @@ fn hash_path(
         buf.resize(want, 0);
     }
     let digest = hash_loop(&mut file.reader(), buf, None, progress).map_err(failed)?;
-    let after = file.meta().map_err(failed)?;
-    if !after.unchanged_since(&before) || digest.bytes != before.len {
-        return Err(failed(crate::fs::changed(
-            "it changed while it was being read",
-        )));
-    }
+    read_whole(&*file, &before, digest.bytes).map_err(failed)?;
     Ok(FileRead {
         digest,
         read_as: before,
@@ -522,11 +517,18 @@ pub(crate) fn hash_foreign(
 ) -> io::Result<(Hashed, crate::fs::Meta)> {
     let before = file.meta()?;
     let hashed = hash_both(&mut file.reader(), git_len, dst, progress)?;
-    let after = file.meta()?;
-    if !after.unchanged_since(&before) || hashed.file.bytes != before.len {
+    read_whole(file, &before, hashed.file.bytes)?;
+    Ok((hashed, before))
+}
+
+/// Fails ([`crate::fs::is_changed`]) unless `file`, read from its first
+/// byte to its end (`bytes` of them) after it looked like `before`, still
+/// looks like it and had that many bytes.
+fn read_whole(file: &dyn ForeignFile, before: &crate::fs::Meta, bytes: u64) -> io::Result<()> {
+    if !file.meta()?.unchanged_since(before) || bytes != before.len {
         return Err(crate::fs::changed("it changed while it was being read"));
     }
-    Ok((hashed, before))
+    Ok(())
 }
 
 fn hash_loop(

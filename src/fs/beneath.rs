@@ -39,21 +39,10 @@ fn open_root(root: &Path) -> io::Result<OwnedFd> {
     )?)
 }
 
-fn is_symlink_at(dir: BorrowedFd<'_>, name: &str) -> bool {
-    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
-}
-
 /// Opens the directory `name` in `dir` without following a symlink; a
 /// symlink there is [`not_beneath`] (`shown` names it in the error).
 fn open_dir_at(dir: BorrowedFd<'_>, name: &str, shown: &str) -> io::Result<OwnedFd> {
-    match rustix::fs::openat(dir, name, DIR, Mode::empty()) {
-        Ok(fd) => Ok(fd),
-        Err(e) if (e == Errno::NOTDIR || e == Errno::LOOP) && is_symlink_at(dir, name) => {
-            Err(not_beneath(shown))
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::foreign::open_subdir(dir, name.as_ref(), Path::new(shown))
 }
 
 /// Opens the directory `root/parts…`.

@@ -288,6 +288,15 @@ impl Meta {
             && self.modified_ns == before.modified_ns
             && self.changed_ns == before.changed_ns
     }
+
+    /// Whether the file is the catalog's own and nobody can write it:
+    /// owned by `euid` (the catalog's user) with no write bit, as the
+    /// store's copies are. Whoever can write a file can change its bytes
+    /// without moving its ctime (through a shared mapping), so only such a
+    /// file's metadata is trusted for its bytes.
+    pub fn is_sealed_for(&self, euid: u32) -> bool {
+        self.uid == euid && self.mode & 0o222 == 0
+    }
 }
 
 /// Adapts an [`FsFile`] to [`io::Write`] (each `write` appends all of it).

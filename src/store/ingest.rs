@@ -509,8 +509,8 @@ impl Staged {
 /// blob that is a linked source's inode usually is not (its owner can still
 /// write it, whatever its name in the store): a copy import never
 /// deduplicates onto it, and replaces that blob name with its own copy.
-pub(crate) fn owned(store: &Store, m: &Meta) -> bool {
-    m.uid == store.fs.effective_uid() && m.mode & 0o222 == 0
+fn owned(store: &Store, m: &Meta) -> bool {
+    m.is_sealed_for(store.fs.effective_uid())
 }
 
 /// Whether the blob `rel` hashes to `digest`.

@@ -19,10 +19,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use std::path::{Component, Path, PathBuf};
 
-/// The shared store's directory in a hub.
-pub(crate) const SHARED_DIR: &str = "blobs";
-/// The file huggingface_hub marks its shared store with, and what it holds.
-pub(crate) const SHARED_MARKER: &str = ".huggingface-shared-blobs";
+pub(crate) use crate::fetch::{HF_SHARED_DIR as SHARED_DIR, HF_SHARED_MARKER as SHARED_MARKER};
 
 /// Where the symlink `link` (whose target is `target`) leads, which must be
 /// `<repo>/blobs/<40 or 64 hex>`, and the digest that name is.

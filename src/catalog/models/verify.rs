@@ -458,11 +458,10 @@ impl Catalog {
         let Some(last) = entry.last_verification.as_ref().filter(|v| reusable(v)) else {
             return Ok(None);
         };
-        if !self.only_own_files(entry, targets)? {
+        let Some(now) = self.sealed_fingerprints(entry, targets)? else {
             return Ok(None);
-        }
-        let now = self.fingerprints(entry, targets)?;
-        if now.is_empty() || now.len() != targets.len() || now != last.files {
+        };
+        if now.is_empty() || now != last.files {
             return Ok(None);
         }
         Ok(Some(Verification {
@@ -478,45 +477,33 @@ impl Catalog {
         }))
     }
 
-    /// What each file looks like now. A file of an entry registered in
-    /// place is looked at through the links that lead to it (a Hugging
-    /// Face snapshot's symlinks).
-    fn fingerprints(&self, entry: &ModelEntry, targets: &[Target]) -> Result<Vec<FileFingerprint>> {
-        let fs = &self.inner.store.fs;
-        let mut out = Vec::with_capacity(targets.len());
-        for t in targets {
-            let Some(m) = fs
-                .metadata(&t.path, entry.external)
-                .map_err(|e| Error::io(&t.path, e))?
-            else {
-                continue; // missing: no fingerprint (the outcome already failed)
-            };
-            out.push(FileFingerprint::of(self.fingerprint_name(entry, t), &m));
-        }
-        Ok(out)
-    }
-
-    /// Whether every file is the catalog's own: owned by this process's
-    /// user and writable by no one (the store's copies). Only then may the
-    /// fast path trust its metadata: whoever can write a file can also
-    /// change its bytes without moving its ctime (a write through a shared
-    /// mapping to pages already dirty), so a file registered in place or
-    /// linked from a store that can still write it is always hashed again.
-    fn only_own_files(&self, entry: &ModelEntry, targets: &[Target]) -> Result<bool> {
+    /// What each file looks like now, if every one is the catalog's own
+    /// and nobody can write it (`Meta::is_sealed_for`: the store's copies);
+    /// `None` otherwise, or if one is missing. Only such files may skip the
+    /// hashing: whoever can write a file can change its bytes without
+    /// moving its ctime (a write through a shared mapping to pages already
+    /// dirty), so a file registered in place or linked from a store that
+    /// can still write it is always hashed again.
+    fn sealed_fingerprints(
+        &self,
+        entry: &ModelEntry,
+        targets: &[Target],
+    ) -> Result<Option<Vec<FileFingerprint>>> {
         let fs = &self.inner.store.fs;
         let me = fs.effective_uid();
+        let mut out = Vec::with_capacity(targets.len());
         for t in targets {
-            let Some(m) = fs
+            match fs
                 .metadata(&t.path, entry.external)
                 .map_err(|e| Error::io(&t.path, e))?
-            else {
-                return Ok(false);
-            };
-            if m.uid != me || m.mode & 0o222 != 0 {
-                return Ok(false);
+            {
+                Some(m) if m.is_sealed_for(me) => {
+                    out.push(FileFingerprint::of(self.fingerprint_name(entry, t), &m));
+                }
+                _ => return Ok(None),
             }
         }
-        Ok(true)
+        Ok(Some(out))
     }
 
     /// The name a file's fingerprint is recorded under: its path in the
