@@ -1,10 +1,10 @@
 //! Content digests (`sha256:<hex>`, and `git-sha1:<hex>` for the git blob
 //! names a publisher gives small files).
 
-use crate::error::{Error, Result};
+mod parse;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// Length in bytes of a SHA-256 digest.
 pub const SHA256_LEN: usize = 32;
@@ -137,64 +137,10 @@ impl fmt::Debug for Digest {
     }
 }
 
-impl FromStr for Digest {
-    type Err = Error;
-
-    /// Parses `sha256:<64 hex digits>` (or `git-sha1:<40 hex digits>`).
-    /// Upper-case hex is accepted and normalized to lowercase.
-    fn from_str(s: &str) -> Result<Self> {
-        if let Some(hex_part) = s.strip_prefix("git-sha1:") {
-            let mut bytes = [0u8; SHA1_LEN];
-            parse_hex_into(hex_part, &mut bytes, "git-sha1:")?;
-            return Ok(Digest::git_sha1(bytes));
-        }
-        let hex_part = s
-            .strip_prefix("sha256:")
-            .ok_or_else(|| Error::invalid("digest", "expected `sha256:<64 hex digits>`"))?;
-        let mut bytes = [0u8; SHA256_LEN];
-        parse_hex_into(hex_part, &mut bytes, "sha256:")?;
-        Ok(Digest::sha256(bytes))
-    }
-}
-
-/// Parses exactly `out.len() * 2` hex digits into `out`.
-fn parse_hex_into(hex_part: &str, out: &mut [u8], prefix: &str) -> Result<()> {
-    if hex_part.len() != out.len() * 2 {
-        return Err(Error::invalid(
-            "digest",
-            format!(
-                "expected {} hex digits after `{prefix}`, got {}",
-                out.len() * 2,
-                hex_part.len()
-            ),
-        ));
-    }
-    for (i, pair) in hex_part.as_bytes().chunks_exact(2).enumerate() {
-        match (hex_value(pair[0]), hex_value(pair[1])) {
-            (Some(hi), Some(lo)) => out[i] = (hi << 4) | lo,
-            _ => {
-                return Err(Error::invalid(
-                    "digest",
-                    format!("non-hex character near position {}", prefix.len() + 2 * i),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn parse_and_display_round_trip_normalizes_case() {

@@ -185,6 +185,14 @@ impl From<PayloadV2> for Payload {
     }
 }
 
+impl Payload {
+    /// Decodes a payload read from a segment of format `version`: formats
+    /// 1 and 2 wrote `Put` with fewer fields (the shapes above).
+    pub fn decode_version(bytes: &[u8], version: u32) -> Result<Self, String> {
+        decode_versioned::<Payload, PayloadV2>(bytes, version).map_err(|e| format!("payload {e}"))
+    }
+}
+
 /// Decodes one value of shape `Old` (then converted) or `New`, by the
 /// format `version` of the file it was read from; trailing bytes are an
 /// error.

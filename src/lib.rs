@@ -98,8 +98,8 @@ pub use metrics::{CounterSnapshot, Counters, MetricsSink, VerifyReason, result_l
 pub use model_ref::*;
 pub use store::gc::{GcOptions, GcReport};
 pub use store::ingest::LinkMode;
-pub use store::put_back::KeptFile;
-pub use store::root_overlap::RootOverlap;
+pub use store::kept::KeptFile;
+pub use store::overlap::RootOverlap;
 pub use store_trait::CatalogStore;
 
 /// The README's examples, run as doctests so they stay true.

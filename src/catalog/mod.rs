@@ -71,7 +71,7 @@ struct Inner {
     writer: Option<Writer>,
     report: RecoveryReport,
     store: Store,
-    flights: models::import::Flights,
+    flights: models::flights::Flights,
     /// Built by the first `history` call (see `engine/history_index.rs`).
     history_index: Mutex<Option<engine::history_index::HistoryIndex>>,
 }

@@ -139,15 +139,10 @@ impl Payload {
 
     /// Decodes a payload of the current format whose CRC already matched;
     /// trailing bytes are an error.
+    /// (`Payload::decode_version`, beside the older shapes in `legacy.rs`,
+    /// reads a segment of any format.)
     pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
         Payload::decode_version(bytes, super::segment::FORMAT_VERSION)
-    }
-
-    /// Decodes a payload read from a segment of format `version`: formats
-    /// 1 and 2 wrote `Put` with fewer fields (see `legacy`).
-    pub fn decode_version(bytes: &[u8], version: u32) -> std::result::Result<Self, String> {
-        crate::legacy::decode_versioned::<Payload, crate::legacy::PayloadV2>(bytes, version)
-            .map_err(|e| format!("payload {e}"))
     }
 }
 

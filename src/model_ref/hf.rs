@@ -21,7 +21,9 @@
 //! query, a `#` a fragment and a `;` path parameters, redacted like a
 //! URL's (see `redact.rs`).
 
-use super::{ModelRef, invalid, path, quote, quote_after};
+use super::path;
+use super::reference::ModelRef;
+use super::text::{invalid, quote, quote_after};
 use crate::Result;
 
 /// Longest organization or repository name the Hub accepts.

@@ -75,9 +75,12 @@ mod hf;
 mod ollama;
 mod path;
 mod redact;
+mod reference;
+mod text;
 mod tokens;
 mod url;
 
+pub use reference::ModelRef;
 pub use url::ModelUrl;
 
 pub(crate) use ollama::{Part as OllamaPart, check_part as check_ollama_part};
@@ -87,79 +90,9 @@ pub(crate) use tokens::scrub_tokens;
 use crate::entry::{MAX_ID_LEN, MAX_PATH_LEN};
 use crate::error::{Error, Result};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
-
-/// Where a model came from: a Hugging Face repository, a local file or
-/// directory, a URL, or an Ollama registry's model.
-///
-/// Parse one with [`ModelRef::parse`] (or `str::parse`), or with
-/// [`ModelRef::parse_with_base`] to also accept relative paths. Its
-/// `Display` form is [`canonical`](ModelRef::canonical): normalized and
-/// redacted. Equality compares the parsed parts exactly, secrets included.
-///
-/// ```
-/// use catalog_core::{Error, ModelRef};
-/// use std::path::Path;
-///
-/// let hf: ModelRef = "HF:Qwen/Qwen2-7B-Instruct@main//q4/./model.gguf/".parse()?;
-/// assert_eq!(hf.kind(), "hf");
-/// assert_eq!(hf.canonical(), "hf:Qwen/Qwen2-7B-Instruct@main/q4/model.gguf");
-/// assert_eq!(hf.default_id(), "Qwen--Qwen2-7B-Instruct@main--q4--model.gguf");
-/// assert_eq!(ModelRef::parse(&hf.canonical())?, hf);
-///
-/// let local = ModelRef::parse_with_base("models/x.gguf", Path::new("/srv"))?;
-/// assert_eq!(local.to_string(), "file:/srv/models/x.gguf");
-///
-/// let url = ModelRef::parse("HTTPS://user:s3cret@Example.com:443/m.gguf?token=abc")?;
-/// assert_eq!(url.canonical(), "https://***@example.com/m.gguf?token=REDACTED");
-/// assert!(!format!("{url:?}").contains("s3cret"));
-/// if let ModelRef::Url(u) = &url {
-///     assert!(u.expose_with_credentials().contains("user:s3cret@"));
-/// }
-///
-/// let err = ModelRef::parse("hf:org/../x").unwrap_err();
-/// assert!(matches!(err, Error::InvalidInput { field: "model_ref", .. }));
-/// # Ok::<(), Error>(())
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ModelRef {
-    /// A Hugging Face Hub repository, or one file in it.
-    #[non_exhaustive]
-    HuggingFace {
-        /// The user or organization, case preserved.
-        org: String,
-        /// The repository name, case preserved.
-        repo: String,
-        /// The branch, tag or commit, if one was given.
-        revision: Option<String>,
-        /// A normalized `/`-separated path inside the repository (no
-        /// leading or trailing `/`), if one was given.
-        path: Option<String>,
-    },
-    /// A local file or directory.
-    #[non_exhaustive]
-    File {
-        /// Always absolute and normalized (see the module docs).
-        path: PathBuf,
-    },
-    /// An `http`, `https`, `s3` or `oci` URL.
-    Url(ModelUrl),
-    /// A model of an Ollama registry, with every part named (missing parts
-    /// were filled with Ollama's defaults).
-    #[non_exhaustive]
-    Ollama {
-        /// The registry host (`registry.ollama.ai` by default).
-        host: String,
-        /// The namespace (`library` by default).
-        namespace: String,
-        /// The model name.
-        model: String,
-        /// The tag (`latest` by default).
-        tag: String,
-    },
-}
+use text::{invalid, is_forbidden_char};
 
 impl ModelRef {
     /// Parses a model reference. Relative paths are refused: use
@@ -575,18 +508,6 @@ fn check_input(input: &str) -> Result<()> {
     Ok(())
 }
 
-/// Control characters (NUL included), bidirectional-text controls, the
-/// line and paragraph separators and the byte order mark: characters that
-/// would corrupt or disguise a log line or terminal output.
-fn is_forbidden_char(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-                | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
-        )
-}
-
 /// Splits `scheme:rest` when the text before the first `:` is a URI scheme
 /// (`[A-Za-z][A-Za-z0-9+.-]*`).
 fn split_scheme(input: &str) -> Option<(&str, &str)> {
@@ -630,34 +551,9 @@ fn parse_file(rest: &str) -> Result<ModelRef> {
     })
 }
 
-/// The crate's error for a refused model reference. Any token shape in the
-/// reason is scrubbed.
-fn invalid(reason: impl Into<String>) -> Error {
-    Error::invalid("model_ref", tokens::scrub_tokens(&reason.into()))
-}
-
-/// Quotes part of the input for an error message: only its plain start
-/// (letters, digits, `.`, `_`, `-`, `/`; never a query, fragment, parameter
-/// or user information), token shapes scrubbed, at most 64 characters, `…`
-/// where anything was left out.
-fn quote(text: &str) -> String {
-    quote_after("", text)
-}
-
-/// [`quote`], with `literal` (not input) written before the quoted text.
-fn quote_after(literal: &str, text: &str) -> String {
-    const MAX_QUOTED_CHARS: usize = 64;
-    let (plain, cut) = redact::quotable(text);
-    let scrubbed = tokens::scrub_tokens(plain);
-    let mut quoted: String = scrubbed.chars().take(MAX_QUOTED_CHARS).collect();
-    if cut || scrubbed.chars().nth(MAX_QUOTED_CHARS).is_some() {
-        quoted.push('…');
-    }
-    format!("`{literal}{quoted}`")
-}
-
 #[cfg(test)]
 mod tests {
+    use super::text::{quote, quote_after};
     use super::*;
     use crate::entry::check_id;
 

@@ -14,7 +14,8 @@
 //! a tag. A part is also the name of a directory under Ollama's
 //! `manifests/`, so none can contain `/` or be `..`.
 
-use super::{ModelRef, invalid, quote};
+use super::reference::ModelRef;
+use super::text::{invalid, quote};
 use crate::Result;
 
 /// Longest part Ollama accepts (`MaxNamePartLen`).

@@ -8,7 +8,7 @@
 //! smuggle a `..` past the check); and the last segment must not end in
 //! white space (the canonical form could not be parsed back).
 
-use super::{invalid, is_forbidden_char};
+use super::text::{invalid, is_forbidden_char};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 

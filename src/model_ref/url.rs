@@ -19,7 +19,8 @@
 //! lowercase repository, a valid tag or `sha256`/`sha512` digest, and no
 //! query or fragment.
 
-use super::{invalid, redact, tokens};
+use super::text::invalid;
+use super::{redact, tokens};
 use crate::Result;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};

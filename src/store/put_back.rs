@@ -24,6 +24,7 @@
 //! staged file an intent names (gc leaves them and the intents alone).
 
 use super::intent::{self, INTENT_SUFFIX, IntentFile, KEPT_SUFFIX, is_intent_name, kept_name};
+pub use super::kept::KeptFile;
 use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -32,32 +33,6 @@ use crate::hashing::{FsOpener, hash_files_via};
 use std::collections::BTreeSet;
 use std::io;
 use std::path::PathBuf;
-
-/// A file a move import took from its source that could not be put back.
-/// Its bytes stay where `staged` says until someone moves them; the
-/// catalog never deletes them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeptFile {
-    /// Where the bytes are now (a file in `<root>/blobs/tmp/`).
-    pub staged: PathBuf,
-    /// Where they came from.
-    pub source: PathBuf,
-    /// Why they were not put back.
-    pub reason: String,
-}
-
-impl std::fmt::Display for KeptFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (moved from {}; {})",
-            self.staged.display(),
-            self.source.display(),
-            self.reason
-        )
-    }
-}
 
 /// What putting back found and did.
 #[derive(Clone, Debug, Default)]

@@ -14,34 +14,11 @@
 //! implementation than the disk's, as in tests) is compared by its
 //! absolute form, names alone.
 
+pub use super::overlap::RootOverlap;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// How a path given to `adopt` or `import` overlaps the catalog root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RootOverlap {
-    /// It is the catalog root (perhaps by another path to it).
-    Root,
-    /// It lies inside the catalog root.
-    Inside,
-    /// It is a directory that contains the catalog root.
-    Contains,
-}
-
-impl RootOverlap {
-    /// `"is"`, `"is inside"` or `"contains"`: how the path stands to the
-    /// root, in words.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RootOverlap::Root => "is",
-            RootOverlap::Inside => "is inside",
-            RootOverlap::Contains => "contains",
-        }
-    }
-}
 
 /// Device and inode: what a directory is, whatever the path to it.
 type Ident = (u64, u64);

@@ -17,11 +17,11 @@
 //!    covers, oldest first (a crash leaves extra files, never a gap).
 
 use super::options::Options;
-use super::recovery::{list_numbered, read_headers};
 use super::view::{self, View};
 use crate::catalog::Writer;
 use crate::error::{Error, Result};
 use crate::fs::publish_file;
+use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, snapshot_name};
 use crate::snapshot::{self, SnapshotMeta};

@@ -7,12 +7,12 @@
 //! history before the first retained segment is gone only if it was pruned
 //! (`Options::retain_history(false)`).
 
+use super::event::Event;
 use super::history_index::{HistoryIndex, Stale};
-use super::recovery::{list_numbered, read_headers};
 use crate::catalog::Catalog;
-use crate::context::OpContext;
 use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
+use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
 use crate::journal::position::{scan_from, still_ends_at};
 use crate::journal::reader::Cursor;
@@ -22,33 +22,6 @@ use crate::snapshot;
 use crate::state::{Change, State, change_for};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::PoisonError;
-
-/// One journal record, as history.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Event {
-    /// Sequence number.
-    pub seq: u64,
-    /// When it was written (Unix milliseconds).
-    pub time_ms: u64,
-    /// What happened, with every field the operation set.
-    pub op: Op,
-    /// Who asked, in which request.
-    pub context: OpContext,
-    /// The chain value after this record, 64 hex digits.
-    pub chain: String,
-}
-
-impl Event {
-    /// `put`, `set_state`, `verify`, `evict`, `delete` or `gap`.
-    pub fn kind(&self) -> &'static str {
-        self.op.kind()
-    }
-    /// The model the event concerns (none for a gap).
-    pub fn model_id(&self) -> Option<&str> {
-        self.op.model_id()
-    }
-}
 
 /// A resumable cursor over the journal's events, oldest first. Reads one
 /// segment at a time. `next_seq()` says where to resume later, and

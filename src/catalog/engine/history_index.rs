@@ -24,10 +24,10 @@
 //! [`Catalog::history`]: crate::Catalog::history
 //! [`Catalog::events`]: crate::Catalog::events
 
-use super::history::Event;
-use super::recovery::{list_numbered, read_headers};
+use super::event::Event;
 use crate::error::Error;
 use crate::fs::Fs;
+use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
 use crate::journal::position::{record_at, scan_from, still_ends_at};
 use crate::journal::reader::Cursor;

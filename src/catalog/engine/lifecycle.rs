@@ -114,7 +114,7 @@ impl Catalog {
                 writer,
                 report: rec.report,
                 store,
-                flights: crate::catalog::models::import::Flights::default(),
+                flights: crate::catalog::models::flights::Flights::default(),
                 history_index: std::sync::Mutex::default(),
             }),
         }
@@ -215,14 +215,17 @@ impl Catalog {
         // to read: if the files changed under a failing check, check again.
         let mut attempts = 0;
         loop {
-            let before = recovery::listing(&layout, &opts)?;
+            let before = crate::journal::listing::listing(&*opts.fs, &layout)?;
             let result = check::check(root, &opts, &check_opts);
             let failed = match &result {
                 Ok(report) => !report.is_ok(),
                 Err(_) => true,
             };
             attempts += 1;
-            if !failed || attempts == 10 || recovery::listing(&layout, &opts)? == before {
+            if !failed
+                || attempts == 10
+                || crate::journal::listing::listing(&*opts.fs, &layout)? == before
+            {
                 return result;
             }
             std::thread::sleep(std::time::Duration::from_millis(attempts));

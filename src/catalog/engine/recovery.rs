@@ -5,82 +5,14 @@
 use super::create;
 use super::identity::Identity;
 use super::options::{Options, RecoveryMode};
+pub(crate) use super::recovered::{Recovered, RecoveryReport};
 use super::replay;
-use super::torn_cut::TornTail;
-use super::view::View;
 use crate::error::{Error, Result};
-use crate::fs::{Fs, TEMP_SUFFIX};
-use crate::journal::segment::{self, SegmentHeader};
-use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, parse_numbered};
+use crate::fs::Fs;
+use crate::journal::listing::{list_numbered, listing, read_headers};
+use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
 use std::io;
-use std::path::{Path, PathBuf};
-
-/// What opening found and did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryReport {
-    /// The catalog did not exist and was created.
-    pub created: bool,
-    /// Sequence number of the snapshot the state was loaded from.
-    pub snapshot_seq: Option<u64>,
-    /// Damaged snapshots passed over in favour of an older one.
-    pub skipped_snapshots: Vec<PathBuf>,
-    /// Journal records replayed after the snapshot.
-    pub records_replayed: u64,
-    /// The torn tail, if there was one.
-    pub torn_tail: Option<TornTail>,
-    /// Temp files of interrupted writes that were removed.
-    pub removed_temp_files: Vec<PathBuf>,
-    /// The disk reported a write error for the newest segment's unsynced
-    /// tail when this writer synced it: that tail was read back from the
-    /// disk, and whatever had not reached it is gone (it was never
-    /// acknowledged). A sign of a failing disk.
-    pub write_error_at_open: bool,
-    /// Source paths whose files an interrupted `--link move` import had
-    /// moved into the store, and that were put back.
-    pub restored_moved: Vec<PathBuf>,
-    /// Files an interrupted `--link move` import had moved into the store
-    /// that could not be put back (the path is taken or gone): kept in the
-    /// store, never deleted; `check` reports them.
-    pub kept_moved: Vec<crate::KeptFile>,
-}
-
-/// Everything an open handle starts from.
-#[derive(Debug)]
-pub(crate) struct Recovered {
-    pub identity: Identity,
-    pub view: View,
-    /// Journal bytes after the snapshot the state was loaded from.
-    pub bytes_since_snapshot: u64,
-    /// Size of that snapshot file (0 without one).
-    pub snapshot_bytes: u64,
-    pub report: RecoveryReport,
-}
-
-/// Numbers of the files `<20 digits><suffix>` in `dir`, ascending, and the
-/// paths of temp files (`*.tmp`) left there by interrupted writes.
-pub(crate) fn list_numbered(
-    fs: &dyn Fs,
-    dir: &Path,
-    suffix: &str,
-) -> Result<(Vec<u64>, Vec<PathBuf>)> {
-    let names = match fs.list(dir) {
-        Ok(names) => names,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(Error::io(dir, e)),
-    };
-    let mut numbers = Vec::new();
-    let mut temps = Vec::new();
-    for name in names {
-        if let Some(n) = parse_numbered(&name, suffix) {
-            numbers.push(n);
-        } else if name.ends_with(TEMP_SUFFIX) {
-            temps.push(dir.join(&name));
-        }
-    }
-    numbers.sort_unstable();
-    Ok((numbers, temps))
-}
+use std::path::PathBuf;
 
 /// Removes temp files left by interrupted writes in the catalog's
 /// directories (only a writer does this).
@@ -110,10 +42,10 @@ pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recov
     const ATTEMPTS: usize = 10;
     let mut attempt = 0;
     loop {
-        let before = listing(layout, opts)?;
+        let before = listing(&*opts.fs, layout)?;
         match recover(layout, opts, false) {
             Err(e @ (Error::Corrupt { .. } | Error::Io { .. })) if attempt + 1 < ATTEMPTS => {
-                if listing(layout, opts)? == before {
+                if listing(&*opts.fs, layout)? == before {
                     return Err(e);
                 }
                 tracing::debug!(error = %e, "the catalog changed while it was read; reading again");
@@ -125,16 +57,6 @@ pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recov
     }
 }
 
-/// The segment and snapshot numbers present now (to tell whether a writer
-/// changed the files while they were read).
-pub(crate) fn listing(layout: &Layout, opts: &Options) -> Result<(Vec<u64>, Vec<u64>)> {
-    let fs = &*opts.fs;
-    Ok((
-        list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?.0,
-        list_numbered(fs, &layout.snapshot_dir(), SNAPSHOT_SUFFIX)?.0,
-    ))
-}
-
 /// Opens the catalog under `layout`, creating it if `writable` and absent.
 /// A writer cuts a torn tail (default mode); a reader changes nothing.
 pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result<Recovered> {
@@ -143,8 +65,8 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
     let snapshot_dir = layout.snapshot_dir();
     let mut report = RecoveryReport::default();
     if writable {
-        super::repair::finish_pending(fs, layout)?;
-    } else if super::repair::is_pending(fs, layout)? {
+        super::repair::swap::finish_pending(fs, layout)?;
+    } else if super::repair::swap::is_pending(fs, layout)? {
         return Err(Error::RepairPending {
             root: layout.root().to_path_buf(),
         });
@@ -232,68 +154,4 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
             }
         }
     }
-}
-
-/// Reads and checks every segment header: same catalog, number as named,
-/// numbers without gaps, first sequence numbers never decreasing.
-pub(crate) fn read_headers(
-    fs: &dyn Fs,
-    layout: &Layout,
-    segments: &[u64],
-    catalog_id: &[u8; 16],
-) -> Result<Vec<SegmentHeader>> {
-    let mut headers: Vec<SegmentHeader> = Vec::with_capacity(segments.len());
-    for &n in segments {
-        let path = layout.segment_file(n);
-        if let Some(prev) = headers.last()
-            && n != prev.segment_no + 1
-        {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                None,
-                format!("segment {} is missing before this one", prev.segment_no + 1),
-            ));
-        }
-        let bytes = fs
-            .read_head(&path, segment::HEADER_LEN)
-            .map_err(|e| Error::io(&path, e))?;
-        let h = SegmentHeader::decode(&bytes, &path)?;
-        if h.first_seq == 0 || h.segment_no == u64::MAX {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                None,
-                "segment header: first sequence 0 or segment number at its maximum",
-            ));
-        }
-        if h.catalog_id != *catalog_id {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                None,
-                "segment belongs to another catalog",
-            ));
-        }
-        if h.segment_no != n {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                None,
-                format!("header says segment {}, file name says {n}", h.segment_no),
-            ));
-        }
-        if let Some(prev) = headers.last()
-            && h.first_seq < prev.first_seq
-        {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                Some(h.first_seq),
-                "first sequence number goes backwards",
-            ));
-        }
-        headers.push(h);
-    }
-    Ok(headers)
 }

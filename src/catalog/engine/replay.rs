@@ -4,7 +4,7 @@
 
 use super::identity::Identity;
 use super::options::{Options, RecoveryMode};
-use super::recovery::{Recovered, RecoveryReport};
+use super::recovered::{Recovered, RecoveryReport};
 use super::torn_cut::cut_torn_tail;
 use super::view::View;
 use crate::error::{Error, Result};

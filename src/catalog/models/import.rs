@@ -10,6 +10,7 @@
 //! in one process are single-flight: the first does the work, the others
 //! wait and get its result. Across processes the writer lock decides.
 
+use super::flights::Boarding;
 use super::import_bounds;
 use super::moves::{self, MoveIntent};
 use crate::catalog::{Catalog, Writer};
@@ -27,8 +28,7 @@ use crate::store::ingest::{Ingested, LinkMode, Method, Staged, stage_file};
 use crate::store::manifest::manifest_digest;
 use crate::store::root_overlap::RootGuard;
 use crate::store::{BLOBS_DIR, Object, STAGING_DIR, Store, view};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Condvar, Mutex};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// How to import.
@@ -118,42 +118,6 @@ pub struct ImportReport {
     pub joined: bool,
 }
 
-/// In-flight imports by id.
-#[derive(Debug, Default)]
-pub(crate) struct Flights {
-    inflight: Mutex<HashMap<String, Arc<Flight>>>,
-}
-
-#[derive(Debug, Default)]
-struct Flight {
-    done: Mutex<bool>,
-    finished: Condvar,
-}
-
-/// Removes the flight and wakes its waiters, even if the import panicked.
-struct Landing<'a> {
-    flights: &'a Flights,
-    id: String,
-    flight: Arc<Flight>,
-}
-
-impl Drop for Landing<'_> {
-    fn drop(&mut self) {
-        let mut map = self
-            .flights
-            .inflight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.remove(&self.id);
-        *self
-            .flight
-            .done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-        self.flight.finished.notify_all();
-    }
-}
-
 impl Catalog {
     /// Imports a local model (a `file:` reference or path) with the default
     /// [`FileFetcher`].
@@ -198,41 +162,12 @@ impl Catalog {
         }
         opts.context.validate()?;
         loop {
-            let (flight, leader) = {
-                let mut map = self
-                    .inner
-                    .flights
-                    .inflight
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                match map.get(&id) {
-                    Some(f) => (f.clone(), false),
-                    None => {
-                        let f = Arc::new(Flight::default());
-                        map.insert(id.clone(), f.clone());
-                        (f, true)
-                    }
+            match self.inner.flights.board(&id) {
+                Boarding::Leader(_landing) => {
+                    return self.import_now(w, fetcher, (source, &recorded), &id, &opts, progress);
                 }
-            };
-            if leader {
-                let _landing = Landing {
-                    flights: &self.inner.flights,
-                    id: id.clone(),
-                    flight,
-                };
-                return self.import_now(w, fetcher, (source, &recorded), &id, &opts, progress);
+                Boarding::Follower(flight) => flight.wait(),
             }
-            let mut done = flight
-                .done
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            while !*done {
-                done = flight
-                    .finished
-                    .wait(done)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            }
-            drop(done);
             // The leader's result: the entry, if it registered this source.
             if let Ok(entry) = self.get(&id)
                 && entry.model_ref == recorded.canonical()

@@ -4,6 +4,7 @@
 //! finding entries by reference.
 
 pub(crate) mod evict;
+pub(crate) mod flights;
 pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod import_bounds;

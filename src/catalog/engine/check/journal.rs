@@ -5,10 +5,10 @@
 
 use super::super::identity::Identity;
 use super::super::options::Options;
-use super::super::recovery::list_numbered;
-use super::{CheckOptions, CheckReport, Problem, ProblemKind, problem};
+use super::report::{CheckOptions, CheckReport, Problem, ProblemKind, problem};
 use crate::error::{Error, Result};
 use crate::journal::chain::{self, ChainValue};
+use crate::journal::listing::list_numbered;
 use crate::journal::op::Op;
 use crate::journal::reader::{self, Cursor, ScanEnd};
 use crate::journal::segment::{self, SegmentHeader};

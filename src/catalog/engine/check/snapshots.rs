@@ -5,7 +5,7 @@
 use super::super::identity::Identity;
 use super::super::options::Options;
 use super::journal::Journal;
-use super::{CheckOptions, CheckReport, ProblemKind, problem};
+use super::report::{CheckOptions, CheckReport, ProblemKind, problem};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::snapshot;

@@ -7,10 +7,10 @@
 //! opening a FIFO blocks until a writer comes.
 
 use super::super::options::Options;
-use super::super::recovery::list_numbered;
 use super::found::Found;
-use super::{CheckReport, ProblemKind, problem};
+use super::report::{CheckReport, ProblemKind, problem};
 use crate::error::Result;
+use crate::journal::listing::list_numbered;
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
 use crate::store::STAGING_DIR;
 use crate::store::intent::is_intent_name;

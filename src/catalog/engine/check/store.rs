@@ -7,7 +7,7 @@
 
 use super::super::options::Options;
 use super::found::Found;
-use super::{CheckReport, ProblemKind, problem};
+use super::report::{CheckReport, ProblemKind, problem};
 use crate::error::{Error, Result};
 use crate::hashing::{FsOpener, hash_files_via};
 use crate::layout::Layout;

@@ -15,67 +15,30 @@
 //!    ones into place, and remove the marker. An open that finds the
 //!    marker finishes the swap; staging without a marker is discarded.
 
+mod report;
+mod stage;
+pub(crate) mod swap;
+
+pub use report::{RepairReport, SalvageGap};
+
 use super::identity::Identity;
 use super::options::Options;
-use super::recovery::{self, list_numbered};
+use super::recovery;
 use crate::context::OpContext;
-use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
-use crate::fs::{Fs, publish_file};
+use crate::fs::Fs;
 use crate::journal::chain::{self, ChainValue};
+use crate::journal::listing::list_numbered;
 use crate::journal::op::{Op, Payload};
 use crate::journal::record::{self, RecordHeader};
 use crate::journal::salvage::{self, DamagedRange, Piece, SalvagedRecord};
 use crate::journal::segment::{self, SegmentHeader};
-use crate::layout::{
-    Layout, REPAIR_MARKER, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, segment_name, snapshot_name,
-};
-use crate::snapshot::{self, SnapshotMeta};
+use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
+use crate::snapshot;
 use crate::state::{State, change_for};
-use std::io;
+use stage::{Rebuilt, stage_and_swap};
 use std::path::PathBuf;
-
-/// What a repair found and did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RepairReport {
-    /// Whether anything needed repair. `false` means the catalog opens as
-    /// it is (a torn tail, if any, is cut by a normal open) and nothing was
-    /// changed.
-    pub damage_found: bool,
-    /// Records kept in the new journal (gap records not counted).
-    pub records_kept: u64,
-    /// Where records or bytes were lost.
-    pub gaps: Vec<SalvageGap>,
-    /// Records that passed their checks but were left out, with the reason
-    /// (a stale duplicate, or an operation on a model whose registration
-    /// was lost).
-    pub dropped_records: Vec<(u64, String)>,
-    /// Snapshots that could not be read.
-    pub skipped_snapshots: Vec<PathBuf>,
-    /// The snapshot the rebuilt state started from.
-    pub snapshot_seq: Option<u64>,
-    /// Last sequence number of the new journal.
-    pub last_seq: u64,
-    /// Where the original files were moved.
-    pub quarantined_to: Option<PathBuf>,
-}
-
-/// A stretch of the old journal that could not be kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SalvageGap {
-    /// The damaged file.
-    pub file: PathBuf,
-    /// Offset of the first bad byte.
-    pub offset: u64,
-    /// Bad bytes.
-    pub bytes: u64,
-    /// The sequence numbers lost (first, last), where known.
-    pub lost_seqs: Option<(u64, u64)>,
-    /// What was wrong.
-    pub reason: String,
-}
+use swap::finish_pending;
 
 /// Runs a repair; the caller holds the writer lock.
 pub(crate) fn repair(layout: &Layout, opts: &Options) -> Result<RepairReport> {
@@ -122,81 +85,6 @@ pub(crate) fn repair(layout: &Layout, opts: &Options) -> Result<RepairReport> {
         "catalog repaired"
     );
     Ok(report)
-}
-
-/// Finishes a swap whose marker exists, or discards unfinished staging.
-/// Only a writer (lock held) calls this.
-pub(crate) fn finish_pending(fs: &dyn Fs, layout: &Layout) -> Result<()> {
-    let marker = layout.repair_marker();
-    let staging = layout.repair_staging_dir();
-    let meta = layout.meta_dir();
-    let name = match fs.read(&marker) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .ok()
-            .filter(|n| !n.is_empty() && !n.contains('/') && !n.contains(".."))
-            .ok_or_else(|| Error::corrupt(&marker, 0, None, "repair marker is unreadable"))?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if fs
-                .len(&staging)
-                .map_err(|e| Error::io(&staging, e))?
-                .is_some()
-            {
-                tracing::info!(dir = %staging.display(), "discarding an unfinished repair");
-                fs.remove_dir_all(&staging)
-                    .map_err(|e| Error::io(&staging, e))?;
-                fs.sync_dir(meta).map_err(|e| Error::io(meta, e))?;
-            }
-            return Ok(());
-        }
-        Err(e) => return Err(Error::io(&marker, e)),
-    };
-    let quarantine = layout.quarantine_dir().join(&name);
-    fs.create_dir_all(&quarantine)
-        .map_err(|e| Error::io(&quarantine, e))?;
-    let parent = layout.quarantine_dir();
-    for dir in [parent.as_path(), meta] {
-        fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    for sub in ["journal", "snapshots"] {
-        let staged = staging.join(sub);
-        let live = meta.join(sub);
-        if fs
-            .len(&staged)
-            .map_err(|e| Error::io(&staged, e))?
-            .is_none()
-        {
-            continue; // already swapped in
-        }
-        if fs.len(&live).map_err(|e| Error::io(&live, e))?.is_some() {
-            let to = quarantine.join(sub);
-            fs.rename(&live, &to).map_err(|e| Error::io(&to, e))?;
-        }
-        fs.rename(&staged, &live).map_err(|e| Error::io(&live, e))?;
-    }
-    for dir in [quarantine.as_path(), meta] {
-        fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    fs.remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
-    if fs
-        .len(&staging)
-        .map_err(|e| Error::io(&staging, e))?
-        .is_some()
-    {
-        fs.remove_dir_all(&staging)
-            .map_err(|e| Error::io(&staging, e))?;
-    }
-    fs.sync_dir(meta).map_err(|e| Error::io(meta, e))?;
-    tracing::info!(quarantine = %quarantine.display(), "repair swapped in");
-    Ok(())
-}
-
-/// Whether a repair marker exists (a reader refuses to open then).
-pub(crate) fn is_pending(fs: &dyn Fs, layout: &Layout) -> Result<bool> {
-    let marker = layout.repair_marker();
-    Ok(fs
-        .len(&marker)
-        .map_err(|e| Error::io(&marker, e))?
-        .is_some())
 }
 
 struct Base {
@@ -427,19 +315,6 @@ fn close_gap(
     damage.clear();
 }
 
-/// The new journal and the state after it.
-struct Rebuilt {
-    first_seq: u64,
-    /// The journal already started at `first_seq` (> 1) before the repair:
-    /// its history was pruned, not lost by it.
-    started_late: bool,
-    prev_chain: ChainValue,
-    /// (header without `synced_before`, payload bytes, the format version
-    /// of the segment the payload must be in)
-    records: Vec<(RecordHeader, Vec<u8>, u32)>,
-    state: State,
-}
-
 fn rebuild(
     identity: &Identity,
     base: Option<Base>,
@@ -539,193 +414,4 @@ fn gap_payload(last_lost: u64, reason: String) -> Result<Vec<u8>> {
         ctx: OpContext::default(),
     }
     .encode()
-}
-
-fn stage_and_swap(
-    fs: &dyn Fs,
-    layout: &Layout,
-    identity: &Identity,
-    rebuilt: &Rebuilt,
-    report: &mut RepairReport,
-) -> Result<()> {
-    let staging = layout.repair_staging_dir();
-    let journal = staging.join("journal");
-    let snapshots = staging.join("snapshots");
-    for dir in [&journal, &snapshots] {
-        fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    // The segments: each a header, then records as if each was written
-    // alone after everything before it was durable. A new segment starts
-    // where the format of the salvaged payloads changes (formats only grow
-    // from one segment to the next, as a writer leaves them).
-    let mut journal_out = Staged::new(identity.catalog_id, rebuilt.prev_chain);
-    let mut last = (0u64, 0u64, rebuilt.prev_chain);
-    for (h, payload, version) in &rebuilt.records {
-        journal_out.append(*version, h, payload);
-        last = (h.seq, h.time_ms, h.chain);
-    }
-    let (seq, time_ms, chain) = last;
-    // Catalog-level records after the last one (a trailing gap skips
-    // sequences), each chained to the one before, in a segment of format 2
-    // or later (format 1 has no such records).
-    let append = |op: Op, out: &mut Staged, report: &mut RepairReport| -> Result<()> {
-        let payload = Payload {
-            op,
-            ctx: OpContext::default(),
-        }
-        .encode()?;
-        let at = report.last_seq + 1;
-        let h = RecordHeader {
-            seq: at,
-            time_ms,
-            synced_before: 0,
-            chain: chain::next(&out.chain, at, time_ms, &payload),
-        };
-        let version = match out.version() {
-            v if v < 2 => segment::FORMAT_VERSION,
-            v => v,
-        };
-        out.append(version, &h, &payload);
-        report.last_seq = at;
-        Ok(())
-    };
-    // A journal that already started after sequence 1 (history pruned by an
-    // older build, which recorded no pruning) says so, so that `check` does
-    // not take it for lost segments. (Records lost by the damage are gaps.)
-    let pruning_recorded = rebuilt.records.iter().any(|(_, p, version)| {
-        matches!(
-            Payload::decode_version(p, *version).map(|p| p.op),
-            Ok(Op::Pruned { first_kept }) if first_kept >= rebuilt.first_seq
-        )
-    });
-    if rebuilt.started_late && !pruning_recorded {
-        append(
-            Op::Pruned {
-                first_kept: rebuilt.first_seq,
-            },
-            &mut journal_out,
-            report,
-        )?;
-    }
-    // The state as a snapshot at the last record, bound to the chain by a
-    // checkpoint record after it, as a compaction would write it.
-    let snap = if seq > 0 {
-        let meta = SnapshotMeta {
-            catalog_id: identity.catalog_id,
-            seq,
-            time_ms,
-            chain,
-        };
-        let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
-        let count = entries.len() as u64;
-        let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
-        append(
-            Op::Checkpoint {
-                seq,
-                entries: count,
-                content: snapshot::content_digest(&snap),
-            },
-            &mut journal_out,
-            report,
-        )?;
-        Some((seq, snap))
-    } else {
-        None
-    };
-    for (no, bytes) in journal_out.finish(rebuilt.first_seq, rebuilt.prev_chain) {
-        publish_file(fs, &journal, &segment_name(no), &bytes)?;
-    }
-    if let Some((seq, snap)) = snap {
-        publish_file(fs, &snapshots, &snapshot_name(seq), &snap)?;
-    }
-    for dir in [staging.as_path(), layout.meta_dir()] {
-        fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let name = format!("{}", crate::clock::now_ms());
-    publish_file(fs, layout.meta_dir(), REPAIR_MARKER, name.as_bytes())?;
-    finish_pending(fs, layout)?;
-    report.quarantined_to = Some(layout.quarantine_dir().join(name));
-    Ok(())
-}
-
-/// The segments of a repaired journal, being laid out.
-struct Staged {
-    catalog_id: [u8; 16],
-    /// Segments so far: header (numbered at the end) and records.
-    segments: Vec<(SegmentHeader, Vec<u8>)>,
-    /// Chain value after the last record appended (before the first one:
-    /// the new journal's starting value).
-    chain: ChainValue,
-}
-
-impl Staged {
-    fn new(catalog_id: [u8; 16], prev_chain: ChainValue) -> Self {
-        Staged {
-            catalog_id,
-            segments: Vec::new(),
-            chain: prev_chain,
-        }
-    }
-
-    /// The format of the segment being filled (the current one if none).
-    fn version(&self) -> u32 {
-        self.segments
-            .last()
-            .map_or(segment::FORMAT_VERSION, |(h, _)| h.version)
-    }
-
-    /// Appends a record (its `synced_before` is set here) to a segment of
-    /// format `version`, starting one if the current one has another.
-    fn append(&mut self, version: u32, h: &RecordHeader, payload: &[u8]) {
-        if self
-            .segments
-            .last()
-            .is_none_or(|(s, _)| s.version != version)
-        {
-            self.segments.push((
-                SegmentHeader {
-                    version,
-                    catalog_id: self.catalog_id,
-                    segment_no: 0,
-                    first_seq: h.seq,
-                    prev_chain: self.chain,
-                },
-                Vec::new(),
-            ));
-        }
-        self.chain = h.chain;
-        if let Some((_, bytes)) = self.segments.last_mut() {
-            let h = RecordHeader {
-                synced_before: (segment::HEADER_LEN + bytes.len()) as u64,
-                ..*h
-            };
-            record::encode(bytes, &h, payload);
-        }
-    }
-
-    /// The numbered segment files (at least one).
-    fn finish(mut self, first_seq: u64, prev_chain: ChainValue) -> Vec<(u64, Vec<u8>)> {
-        if self.segments.is_empty() {
-            self.segments.push((
-                SegmentHeader {
-                    version: segment::FORMAT_VERSION,
-                    catalog_id: self.catalog_id,
-                    segment_no: 0,
-                    first_seq,
-                    prev_chain,
-                },
-                Vec::new(),
-            ));
-        }
-        self.segments
-            .into_iter()
-            .enumerate()
-            .map(|(i, (mut header, records))| {
-                header.segment_no = i as u64 + 1;
-                let mut bytes = header.encode().to_vec();
-                bytes.extend_from_slice(&records);
-                (header.segment_no, bytes)
-            })
-            .collect()
-    }
 }
