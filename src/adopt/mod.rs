@@ -30,6 +30,7 @@
 
 mod apply;
 mod conflict;
+mod conflict_kind;
 mod detect;
 mod hf_cache;
 mod ollama;

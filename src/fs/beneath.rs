@@ -7,7 +7,8 @@
 //! tree the walk started in. The root itself is opened following symlinks.
 
 use super::foreign::{DirId, open_exact_dir};
-use super::std_fs::{StdFile, meta_of};
+use super::meta::meta_of;
+use super::std_fs::StdFile;
 use super::{FsFile, Meta, StdFs, components, not_beneath};
 use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;

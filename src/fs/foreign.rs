@@ -19,7 +19,7 @@
 //! symlink, or a file for another, after the open changes nothing the
 //! catalog does.
 
-use super::std_fs::meta_of;
+use super::meta::meta_of;
 use super::{Meta, not_beneath};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;

@@ -15,6 +15,7 @@
 mod atomic;
 mod beneath;
 mod foreign;
+mod meta;
 mod std_fs;
 
 pub use atomic::{TEMP_SUFFIX, publish_file};

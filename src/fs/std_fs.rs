@@ -1,7 +1,8 @@
 //! [`Fs`] on the operating system's file system.
 
 use super::foreign::StdForeign;
-use super::{DirId, FileKind, ForeignFile, ForeignPath, Fs, FsFile, LockGuard, Meta};
+use super::meta::meta_of;
+use super::{DirId, ForeignFile, ForeignPath, Fs, FsFile, LockGuard, Meta};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -241,38 +242,6 @@ fn open_regular(path: &Path) -> io::Result<File> {
         return Err(super::not_regular(super::foreign::kind_name(ft)));
     }
     Ok(File::from(fd))
-}
-
-/// The store's view of an OS file's metadata.
-pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
-    use std::os::unix::fs::MetadataExt;
-    let ft = meta.file_type();
-    let kind = if ft.is_symlink() {
-        FileKind::Symlink
-    } else if ft.is_dir() {
-        FileKind::Dir
-    } else if ft.is_file() {
-        FileKind::File
-    } else {
-        FileKind::Other
-    };
-    Meta {
-        kind,
-        len: meta.len(),
-        modified_ns: nanos(meta.mtime(), meta.mtime_nsec()),
-        changed_ns: nanos(meta.ctime(), meta.ctime_nsec()),
-        inode: meta.ino(),
-        nlink: meta.nlink(),
-        uid: meta.uid(),
-        mode: meta.mode() & 0o7777,
-    }
-}
-
-fn nanos(secs: i64, nsec: i64) -> u64 {
-    u64::try_from(secs)
-        .unwrap_or(0)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::try_from(nsec).unwrap_or(0))
 }
 
 /// The writer lock's file, unlocked explicitly when dropped. Closing the

@@ -115,7 +115,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let ctx = match cmd::Context::new(&cli) {
+    let ctx = match cmd::Context::new(cli.root.as_deref(), cli.json, cli.correlation_id.as_deref())
+    {
         Ok(ctx) => ctx,
         Err(err) => return stdio::finish(output::fail(&err, cli.json)),
     };

@@ -36,21 +36,27 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(cli: &crate::Cli) -> Result<Self> {
-        let root = match (&cli.root, std::env::var_os("CATALOG_ROOT")) {
-            (Some(root), _) => root.clone(),
+    /// From the global options: `--root` (else `$CATALOG_ROOT`, else the
+    /// default root), `--json`, `--correlation-id`.
+    pub fn new(
+        root: Option<&std::path::Path>,
+        json: bool,
+        correlation_id: Option<&str>,
+    ) -> Result<Self> {
+        let root = match (root, std::env::var_os("CATALOG_ROOT")) {
+            (Some(root), _) => root.to_path_buf(),
             (None, Some(root)) if !root.is_empty() => PathBuf::from(root),
             _ => default_root()?,
         };
         // A bad `--correlation-id` is bad input: refused before anything
         // is opened or created (the library would refuse it only later).
-        if let Some(id) = &cli.correlation_id {
-            OpContext::new().correlation_id(id.clone()).validate()?;
+        if let Some(id) = correlation_id {
+            OpContext::new().correlation_id(id).validate()?;
         }
         Ok(Context {
             root,
-            json: cli.json,
-            correlation_id: cli.correlation_id.clone(),
+            json,
+            correlation_id: correlation_id.map(str::to_owned),
         })
     }
 
