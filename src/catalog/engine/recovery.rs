@@ -62,53 +62,17 @@ pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recov
 pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result<Recovered> {
     let fs = &*opts.fs;
     let journal_dir = layout.journal_dir();
-    let snapshot_dir = layout.snapshot_dir();
     let mut report = RecoveryReport::default();
-    if writable {
-        super::repair::swap::finish_pending(fs, layout)?;
-    } else if super::repair::swap::is_pending(fs, layout)? {
-        return Err(Error::RepairPending {
-            root: layout.root().to_path_buf(),
-        });
-    }
-    if writable {
-        for dir in [
-            layout.meta_dir().to_path_buf(),
-            journal_dir.clone(),
-            snapshot_dir.clone(),
-        ] {
-            fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-    }
-    if writable {
-        remove_temp_files(fs, layout, &mut report.removed_temp_files)?;
-    }
+    prepare(fs, layout, writable, &mut report)?;
     let (mut segments, _) = list_numbered(fs, &journal_dir, SEGMENT_SUFFIX)?;
-    let (snapshots, _) = list_numbered(fs, &snapshot_dir, SNAPSHOT_SUFFIX)?;
-
-    let id_path = layout.identity_file();
-    let identity = match fs.read(&id_path) {
-        Ok(bytes) => Identity::decode(&bytes, &id_path)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if !create::is_interrupted_creation(fs, layout, &segments, &snapshots)? {
-                return Err(Error::corrupt(
-                    &id_path,
-                    0,
-                    None,
-                    "identity file missing, but journal records or snapshots exist",
-                ));
-            }
-            if !writable || !opts.create_if_missing {
-                return Err(Error::NoCatalog {
-                    root: layout.root().to_path_buf(),
-                });
-            }
-            report.created = true;
-            segments = vec![1];
-            create::create(fs, layout, crate::clock::now_ms())?
-        }
-        Err(e) => return Err(Error::io(&id_path, e)),
-    };
+    let (snapshots, _) = list_numbered(fs, &layout.snapshot_dir(), SNAPSHOT_SUFFIX)?;
+    let identity = identity(
+        layout,
+        opts,
+        writable,
+        (&mut segments, &snapshots),
+        &mut report,
+    )?;
     if segments.is_empty() {
         return Err(Error::corrupt(
             &journal_dir,
@@ -134,16 +98,14 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
             candidates = &snapshots[..snapshots.partition_point(|&s| s < b.meta.seq)];
         }
         report.records_replayed = 0;
-        match replay::replay(
+        let journal = replay::Journal {
             fs,
             layout,
             opts,
             writable,
-            identity,
-            &headers,
-            base,
-            &mut report,
-        )? {
+            headers: &headers,
+        };
+        match replay::replay(&journal, identity, base, &mut report)? {
             replay::Replayed::Done(rec) => return Ok(*rec),
             replay::Replayed::SnapshotRejected { path, seq, reason } => {
                 if opts.recovery == RecoveryMode::Strict {
@@ -154,4 +116,68 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
             }
         }
     }
+}
+
+/// What comes before reading: a writer finishes a repair a crash
+/// interrupted (a reader refuses to open beside one), creates the
+/// directories and removes temp files of interrupted writes.
+fn prepare(
+    fs: &dyn Fs,
+    layout: &Layout,
+    writable: bool,
+    report: &mut RecoveryReport,
+) -> Result<()> {
+    if !writable {
+        if super::repair::swap::is_pending(fs, layout)? {
+            return Err(Error::RepairPending {
+                root: layout.root().to_path_buf(),
+            });
+        }
+        return Ok(());
+    }
+    super::repair::swap::finish_pending(fs, layout)?;
+    for dir in [
+        layout.meta_dir().to_path_buf(),
+        layout.journal_dir(),
+        layout.snapshot_dir(),
+    ] {
+        fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
+    remove_temp_files(fs, layout, &mut report.removed_temp_files)
+}
+
+/// The catalog's identity; without one, a writer allowed to creates the
+/// catalog (then the journal is segment 1), unless records or snapshots
+/// exist (damage, not absence).
+fn identity(
+    layout: &Layout,
+    opts: &Options,
+    writable: bool,
+    (segments, snapshots): (&mut Vec<u64>, &[u64]),
+    report: &mut RecoveryReport,
+) -> Result<Identity> {
+    let fs = &*opts.fs;
+    let id_path = layout.identity_file();
+    Ok(match fs.read(&id_path) {
+        Ok(bytes) => Identity::decode(&bytes, &id_path)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if !create::is_interrupted_creation(fs, layout, segments, snapshots)? {
+                return Err(Error::corrupt(
+                    &id_path,
+                    0,
+                    None,
+                    "identity file missing, but journal records or snapshots exist",
+                ));
+            }
+            if !writable || !opts.create_if_missing {
+                return Err(Error::NoCatalog {
+                    root: layout.root().to_path_buf(),
+                });
+            }
+            report.created = true;
+            *segments = vec![1];
+            create::create(fs, layout, crate::clock::now_ms())?
+        }
+        Err(e) => return Err(Error::io(&id_path, e)),
+    })
 }

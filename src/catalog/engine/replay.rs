@@ -9,8 +9,9 @@ use super::torn_cut::cut_torn_tail;
 use super::view::View;
 use crate::error::{Error, Result};
 use crate::fs::Fs;
+use crate::journal::chain::ChainValue;
 use crate::journal::op::Op;
-use crate::journal::reader::{self, Cursor, ScanEnd};
+use crate::journal::reader::{self, Cursor, ScanEnd, Visited};
 use crate::journal::record;
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::Layout;
@@ -75,20 +76,95 @@ pub(super) enum Replayed {
     },
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a replay reads and may do, the same for every base it is tried
+/// from.
+pub(super) struct Journal<'a> {
+    pub(super) fs: &'a dyn Fs,
+    pub(super) layout: &'a Layout,
+    pub(super) opts: &'a Options,
+    /// A writer cuts a torn tail; a reader changes nothing.
+    pub(super) writable: bool,
+    /// Every segment's header, checked (`journal::listing::read_headers`).
+    pub(super) headers: &'a [SegmentHeader],
+}
+
+/// Replays the journal after `base` (from the start without one), record
+/// by record, into the state an open handle starts from.
 pub(super) fn replay(
-    fs: &dyn Fs,
-    layout: &Layout,
-    opts: &Options,
-    writable: bool,
+    journal: &Journal<'_>,
     identity: Identity,
-    headers: &[SegmentHeader],
     base: Option<Base>,
     report: &mut RecoveryReport,
 ) -> Result<Replayed> {
-    let covered = base.as_ref().map_or(0, |b| b.meta.seq);
+    let headers = journal.headers;
     report.snapshot_seq = base.as_ref().map(|b| b.meta.seq);
-    // The segment holding record covered+1: the last one starting at or before it.
+    let start = start_segment(journal.layout, headers, base.as_ref())?;
+    let snapshot_bytes = base.as_ref().map_or(0, |b| b.file_len);
+    let mut run = Run::new(base, identity.created_ms);
+    let newest = headers.len() - 1;
+    let first = &headers[start];
+    let mut cursor = Cursor {
+        offset: segment::HEADER_LEN as u64,
+        next_seq: first.first_seq,
+        chain: first.prev_chain,
+    };
+    for (i, h) in headers.iter().enumerate().skip(start) {
+        let path = journal.layout.segment_file(h.segment_no);
+        if i > start && (h.first_seq != cursor.next_seq || h.prev_chain != cursor.chain) {
+            return Err(Error::corrupt(
+                &path,
+                0,
+                Some(h.first_seq),
+                format!(
+                    "segment does not continue the one before it (expected first sequence {})",
+                    cursor.next_seq
+                ),
+            ));
+        }
+        match run.segment(journal, h, i == newest, report)? {
+            Ok(end) => cursor = end,
+            Err(rejected) => return Ok(rejected),
+        }
+    }
+    if cursor.next_seq <= run.covered {
+        let covered = run.covered;
+        return Err(Error::corrupt(
+            journal.layout.snapshot_file(covered),
+            0,
+            Some(covered),
+            format!(
+                "snapshot covers sequence {covered} but the journal ends at {}",
+                cursor.next_seq - 1
+            ),
+        ));
+    }
+    if let Some(rejected) = run.unbound(headers) {
+        return Ok(rejected);
+    }
+    let view = View {
+        state: run.state,
+        state_seq: run.state_seq,
+        seq: cursor.next_seq - 1,
+        chain: cursor.chain,
+        time_ms: run.time_ms,
+        segment_no: headers[newest].segment_no,
+        cursor,
+        tail: run.tail,
+    };
+    Ok(Replayed::Done(Box::new(Recovered {
+        identity,
+        view,
+        bytes_since_snapshot: run.bytes_since_snapshot,
+        snapshot_bytes,
+        report: std::mem::take(report),
+    })))
+}
+
+/// The index of the segment holding the first record after `base` (the
+/// last one starting at or before it), once the journal is seen to take
+/// over where the snapshot ends.
+fn start_segment(layout: &Layout, headers: &[SegmentHeader], base: Option<&Base>) -> Result<usize> {
+    let covered = base.map_or(0, |b| b.meta.seq);
     let Some(start) = headers.iter().rposition(|h| h.first_seq <= covered + 1) else {
         let first = &headers[0];
         return Err(Error::corrupt(
@@ -115,7 +191,7 @@ pub(super) fn replay(
             ),
         ));
     }
-    if let Some(b) = &base
+    if let Some(b) = base
         && first.first_seq == covered + 1
         && first.prev_chain != b.meta.chain
     {
@@ -126,115 +202,91 @@ pub(super) fn replay(
             "snapshot chain value does not match the journal",
         ));
     }
-    let snap_chain = base.as_ref().map(|b| b.meta.chain);
-    let snapshot_bytes = base.as_ref().map_or(0, |b| b.file_len);
-    let bound_by = base.as_ref().map(|b| (b.path.clone(), b.decoded));
-    let (mut state, mut time_ms) = match base {
-        Some(b) => (b.state, b.meta.time_ms),
-        None => (State::default(), identity.created_ms),
-    };
-    // Whether the base snapshot's checkpoint record was found (and matched),
-    // or why it did not match.
-    let mut bound = false;
-    let mut mismatch: Option<String> = None;
-    let mut state_seq = covered;
-    let mut tail = None;
-    let mut bytes_since_snapshot = 0u64;
-    let newest = headers.len() - 1;
-    let mut cursor = Cursor {
-        offset: segment::HEADER_LEN as u64,
-        next_seq: first.first_seq,
-        chain: first.prev_chain,
-    };
-    for (i, h) in headers.iter().enumerate().skip(start) {
-        let path = layout.segment_file(h.segment_no);
-        if i > start && (h.first_seq != cursor.next_seq || h.prev_chain != cursor.chain) {
-            return Err(Error::corrupt(
-                &path,
-                0,
-                Some(h.first_seq),
-                format!(
-                    "segment does not continue the one before it (expected first sequence {})",
-                    cursor.next_seq
-                ),
-            ));
+    Ok(start)
+}
+
+/// A replay in progress: the state so far, and what is known of the base
+/// snapshot's binding.
+struct Run {
+    /// The base snapshot's sequence number (0 without one).
+    covered: u64,
+    snap_chain: Option<ChainValue>,
+    /// The base snapshot's path and what decoding it found.
+    bound_by: Option<(PathBuf, snapshot::Decoded)>,
+    state: State,
+    time_ms: u64,
+    /// Whether the base snapshot's checkpoint record was found (and
+    /// matched), or why it did not match.
+    bound: bool,
+    mismatch: Option<String>,
+    state_seq: u64,
+    /// Offset of the newest segment's last record.
+    tail: Option<u64>,
+    bytes_since_snapshot: u64,
+}
+
+impl Run {
+    fn new(base: Option<Base>, created_ms: u64) -> Self {
+        let covered = base.as_ref().map_or(0, |b| b.meta.seq);
+        let snap_chain = base.as_ref().map(|b| b.meta.chain);
+        let bound_by = base.as_ref().map(|b| (b.path.clone(), b.decoded));
+        let (state, time_ms) = match base {
+            Some(b) => (b.state, b.meta.time_ms),
+            None => (State::default(), created_ms),
+        };
+        Run {
+            covered,
+            snap_chain,
+            bound_by,
+            state,
+            time_ms,
+            bound: false,
+            mismatch: None,
+            state_seq: covered,
+            tail: None,
+            bytes_since_snapshot: 0,
         }
-        let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
+    }
+
+    /// Replays one segment (cutting a torn tail of the newest): where
+    /// reading ends, or the base snapshot rejected by a checkpoint record.
+    fn segment(
+        &mut self,
+        journal: &Journal<'_>,
+        h: &SegmentHeader,
+        newest: bool,
+        report: &mut RecoveryReport,
+    ) -> Result<std::result::Result<Cursor, Replayed>> {
+        let path = journal.layout.segment_file(h.segment_no);
+        let bytes = journal.fs.read(&path).map_err(|e| Error::io(&path, e))?;
         let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
         let from = Cursor {
             offset: segment::HEADER_LEN as u64,
             next_seq: h.first_seq,
             chain: h.prev_chain,
         };
-        let scanned = reader::scan(body, from, &path, i == newest, h.version, |v| {
-            let seq = v.header.seq;
-            if i == newest {
-                tail = Some(v.offset);
+        let scanned = reader::scan(body, from, &path, newest, h.version, |v| {
+            if newest {
+                self.tail = Some(v.offset);
             }
-            if seq <= covered {
-                if seq == covered && Some(v.header.chain) != snap_chain {
-                    return Err(Error::corrupt(
-                        &path,
-                        v.offset,
-                        Some(seq),
-                        "snapshot chain value does not match the journal",
-                    ));
-                }
-                return Ok(());
-            }
-            if let (
-                Op::Checkpoint {
-                    seq: s,
-                    entries,
-                    content,
-                },
-                Some((snap, d)),
-            ) = (&v.payload.op, &bound_by)
-                && *s == covered
-            {
-                if *entries != d.entries || *content != d.content {
-                    let reason = format!(
-                        "snapshot contents differ from what checkpoint record {seq} bound \
-                         ({} entries, content {}; the file has {} entries, content {})",
-                        entries,
-                        crate::digest::hex(content),
-                        d.entries,
-                        crate::digest::hex(&d.content),
-                    );
-                    mismatch = Some(reason.clone());
-                    return Err(Error::corrupt(snap, 0, Some(covered), reason));
-                }
-                bound = true;
-            }
-            if v.payload.op.changes_state() {
-                state_seq = seq;
-            }
-            let current = v.payload.op.model_id().and_then(|id| state.get(id));
-            let change = change_for(current, v.payload.op, seq, v.header.time_ms)
-                .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
-            state.apply(change);
-            report.records_replayed += 1;
-            bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
-            time_ms = v.header.time_ms;
-            Ok(())
+            self.record(v, &path, report)
         });
         let (end, scan_end) = match scanned {
-            Err(_) if mismatch.is_some() => {
-                let path = bound_by.map(|(p, _)| p).unwrap_or_default();
-                return Ok(Replayed::SnapshotRejected {
-                    path,
-                    seq: covered,
-                    reason: mismatch.unwrap_or_default(),
-                });
+            Err(_) if self.mismatch.is_some() => {
+                return Ok(Err(Replayed::SnapshotRejected {
+                    path: self.bound_by.take().map(|(p, _)| p).unwrap_or_default(),
+                    seq: self.covered,
+                    reason: self.mismatch.take().unwrap_or_default(),
+                }));
             }
             other => other?,
         };
         if let ScanEnd::Torn { reason } = scan_end {
             let torn = cut_torn_tail(
-                fs,
-                layout,
-                opts,
-                writable,
+                journal.fs,
+                journal.layout,
+                journal.opts,
+                journal.writable,
                 h.segment_no,
                 &bytes,
                 end.offset,
@@ -243,42 +295,85 @@ pub(super) fn replay(
             )?;
             report.torn_tail = Some(torn);
         }
-        cursor = end;
+        Ok(Ok(end))
     }
-    if cursor.next_seq <= covered {
-        return Err(Error::corrupt(
-            layout.snapshot_file(covered),
-            0,
-            Some(covered),
-            format!(
-                "snapshot covers sequence {covered} but the journal ends at {}",
-                cursor.next_seq - 1
-            ),
-        ));
+
+    /// Applies one record: those the base snapshot covers are only checked
+    /// (the last one's chain value, the checkpoint that binds it).
+    fn record(&mut self, v: Visited<'_>, path: &Path, report: &mut RecoveryReport) -> Result<()> {
+        let seq = v.header.seq;
+        let covered = self.covered;
+        if seq <= covered {
+            if seq == covered && Some(v.header.chain) != self.snap_chain {
+                return Err(Error::corrupt(
+                    path,
+                    v.offset,
+                    Some(seq),
+                    "snapshot chain value does not match the journal",
+                ));
+            }
+            return Ok(());
+        }
+        if let (
+            Op::Checkpoint {
+                seq: s,
+                entries,
+                content,
+            },
+            Some((snap, d)),
+        ) = (&v.payload.op, &self.bound_by)
+            && *s == covered
+        {
+            if *entries != d.entries || *content != d.content {
+                let reason = format!(
+                    "snapshot contents differ from what checkpoint record {seq} bound \
+                     ({} entries, content {}; the file has {} entries, content {})",
+                    entries,
+                    crate::digest::hex(content),
+                    d.entries,
+                    crate::digest::hex(&d.content),
+                );
+                self.mismatch = Some(reason.clone());
+                return Err(Error::corrupt(snap, 0, Some(covered), reason));
+            }
+            self.bound = true;
+        }
+        if v.payload.op.changes_state() {
+            self.state_seq = seq;
+        }
+        let current = v.payload.op.model_id().and_then(|id| self.state.get(id));
+        let change = change_for(current, v.payload.op, seq, v.header.time_ms)
+            .map_err(|reason| Error::corrupt(path, v.offset, Some(seq), reason))?;
+        self.state.apply(change);
+        report.records_replayed += 1;
+        self.bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
+        self.time_ms = v.header.time_ms;
+        Ok(())
     }
-    // A format-1 snapshot is trusted unbound only where format 1 was
-    // written: not at or past the first sequence of a format-2 segment.
-    let v2_from = headers.iter().find(|h| h.version >= 2).map(|h| h.first_seq);
-    if let Some((path, d)) = &bound_by
-        && !bound
-        && d.version < 2
-        && v2_from.is_some_and(|f| covered >= f)
-    {
-        return Ok(Replayed::SnapshotRejected {
-            path: path.clone(),
-            seq: covered,
-            reason: format!(
-                "a format-1 snapshot at sequence {covered}, which format 2 wrote (from \
-                 sequence {}): format 2 writes only snapshots bound by a checkpoint",
-                v2_from.unwrap_or_default()
-            ),
-        });
-    }
-    if let Some((path, d)) = bound_by
-        && !bound
-        && d.version >= 2
-    {
-        return Ok(Replayed::SnapshotRejected {
+
+    /// The base snapshot rejected for want of the checkpoint record that
+    /// should bind it: a format-1 snapshot is trusted unbound only where
+    /// format 1 was written (not at or past the first sequence of a
+    /// format-2 segment); a later one always needs one.
+    fn unbound(&mut self, headers: &[SegmentHeader]) -> Option<Replayed> {
+        let covered = self.covered;
+        let (path, d) = self.bound_by.take()?;
+        if self.bound {
+            return None;
+        }
+        let v2_from = headers.iter().find(|h| h.version >= 2).map(|h| h.first_seq);
+        if d.version < 2 && v2_from.is_some_and(|f| covered >= f) {
+            return Some(Replayed::SnapshotRejected {
+                path,
+                seq: covered,
+                reason: format!(
+                    "a format-1 snapshot at sequence {covered}, which format 2 wrote (from \
+                     sequence {}): format 2 writes only snapshots bound by a checkpoint",
+                    v2_from.unwrap_or_default()
+                ),
+            });
+        }
+        (d.version >= 2).then(|| Replayed::SnapshotRejected {
             path,
             seq: covered,
             reason: format!(
@@ -286,25 +381,8 @@ pub(super) fn replay(
                  after sequence {covered} has none (it was not written by a compaction)",
                 d.version
             ),
-        });
+        })
     }
-    let view = View {
-        state,
-        state_seq,
-        seq: cursor.next_seq - 1,
-        chain: cursor.chain,
-        time_ms,
-        segment_no: headers[newest].segment_no,
-        cursor,
-        tail,
-    };
-    Ok(Replayed::Done(Box::new(Recovered {
-        identity,
-        view,
-        bytes_since_snapshot,
-        snapshot_bytes,
-        report: std::mem::take(report),
-    })))
 }
 
 fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> {

@@ -273,14 +273,50 @@ impl Catalog {
         progress: &(dyn Fn(u64) + Sync),
         registered: &mut bool,
     ) -> Result<ImportReport> {
-        let Target {
-            id,
-            source,
-            single,
-            started,
-        } = target;
-        // 1. Stage and hash every file; nothing is published yet. A file
-        //    the size of a blob the catalog holds is hashed in place first.
+        // 1. Stage and hash every file; nothing is published yet.
+        let staged = self.stage_all(store, fetched, intent, opts, progress)?;
+        // 2. Check the expected digest before anything is published.
+        let (staged, files, actual) = checked(store, staged, target.single, opts.expected)?;
+        // 3. Publish every file (a moved file keeps its staged name too).
+        let ingested = publish_all(store, staged)?;
+        store.sync_dir(BLOBS_DIR)?;
+        // 4. Register the entry and its verification.
+        let (entry, duration_ms) =
+            self.register(store, &target, (files, actual), &ingested, opts, registered)?;
+        let stored: u64 = ingested
+            .iter()
+            .filter(|(_, i)| i.stored)
+            .map(|(_, i)| i.digest.bytes)
+            .sum();
+        let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
+        Ok(ImportReport {
+            entry,
+            files: ingested.len() as u64,
+            bytes,
+            bytes_stored: stored,
+            bytes_deduplicated: bytes - stored,
+            files_linked_or_moved: ingested
+                .iter()
+                .filter(|(_, i)| {
+                    matches!(i.method, Method::Linked | Method::Moved | Method::Reflinked)
+                })
+                .count() as u64,
+            duration_ms,
+            joined: false,
+        })
+    }
+
+    /// Stages and hashes every file (a file the size of a blob the catalog
+    /// holds is hashed in place first); with a move intent, makes the moves
+    /// durable (in `blobs/tmp/` and gone from the sources).
+    fn stage_all(
+        &self,
+        store: &Store,
+        fetched: &FetchedModel,
+        intent: Option<&MoveIntent>,
+        opts: &ImportOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<(String, Staged)>> {
         let candidates = self.stored_candidates(fetched);
         let mut staged: Vec<(String, Staged)> = Vec::with_capacity(fetched.files.len());
         for (i, file) in fetched.files.iter().enumerate() {
@@ -296,7 +332,6 @@ impl Catalog {
                 }
             }
         }
-        // The moves are durable: in blobs/tmp/ and gone from the sources.
         if intent.is_some() {
             let synced = store.sync_dir(STAGING_DIR).and_then(|()| {
                 let dirs: BTreeSet<&std::path::Path> = staged
@@ -314,43 +349,25 @@ impl Catalog {
                 return Err(e);
             }
         }
-        // 2. Check the expected digest before anything is published.
-        let files: Vec<ManifestFile> = staged
-            .iter()
-            .map(|(path, s)| ManifestFile::new(path.clone(), s.digest.digest, s.digest.bytes))
-            .collect();
-        let actual = if single {
-            files[0].digest
-        } else {
-            manifest_digest(&files)
-        };
-        if let Some(expected) = opts.expected
-            && expected != actual
-        {
-            let path = staged
-                .first()
-                .map(|(_, s)| s.source().to_path_buf())
-                .unwrap_or_default();
-            undo_all(store, staged);
-            return Err(Error::DigestMismatch {
-                path,
-                expected,
-                actual,
-            });
-        }
-        // 3. Publish every file (a moved file keeps its staged name too).
-        let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(staged.len());
-        let mut rest = staged.into_iter();
-        while let Some((path, s)) = rest.next() {
-            match s.publish(store) {
-                Ok(i) => ingested.push((path, i)),
-                Err(e) => {
-                    undo_all(store, rest.collect());
-                    return Err(e);
-                }
-            }
-        }
-        store.sync_dir(BLOBS_DIR)?;
+        Ok(staged)
+    }
+
+    /// Registers the published files as the entry `target.id` and records
+    /// its verification (against the expected digest, if one was given);
+    /// sets `registered` once the `Put` is durable. Returns the entry and
+    /// the import's duration as recorded.
+    fn register(
+        &self,
+        store: &Store,
+        target: &Target<'_>,
+        (files, actual): (Vec<ManifestFile>, Digest),
+        ingested: &[(String, Ingested)],
+        opts: &ImportOptions,
+        registered: &mut bool,
+    ) -> Result<(ModelEntry, u64)> {
+        let Target {
+            id, source, single, ..
+        } = *target;
         let bytes: u64 = ingested.iter().map(|(_, i)| i.digest.bytes).sum();
         // The digest is the publisher's if one was expected (and matched),
         // else the one computed now.
@@ -375,7 +392,7 @@ impl Catalog {
             .iter()
             .map(|(_, i)| FileFingerprint::of(Object::Blob(i.digest.digest).rel(), &i.meta))
             .collect();
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = u64::try_from(target.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let registered_entry = self.put_locked(spec, &opts.context)?;
         *registered = true;
         let outcome = Verification {
@@ -394,11 +411,6 @@ impl Catalog {
             reason,
             Some(&registered_entry),
         )?;
-        let stored: u64 = ingested
-            .iter()
-            .filter(|(_, i)| i.stored)
-            .map(|(_, i)| i.digest.bytes)
-            .sum();
         tracing::info!(
             model_id = id,
             model_ref = %source,
@@ -408,21 +420,7 @@ impl Catalog {
             correlation_id = opts.context.correlation_id.as_deref(),
             "model imported"
         );
-        Ok(ImportReport {
-            entry,
-            files: ingested.len() as u64,
-            bytes,
-            bytes_stored: stored,
-            bytes_deduplicated: bytes - stored,
-            files_linked_or_moved: ingested
-                .iter()
-                .filter(|(_, i)| {
-                    matches!(i.method, Method::Linked | Method::Moved | Method::Reflinked)
-                })
-                .count() as u64,
-            duration_ms,
-            joined: false,
-        })
+        Ok((entry, duration_ms))
     }
 }
 
@@ -455,6 +453,59 @@ fn refuse_catalog_files(
 }
 
 /// Drops staged copies and links (moved files are the intent's to put back).
+/// The staged files' manifest and digest (the file's own for a single
+/// file), refused ([`Error::DigestMismatch`], staging undone) if it is not
+/// the one expected.
+#[allow(clippy::type_complexity)]
+fn checked(
+    store: &Store,
+    staged: Vec<(String, Staged)>,
+    single: bool,
+    expected: Option<Digest>,
+) -> Result<(Vec<(String, Staged)>, Vec<ManifestFile>, Digest)> {
+    let files: Vec<ManifestFile> = staged
+        .iter()
+        .map(|(path, s)| ManifestFile::new(path.clone(), s.digest.digest, s.digest.bytes))
+        .collect();
+    let actual = if single {
+        files[0].digest
+    } else {
+        manifest_digest(&files)
+    };
+    if let Some(expected) = expected
+        && expected != actual
+    {
+        let path = staged
+            .first()
+            .map(|(_, s)| s.source().to_path_buf())
+            .unwrap_or_default();
+        undo_all(store, staged);
+        return Err(Error::DigestMismatch {
+            path,
+            expected,
+            actual,
+        });
+    }
+    Ok((staged, files, actual))
+}
+
+/// Publishes every staged file; on a failure, undoes the ones not yet
+/// published.
+fn publish_all(store: &Store, staged: Vec<(String, Staged)>) -> Result<Vec<(String, Ingested)>> {
+    let mut ingested: Vec<(String, Ingested)> = Vec::with_capacity(staged.len());
+    let mut rest = staged.into_iter();
+    while let Some((path, s)) = rest.next() {
+        match s.publish(store) {
+            Ok(i) => ingested.push((path, i)),
+            Err(e) => {
+                undo_all(store, rest.collect());
+                return Err(e);
+            }
+        }
+    }
+    Ok(ingested)
+}
+
 fn undo_all(store: &Store, staged: Vec<(String, Staged)>) {
     for (_, s) in staged {
         s.undo(store);

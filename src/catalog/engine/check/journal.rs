@@ -10,12 +10,12 @@ use crate::error::{Error, Result};
 use crate::journal::chain::{self, ChainValue};
 use crate::journal::listing::list_numbered;
 use crate::journal::op::Op;
-use crate::journal::reader::{self, Cursor, ScanEnd};
+use crate::journal::reader::{self, Cursor, ScanEnd, Visited};
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::{Layout, SEGMENT_SUFFIX};
 use crate::state::{State, change_for};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What the walk over the journal collected.
 #[derive(Default)]
@@ -54,12 +54,6 @@ pub(super) fn walk_journal(
     let mut wanted: Vec<u64> = snapshots.to_vec();
     wanted.extend(copts.expect_head.map(|(seq, _)| seq));
     wanted.sort_unstable();
-    let mut j = Journal::default();
-    // Replay from genesis: the state at each snapshot's sequence. Needed for
-    // a deep check, and to verify format-1 snapshots (bound by no record).
-    let mut replay = Some(State::default());
-    let mut prev: Option<Cursor> = None;
-    let mut prev_no: Option<u64> = None;
     if segments.is_empty() {
         problem(
             report,
@@ -71,6 +65,14 @@ pub(super) fn walk_journal(
         );
         return Ok(None);
     }
+    let mut walk = Walk {
+        j: Journal::default(),
+        replay: Some(State::default()),
+        prev: None,
+        wanted,
+        snapshots,
+    };
+    let mut prev_no: Option<u64> = None;
     for (i, &n) in segments.iter().enumerate() {
         let path = layout.segment_file(n);
         report.segments += 1;
@@ -82,62 +84,98 @@ pub(super) fn walk_journal(
                 return Ok(None);
             }
         };
-        if h.catalog_id != identity.catalog_id || h.segment_no != n {
-            problem(
-                report,
-                ProblemKind::Journal,
-                &path,
-                0,
-                None,
-                "segment header names another catalog or number",
-            );
+        let at = Segment {
+            path: &path,
+            n,
+            prev_no,
+            header: &h,
+        };
+        if !walk.header(&at, identity, report) {
             return Ok(None);
         }
-        if let Some(p) = prev_no
-            && n != p + 1
+        let newest = i + 1 == segments.len();
+        if !walk.records(&at, &bytes, newest, report)? {
+            return Ok(None);
+        }
+        prev_no = Some(n);
+    }
+    if let Some(end) = walk.prev {
+        report.last_seq = end.next_seq - 1;
+        report.head_chain = crate::digest::hex(&end.chain);
+    }
+    walk.j.replayed = walk.replay;
+    Ok(Some(walk.j))
+}
+
+/// One segment being walked.
+struct Segment<'a> {
+    path: &'a Path,
+    /// Its number (from its name).
+    n: u64,
+    /// The number of the segment walked before it.
+    prev_no: Option<u64>,
+    header: &'a SegmentHeader,
+}
+
+/// The walk so far.
+struct Walk<'a> {
+    j: Journal,
+    /// Replay from genesis: the state at each snapshot's sequence. Needed
+    /// for a deep check, and to verify format-1 snapshots (bound by no
+    /// record). `None` once it cannot be (history pruned, a gap).
+    replay: Option<State>,
+    /// Where the segment before ended.
+    prev: Option<Cursor>,
+    /// Sequence numbers whose chain values are asked about.
+    wanted: Vec<u64>,
+    snapshots: &'a [u64],
+}
+
+impl Walk<'_> {
+    /// Checks a segment's header against the catalog and the segment
+    /// before it; `false` (a problem reported) ends the walk.
+    fn header(&mut self, at: &Segment<'_>, identity: &Identity, report: &mut CheckReport) -> bool {
+        let (h, path) = (at.header, at.path);
+        let broken = |report: &mut CheckReport, seq: Option<u64>, what: String| {
+            problem(report, ProblemKind::Journal, path, 0, seq, what);
+            false
+        };
+        if h.catalog_id != identity.catalog_id || h.segment_no != at.n {
+            return broken(
+                report,
+                None,
+                "segment header names another catalog or number".into(),
+            );
+        }
+        if let Some(p) = at.prev_no
+            && at.n != p + 1
         {
-            problem(
-                report,
-                ProblemKind::Journal,
-                &path,
-                0,
-                None,
-                format!("segment {} is missing", p + 1),
-            );
-            return Ok(None);
+            return broken(report, None, format!("segment {} is missing", p + 1));
         }
-        match prev {
+        match self.prev {
             None if h.first_seq == 1 && h.prev_chain != chain::genesis(&identity.catalog_id) => {
-                problem(
+                return broken(
                     report,
-                    ProblemKind::Journal,
-                    &path,
-                    0,
                     Some(1),
-                    "the first segment does not start from the genesis chain value",
+                    "the first segment does not start from the genesis chain value".into(),
                 );
-                return Ok(None);
             }
             None => {
                 report.first_seq = h.first_seq;
-                j.oldest_version = h.version;
+                self.j.oldest_version = h.version;
                 if h.first_seq != 1 {
-                    replay = None;
+                    self.replay = None;
                 }
             }
             Some(p) if p.next_seq != h.first_seq || p.chain != h.prev_chain => {
-                problem(
+                return broken(
                     report,
-                    ProblemKind::Journal,
-                    &path,
-                    0,
                     Some(h.first_seq),
                     format!(
                         "segment does not continue the one before it (expected first sequence {})",
                         p.next_seq
                     ),
                 );
-                return Ok(None);
             }
             Some(_) => {}
         }
@@ -146,13 +184,25 @@ pub(super) fn walk_journal(
         // even when that record itself was pruned.
         if h.version >= 2 {
             // Everything from here on was written by format 2.
-            j.first_v2_record.get_or_insert(h.first_seq);
+            self.j.first_v2_record.get_or_insert(h.first_seq);
         }
         let before = h.first_seq - 1;
-        if wanted.binary_search(&before).is_ok() {
-            j.chains_at.entry(before).or_insert(h.prev_chain);
+        if self.wanted.binary_search(&before).is_ok() {
+            self.j.chains_at.entry(before).or_insert(h.prev_chain);
         }
-        let newest = i + 1 == segments.len();
+        true
+    }
+
+    /// Reads a segment's records; `false` (a problem reported) ends the
+    /// walk.
+    fn records(
+        &mut self,
+        at: &Segment<'_>,
+        bytes: &[u8],
+        newest: bool,
+        report: &mut CheckReport,
+    ) -> Result<bool> {
+        let (h, path) = (at.header, at.path);
         let start = Cursor {
             offset: segment::HEADER_LEN as u64,
             next_seq: h.first_seq,
@@ -161,56 +211,23 @@ pub(super) fn walk_journal(
         let body = bytes.get(segment::HEADER_LEN..).unwrap_or_default();
         let mut records = 0u64;
         let mut gaps: Vec<(u64, u64, String)> = Vec::new();
-        let scanned = reader::scan(body, start, &path, newest, h.version, |v| {
+        let scanned = reader::scan(body, start, path, newest, h.version, |v| {
             records += 1;
-            let seq = v.header.seq;
-            if wanted.binary_search(&seq).is_ok() {
-                j.chains_at.insert(seq, v.header.chain);
-            }
-            match &v.payload.op {
-                Op::Gap { last_lost, reason } => {
-                    // The states after it cannot be rebuilt from the journal.
-                    replay = None;
-                    gaps.push((seq, *last_lost, reason.clone()));
-                }
-                Op::Checkpoint {
-                    seq: covered,
-                    entries,
-                    content,
-                } => {
-                    j.checkpoints.insert(*covered, (*entries, *content, seq));
-                    j.first_v2_record.get_or_insert(seq);
-                }
-                Op::Pruned { first_kept } => {
-                    j.pruned_to = j.pruned_to.max(Some(*first_kept));
-                    j.first_v2_record.get_or_insert(seq);
-                }
-                _ => {}
-            }
-            if let Some(state) = replay.as_mut() {
-                let current = v.payload.op.model_id().and_then(|id| state.get(id));
-                let change = change_for(current, v.payload.op, seq, v.header.time_ms)
-                    .map_err(|reason| Error::corrupt(&path, v.offset, Some(seq), reason))?;
-                state.apply(change);
-                if snapshots.binary_search(&seq).is_ok() {
-                    j.states_at.insert(seq, state.clone());
-                }
-            }
-            Ok(())
+            self.record(v, path, &mut gaps)
         });
         report.records += records;
         for (first, last, reason) in gaps {
             problem(
                 report,
                 ProblemKind::History,
-                &path,
+                path,
                 0,
                 Some(first),
                 format!("records {first}..={last} were lost and repaired ({reason})"),
             );
         }
         match scanned {
-            Ok((end, ScanEnd::Clean)) => prev = Some(end),
+            Ok((end, ScanEnd::Clean)) => self.prev = Some(end),
             Ok((end, ScanEnd::Torn { reason })) => {
                 report.notes.push(format!(
                     "{} ends in a torn tail at byte {} ({reason}): unacknowledged writes a crash \
@@ -218,7 +235,7 @@ pub(super) fn walk_journal(
                     path.display(),
                     end.offset
                 ));
-                prev = Some(end);
+                self.prev = Some(end);
             }
             Err(Error::Corrupt {
                 file,
@@ -233,18 +250,57 @@ pub(super) fn walk_journal(
                     seq,
                     what: reason,
                 });
-                return Ok(None);
+                return Ok(false);
             }
             Err(e) => return Err(e),
         }
-        prev_no = Some(n);
+        Ok(true)
     }
-    if let Some(end) = prev {
-        report.last_seq = end.next_seq - 1;
-        report.head_chain = crate::digest::hex(&end.chain);
+
+    /// Collects what one record tells (chain values asked about,
+    /// checkpoints, pruning, gaps) and replays it.
+    fn record(
+        &mut self,
+        v: Visited<'_>,
+        path: &Path,
+        gaps: &mut Vec<(u64, u64, String)>,
+    ) -> Result<()> {
+        let seq = v.header.seq;
+        let j = &mut self.j;
+        if self.wanted.binary_search(&seq).is_ok() {
+            j.chains_at.insert(seq, v.header.chain);
+        }
+        match &v.payload.op {
+            Op::Gap { last_lost, reason } => {
+                // The states after it cannot be rebuilt from the journal.
+                self.replay = None;
+                gaps.push((seq, *last_lost, reason.clone()));
+            }
+            Op::Checkpoint {
+                seq: covered,
+                entries,
+                content,
+            } => {
+                j.checkpoints.insert(*covered, (*entries, *content, seq));
+                j.first_v2_record.get_or_insert(seq);
+            }
+            Op::Pruned { first_kept } => {
+                j.pruned_to = j.pruned_to.max(Some(*first_kept));
+                j.first_v2_record.get_or_insert(seq);
+            }
+            _ => {}
+        }
+        if let Some(state) = self.replay.as_mut() {
+            let current = v.payload.op.model_id().and_then(|id| state.get(id));
+            let change = change_for(current, v.payload.op, seq, v.header.time_ms)
+                .map_err(|reason| Error::corrupt(path, v.offset, Some(seq), reason))?;
+            state.apply(change);
+            if self.snapshots.binary_search(&seq).is_ok() {
+                j.states_at.insert(seq, state.clone());
+            }
+        }
+        Ok(())
     }
-    j.replayed = replay;
-    Ok(Some(j))
 }
 
 /// A journal that does not start at sequence 1 must be explained by a
