@@ -9,9 +9,9 @@
 //! serde_json's `preserve_order`), so the bytes are fixed by the values.
 
 use crate::catalog::Event;
+use crate::entry::Lifecycle;
 #[cfg(feature = "nats")]
 use crate::entry::TrustState;
-use crate::entry::{Lifecycle, VerifyResult};
 use crate::journal::op::Op;
 use crate::model_ref::ModelRef;
 use serde_json::Value;
@@ -163,7 +163,7 @@ impl<'a> EventJson<'a> {
             }
             Op::SetLifecycle { lifecycle, .. } => j.lifecycle = Some(lifecycle_str(*lifecycle)),
             Op::Verify { outcome, .. } => {
-                j.result = Some(result_str(outcome.result));
+                j.result = Some(outcome.result.as_str());
                 j.reason = Some(&outcome.reason);
                 j.actual = Some(outcome.actual.map(|d| d.to_string()));
                 j.bytes = Some(outcome.bytes);
@@ -195,29 +195,15 @@ impl<'a> EventJson<'a> {
     }
 }
 
+/// [`Lifecycle::as_str`] (the fleet view's name for it).
 pub(crate) fn lifecycle_str(l: Lifecycle) -> &'static str {
-    match l {
-        Lifecycle::Active => "active",
-        Lifecycle::Retired => "retired",
-    }
+    l.as_str()
 }
 
+/// [`TrustState::as_str`] (the fleet view's name for it).
 #[cfg(feature = "nats")]
 pub(crate) fn trust_str(t: TrustState) -> &'static str {
-    match t {
-        TrustState::Verified => "verified",
-        TrustState::Warned => "warned",
-        TrustState::Unverified => "unverified",
-        TrustState::Failed => "failed",
-    }
-}
-
-fn result_str(r: VerifyResult) -> &'static str {
-    match r {
-        VerifyResult::Pass => "pass",
-        VerifyResult::Warn => "warn",
-        VerifyResult::Fail => "fail",
-    }
+    t.as_str()
 }
 
 /// Unix milliseconds as UTC ISO-8601: `2024-05-01T12:34:56.789Z`.
@@ -253,6 +239,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entry::VerifyResult;
 
     #[test]
     fn times_are_utc_iso_8601() {

@@ -49,6 +49,7 @@ mod clock;
 mod context;
 mod digest;
 mod entry;
+mod entry_json;
 mod error;
 mod event_json;
 mod fetch;
@@ -59,6 +60,7 @@ pub mod fs;
 mod hashing;
 #[doc(hidden)]
 pub mod journal;
+mod labels;
 mod layout;
 mod legacy;
 mod lock;
@@ -94,7 +96,7 @@ pub use hashing::*;
 pub use journal::op::Op;
 #[cfg(feature = "metrics")]
 pub use metrics::MetricsFacade;
-pub use metrics::{CounterSnapshot, Counters, MetricsSink, VerifyReason, result_label};
+pub use metrics::{CounterSnapshot, Counters, MetricsSink, VerifyReason};
 pub use model_ref::*;
 pub use store::gc::{GcOptions, GcReport};
 pub use store::ingest::LinkMode;

@@ -78,15 +78,6 @@ impl VerifyReason {
     ];
 }
 
-/// The `result` label value.
-pub fn result_label(result: VerifyResult) -> &'static str {
-    match result {
-        VerifyResult::Pass => "pass",
-        VerifyResult::Warn => "warn",
-        VerifyResult::Fail => "fail",
-    }
-}
-
 /// Receives the catalog's metric events. Every method has an empty default,
 /// so a sink implements only what it exports.
 pub trait MetricsSink: Send + Sync + fmt::Debug {
@@ -161,7 +152,7 @@ impl Counters {
             for (si, reason) in VerifyReason::ALL.iter().enumerate() {
                 let n = self.verifications[ri][si].load(Ordering::Relaxed);
                 if n > 0 {
-                    verifications.push(((result_label(*result), reason.as_str()), n));
+                    verifications.push(((result.as_str(), reason.as_str()), n));
                 }
             }
         }
@@ -242,7 +233,7 @@ impl MetricsSink for MetricsFacade {
     fn verification(&self, result: VerifyResult, reason: VerifyReason) {
         metrics::counter!(
             "catalog_verifications_total",
-            "result" => result_label(result),
+            "result" => result.as_str(),
             "reason" => reason.as_str()
         )
         .increment(1);

@@ -2,8 +2,7 @@
 //! UTC times, and how one journal event is shown.
 
 use catalog_core::{
-    Digest, DigestSource, Error, Event, Lifecycle, ManifestFile, ModelEntry, ModelRef, Op,
-    OpContext, TrustState, VerifyResult,
+    Digest, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState, VerifyResult,
 };
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -25,70 +24,24 @@ pub fn color_enabled() -> bool {
         && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
+/// [`Lifecycle::as_str`].
 pub fn lifecycle(l: Lifecycle) -> &'static str {
-    match l {
-        Lifecycle::Active => "active",
-        Lifecycle::Retired => "retired",
-    }
+    l.as_str()
 }
 
+/// [`TrustState::as_str`].
 pub fn trust(t: TrustState) -> &'static str {
-    match t {
-        TrustState::Verified => "verified",
-        TrustState::Warned => "warned",
-        TrustState::Unverified => "unverified",
-        TrustState::Failed => "failed",
-    }
+    t.as_str()
 }
 
+/// [`VerifyResult::as_str`].
 pub fn result(r: VerifyResult) -> &'static str {
-    match r {
-        VerifyResult::Pass => "pass",
-        VerifyResult::Warn => "warn",
-        VerifyResult::Fail => "fail",
-    }
+    r.as_str()
 }
 
-/// The JSON form of an entry (stable field names for scripts).
+/// The JSON form of an entry: the library's [`ModelEntry::to_json`].
 pub fn entry_json(e: &ModelEntry) -> Value {
-    json!({
-        "id": e.id,
-        "ref": ModelRef::redact_stored(&e.model_ref),
-        "lifecycle": lifecycle(e.lifecycle),
-        "trust": trust(e.trust),
-        "digest": e.digest.map(|d| d.to_string()),
-        "digest_source": e.digest_source.map(DigestSource::as_str),
-        "size_bytes": e.size_bytes,
-        "path": e.local_path,
-        "external": e.external,
-        "files": e.files.iter().map(file_json).collect::<Vec<_>>(),
-        "registered_at_ms": e.registered_at_ms,
-        "updated_at_ms": e.updated_at_ms,
-        "updated_seq": e.updated_seq,
-        "last_verified_at_ms": e.last_verified_at_ms,
-        "last_verification": e.last_verification.as_ref().map(|v| json!({
-            "result": result(v.result),
-            "reason": v.reason,
-            "actual": v.actual.map(|d| d.to_string()),
-            "bytes": v.bytes,
-            "duration_ms": v.duration_ms,
-        })),
-    })
-}
-
-/// One file of a model: path, digest, size, and (format 3) its media type
-/// and the digest its publisher named it by, when there are.
-pub fn file_json(f: &ManifestFile) -> Value {
-    let mut obj = json!({
-        "path": f.path, "digest": f.digest.to_string(), "size_bytes": f.size_bytes,
-    });
-    if let Some(m) = &f.media_type {
-        obj["media_type"] = json!(m);
-    }
-    if let Some(p) = &f.publisher_digest {
-        obj["publisher_digest"] = json!(p.to_string());
-    }
-    obj
+    e.to_json()
 }
 
 /// Files that could not be handled, with the reason, as JSON objects.

@@ -69,14 +69,8 @@ impl Context {
     /// must not create an empty catalog as a side effect of a typo in
     /// `--root`.
     pub fn existing_writer(&self) -> Result<Catalog> {
-        // A catalog exists once its IDENTITY file does (docs/FORMAT.md); the
-        // library has no "open, but do not create" option.
-        if !self.root.join("catalog").join("IDENTITY").exists() {
-            return Err(Error::NoCatalog {
-                root: std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone()),
-            });
-        }
-        Catalog::open(&self.root)
+        // Creates nothing, not even the lock file, where no catalog is.
+        Catalog::open_with(&self.root, Options::default().create_if_missing(false))
     }
 
     /// Opens the catalog read-only (it must exist).
