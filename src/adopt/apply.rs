@@ -29,7 +29,6 @@ use crate::entry::{
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, Meta};
 use crate::hashing::Hashed;
-use crate::journal::op::{Op, Payload};
 use crate::metrics::VerifyReason;
 use crate::store::ingest::{Ingested, Method, Staged, stage_adopted};
 use crate::store::manifest::manifest_digest;
@@ -682,12 +681,6 @@ fn records_fit(
             c.files.len()
         )
     };
-    Payload {
-        op: Op::Put(spec),
-        ctx: ctx.clone(),
-    }
-    .encode()
-    .map_err(too_large)?;
     let fingerprint = FileFingerprint::widest(
         "x".repeat(
             c.files
@@ -706,14 +699,5 @@ fn records_fit(
         duration_ms: u64::MAX,
         files: vec![fingerprint; c.files.len().max(1)],
     };
-    Payload {
-        op: Op::Verify {
-            id: c.id.clone(),
-            outcome,
-        },
-        ctx: ctx.clone(),
-    }
-    .encode()
-    .map_err(too_large)?;
-    Ok(())
+    crate::journal::fits::registration_fits(spec, outcome, ctx).map_err(too_large)
 }

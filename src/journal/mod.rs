@@ -2,6 +2,7 @@
 //! segments. See `docs/FORMAT.md` for the bytes and the crash analysis.
 
 pub mod chain;
+pub(crate) mod fits;
 pub(crate) mod listing;
 pub mod op;
 pub mod position;

@@ -1,6 +1,7 @@
 //! Refusals an import makes before it touches a file: the two records it
 //! will write (`Put`, then `Verify`) must each fit in a journal record
-//! (`MAX_PAYLOAD_LEN`). Checked with every size and digest at its widest,
+//! (`MAX_PAYLOAD_LEN`, the bound in `journal/fits.rs`). Checked with every
+//! size and digest at its widest,
 //! an upper bound known before any byte is hashed or moved, so a model
 //! with too many files or names too long is refused with nothing moved.
 
@@ -10,7 +11,7 @@ use crate::entry::{EntrySpec, FileFingerprint, ManifestFile, Verification, Verif
 use crate::error::{Error, Result};
 use crate::fetch::FetchedModel;
 use crate::hashing::verify_digest;
-use crate::journal::op::{Op, Payload};
+use crate::journal::fits::registration_fits;
 use crate::model_ref::ModelRef;
 use crate::store::Object;
 
@@ -57,12 +58,6 @@ pub(crate) fn records_fit(
         ),
         other => other,
     };
-    Payload {
-        op: Op::Put(spec),
-        ctx: ctx.clone(),
-    }
-    .encode()
-    .map_err(too_large)?;
     let fingerprint = FileFingerprint::widest(Object::Blob(any).rel());
     let reasons = [
         verify_digest(&any, expected.as_ref()).reason().to_string(),
@@ -83,16 +78,7 @@ pub(crate) fn records_fit(
         files: vec![fingerprint; fetched.files.len().max(1)],
     };
     outcome.validate()?;
-    Payload {
-        op: Op::Verify {
-            id: id.to_string(),
-            outcome,
-        },
-        ctx: ctx.clone(),
-    }
-    .encode()
-    .map_err(too_large)?;
-    Ok(())
+    registration_fits(spec, outcome, ctx).map_err(too_large)
 }
 
 #[cfg(test)]
