@@ -92,12 +92,15 @@ pub use entry::{
 pub use error::{Error, Result};
 pub use event_json::iso_time;
 pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};
-pub use hashing::*;
+pub use hashing::{
+    DigestCheck, FileDigest, HASH_BUFFER_SIZE, copy_and_hash, hash_file, hash_files, hash_reader,
+    verify_digest,
+};
 pub use journal::op::Op;
 #[cfg(feature = "metrics")]
 pub use metrics::MetricsFacade;
 pub use metrics::{CounterSnapshot, Counters, MetricsSink, VerifyReason};
-pub use model_ref::*;
+pub use model_ref::{ModelRef, ModelUrl};
 pub use store::gc::{GcOptions, GcReport};
 pub use store::ingest::LinkMode;
 pub use store::kept::KeptFile;
