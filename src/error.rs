@@ -4,6 +4,7 @@
 //! byte offset, which sequence number, which version. The `Display` text says
 //! what to do next.
 
+pub use crate::corrupt::CorruptKind;
 use std::path::PathBuf;
 
 /// Result alias used throughout the crate.
@@ -50,7 +51,9 @@ pub enum Error {
         /// Sequence number of the record involved, where known (the one
         /// expected at `offset`).
         seq: Option<u64>,
-        /// What check failed.
+        /// Which check failed.
+        kind: CorruptKind,
+        /// What exactly was wrong.
         reason: String,
     },
 
@@ -438,12 +441,14 @@ impl Error {
         file: impl Into<PathBuf>,
         offset: u64,
         seq: Option<u64>,
+        kind: CorruptKind,
         reason: impl Into<String>,
     ) -> Self {
         Error::Corrupt {
             file: file.into(),
             offset,
             seq,
+            kind,
             reason: reason.into(),
         }
     }

@@ -38,6 +38,25 @@
 //! What it is not: a downloader (network fetchers belong to provisioners), a
 //! database for arbitrary data, or shared between hosts (the writer lock is
 //! an advisory lock on a local file system).
+//!
+//! # Layout
+//!
+//! Roughly top to bottom (no file imports another that imports it back:
+//! `scripts/check-import-cycles.py`):
+//!
+//! - `catalog/`: the [`Catalog`] handle. `engine/` is its lifecycle
+//!   (`recovery`, `replay`, `commit`, `compact`, `refresh`, `repair/`,
+//!   `check/`, `history`); `models/` is what is done to models (`import`,
+//!   `verify`, `evict`, `gc`, `resolve`).
+//! - `adopt/` (caches a node already has), `fleet/` (feature `nats`),
+//!   `fetch` (the fetcher trait an import reads through).
+//! - `store/`: content-addressed blobs, views, move intents, gc.
+//! - `journal/` (segments, records, the chain, the segment listing,
+//!   salvage), `snapshot`, `legacy` (older formats' shapes), `state`.
+//! - `entry`, `model_ref/`, `digest`, `hashing`, `context`, `labels` and
+//!   `entry_json` (the text and JSON of entries), `event_json`, `metrics`.
+//! - `error` (with `corrupt`: which check failed), `fs/` (the file-system
+//!   trait), `layout`, `lock`, `preamble`, `bytes`, `clock`.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -47,6 +66,7 @@ mod bytes;
 mod catalog;
 mod clock;
 mod context;
+mod corrupt;
 mod digest;
 mod entry;
 mod entry_json;
@@ -89,7 +109,7 @@ pub use entry::{
     MAX_MEDIA_TYPE_LEN, MAX_PATH_LEN, MAX_REASON_LEN, ManifestFile, ModelEntry, TrustState,
     Verification, VerifyResult,
 };
-pub use error::{Error, Result};
+pub use error::{CorruptKind, Error, Result};
 pub use event_json::iso_time;
 pub use fetch::{FetchedModel, FileFetcher, ModelFetcher, SourceFile};
 pub use hashing::{

@@ -10,7 +10,7 @@
 //! changed.
 
 use crate::bytes::u32_at;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use std::path::Path;
 
 /// Length of the magic.
@@ -34,6 +34,7 @@ pub(crate) fn check(
             file,
             0,
             None,
+            CorruptKind::Magic,
             format!("{what}: bad magic (not a catalog {what})"),
         ));
     }
@@ -42,6 +43,7 @@ pub(crate) fn check(
             file,
             VERSION_OFFSET as u64,
             None,
+            CorruptKind::Truncated,
             format!("{what}: truncated"),
         )
     })?;

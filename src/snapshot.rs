@@ -24,7 +24,7 @@
 
 use crate::bytes::{array_at, u32_at, u64_at};
 use crate::entry::ModelEntry;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::journal::chain::ChainValue;
 use crate::journal::record::MAX_PAYLOAD_LEN;
 use crate::legacy::ModelEntryV2;
@@ -150,8 +150,14 @@ pub fn encode<'a>(
 /// Reads only the metadata, checking magic, version and header CRC;
 /// returns it with the entry count and the format version.
 pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64, u32)> {
-    let corrupt = |offset: usize, reason: &str| {
-        Error::corrupt(file, offset as u64, None, format!("snapshot: {reason}"))
+    let corrupt = |offset: usize, kind: CorruptKind, reason: &str| {
+        Error::corrupt(
+            file,
+            offset as u64,
+            None,
+            kind,
+            format!("snapshot: {reason}"),
+        )
     };
     let version = preamble::check(
         bytes,
@@ -162,14 +168,18 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64, u32)
     )?;
     let header = bytes
         .get(..HEADER_LEN)
-        .ok_or_else(|| corrupt(bytes.len(), "truncated header"))?;
+        .ok_or_else(|| corrupt(bytes.len(), CorruptKind::Truncated, "truncated header"))?;
     if crc32fast::hash(&header[..HEADER_CRC_OFFSET])
         != u32_at(header, HEADER_CRC_OFFSET).unwrap_or_default()
     {
-        return Err(corrupt(HEADER_CRC_OFFSET, "header CRC mismatch"));
+        return Err(corrupt(
+            HEADER_CRC_OFFSET,
+            CorruptKind::Checksum,
+            "header CRC mismatch",
+        ));
     }
     if u32_at(header, FLAGS_OFFSET) != Some(0) {
-        return Err(corrupt(FLAGS_OFFSET, "unknown flags"));
+        return Err(corrupt(FLAGS_OFFSET, CorruptKind::Header, "unknown flags"));
     }
     let meta = SnapshotMeta {
         catalog_id: array_at(header, CATALOG_ID_OFFSET).unwrap_or_default(),
@@ -178,7 +188,11 @@ pub fn decode_meta(bytes: &[u8], file: &Path) -> Result<(SnapshotMeta, u64, u32)
         chain: array_at(header, CHAIN_OFFSET).unwrap_or_default(),
     };
     if meta.seq == 0 || meta.seq == u64::MAX {
-        return Err(corrupt(SEQ_OFFSET, "sequence 0 or at its maximum"));
+        return Err(corrupt(
+            SEQ_OFFSET,
+            CorruptKind::Header,
+            "sequence 0 or at its maximum",
+        ));
     }
     Ok((
         meta,
@@ -234,19 +248,30 @@ pub fn decode_stream(
     let (meta, count, version) = decode_meta(&header, file)?;
     crc.update(&header);
     content.update(&header);
-    let corrupt = |offset: u64, reason: String| {
-        Error::corrupt(file, offset, Some(meta.seq), format!("snapshot: {reason}"))
+    let corrupt = |offset: u64, kind: CorruptKind, reason: String| {
+        Error::corrupt(
+            file,
+            offset,
+            Some(meta.seq),
+            kind,
+            format!("snapshot: {reason}"),
+        )
     };
     let Some(body_end) = file_len
         .checked_sub(TRAILER_LEN as u64)
         .filter(|&e| e >= HEADER_LEN as u64)
     else {
-        return Err(corrupt(file_len, "truncated (no trailer)".into()));
+        return Err(corrupt(
+            file_len,
+            CorruptKind::Truncated,
+            "truncated (no trailer)".into(),
+        ));
     };
     let max_count = (body_end - HEADER_LEN as u64) / FRAME_HEADER_LEN as u64;
     if count > max_count {
         return Err(corrupt(
             COUNT_OFFSET as u64,
+            CorruptKind::Header,
             format!("entry count {count} cannot fit in the file"),
         ));
     }
@@ -254,7 +279,11 @@ pub fn decode_stream(
     let mut body = Vec::new();
     for i in 0..count {
         if pos + FRAME_HEADER_LEN as u64 > body_end {
-            return Err(corrupt(pos, format!("entry {i} frame truncated")));
+            return Err(corrupt(
+                pos,
+                CorruptKind::Truncated,
+                format!("entry {i} frame truncated"),
+            ));
         }
         let mut frame = [0u8; FRAME_HEADER_LEN];
         read_exact(reader, &mut frame, file, pos)?;
@@ -266,6 +295,7 @@ pub fn decode_stream(
         if len > MAX_ENTRY_LEN || start + len as u64 > body_end {
             return Err(corrupt(
                 pos,
+                CorruptKind::Header,
                 format!("entry {i} length {len} out of bounds"),
             ));
         }
@@ -274,28 +304,50 @@ pub fn decode_stream(
         crc.update(&body);
         content.update(&body);
         if crc32fast::hash(&body) != entry_crc {
-            return Err(corrupt(pos, format!("entry {i} CRC mismatch")));
+            return Err(corrupt(
+                pos,
+                CorruptKind::Checksum,
+                format!("entry {i} CRC mismatch"),
+            ));
         }
         // Formats 1 and 2 wrote entries with fewer fields (see `legacy`).
         let entry =
             match crate::legacy::decode_versioned::<ModelEntry, ModelEntryV2>(&body, version) {
                 Ok(entry) => entry,
-                Err(_) => return Err(corrupt(pos, format!("entry {i} does not decode"))),
+                Err(_) => {
+                    return Err(corrupt(
+                        pos,
+                        CorruptKind::Decode,
+                        format!("entry {i} does not decode"),
+                    ));
+                }
             };
         visit(entry)?;
         pos = start + len as u64;
     }
     if pos != body_end {
-        return Err(corrupt(pos, "bytes after the last entry".into()));
+        return Err(corrupt(
+            pos,
+            CorruptKind::Decode,
+            "bytes after the last entry".into(),
+        ));
     }
     let mut trailer = [0u8; TRAILER_LEN];
     read_exact(reader, &mut trailer, file, body_end)?;
     if trailer[..8] != END_MAGIC {
-        return Err(corrupt(body_end, "bad end marker (truncated?)".into()));
+        return Err(corrupt(
+            body_end,
+            CorruptKind::Truncated,
+            "bad end marker (truncated?)".into(),
+        ));
     }
     crc.update(&trailer[..8]);
     if crc.finalize() != u32_at(&trailer, 8).unwrap_or_default() {
-        return Err(corrupt(body_end + 8, "file CRC mismatch".into()));
+        return Err(corrupt(
+            body_end + 8,
+            CorruptKind::Checksum,
+            "file CRC mismatch".into(),
+        ));
     }
     Ok(Decoded {
         meta,
@@ -308,9 +360,13 @@ pub fn decode_stream(
 /// `read_exact`, with a short file reported as a truncated snapshot.
 fn read_exact(reader: &mut dyn Read, buf: &mut [u8], file: &Path, offset: u64) -> Result<()> {
     reader.read_exact(buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            Error::corrupt(file, offset, None, "snapshot: truncated")
-        }
+        std::io::ErrorKind::UnexpectedEof => Error::corrupt(
+            file,
+            offset,
+            None,
+            CorruptKind::Truncated,
+            "snapshot: truncated",
+        ),
         _ => Error::io(file, e),
     })
 }

@@ -3,7 +3,7 @@
 //! repair and the check all start from.
 
 use super::segment::{self, SegmentHeader};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::{Fs, TEMP_SUFFIX};
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX, parse_numbered};
 use std::io;
@@ -61,6 +61,7 @@ pub(crate) fn read_headers(
                 &path,
                 0,
                 None,
+                CorruptKind::Missing,
                 format!("segment {} is missing before this one", prev.segment_no + 1),
             ));
         }
@@ -73,6 +74,7 @@ pub(crate) fn read_headers(
                 &path,
                 0,
                 None,
+                CorruptKind::Header,
                 "segment header: first sequence 0 or segment number at its maximum",
             ));
         }
@@ -81,6 +83,7 @@ pub(crate) fn read_headers(
                 &path,
                 0,
                 None,
+                CorruptKind::Misplaced,
                 "segment belongs to another catalog",
             ));
         }
@@ -89,6 +92,7 @@ pub(crate) fn read_headers(
                 &path,
                 0,
                 None,
+                CorruptKind::Misplaced,
                 format!("header says segment {}, file name says {n}", h.segment_no),
             ));
         }
@@ -99,6 +103,7 @@ pub(crate) fn read_headers(
                 &path,
                 0,
                 Some(h.first_seq),
+                CorruptKind::Sequence,
                 "first sequence number goes backwards",
             ));
         }

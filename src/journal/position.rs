@@ -5,7 +5,7 @@
 use super::op::Payload;
 use super::reader::{self, Cursor, ScanEnd, Visited};
 use super::record::{self, HEADER_LEN, Parsed, RecordHeader};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::Fs;
 use std::path::Path;
 
@@ -29,7 +29,9 @@ pub struct RecordAt {
 /// checked here (that needs the record before it): callers compare what
 /// they know (the sequence number, the chain value they saw when indexing).
 pub fn record_at(fs: &dyn Fs, path: &Path, offset: u64, version: u32) -> Result<RecordAt> {
-    let corrupt = |reason: &str| Error::corrupt(path, offset, None, reason.to_string());
+    let corrupt = |kind: CorruptKind, reason: &str| {
+        Error::corrupt(path, offset, None, kind, reason.to_string())
+    };
     let mut bytes = fs
         .read_at(path, offset, FIRST_READ)
         .map_err(|e| Error::io(path, e))?;
@@ -45,10 +47,16 @@ pub fn record_at(fs: &dyn Fs, path: &Path, offset: u64, version: u32) -> Result<
     }
     let rec = match record::parse(&bytes) {
         Parsed::Record(rec) => rec,
-        Parsed::Incomplete => return Err(corrupt("no complete record at this offset")),
-        Parsed::Invalid(reason) => return Err(corrupt(reason)),
+        Parsed::Incomplete => {
+            return Err(corrupt(
+                CorruptKind::Truncated,
+                "no complete record at this offset",
+            ));
+        }
+        Parsed::Invalid(kind, reason) => return Err(corrupt(kind, reason)),
     };
-    let payload = Payload::decode_version(rec.payload, version).map_err(|r| corrupt(&r))?;
+    let payload = Payload::decode_version(rec.payload, version)
+        .map_err(|r| corrupt(CorruptKind::Decode, &r))?;
     Ok(RecordAt {
         header: rec.header,
         end: offset + rec.frame_len() as u64,

@@ -4,7 +4,7 @@ use super::chain::{self, ChainValue};
 use super::op::{Op, Payload};
 use super::record::{self, Parsed, RecordHeader};
 use super::torn_tail::{self, TailVerdict};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use std::path::Path;
 
 /// Where reading of a segment continues: the next record's offset, its
@@ -67,57 +67,72 @@ pub fn scan(
     let mut pos = 0usize;
     while pos < bytes.len() {
         let offset = base + pos as u64;
-        let corrupt = |reason: String| Error::corrupt(file, offset, Some(cursor.next_seq), reason);
+        let corrupt = |kind: CorruptKind, reason: String| {
+            Error::corrupt(file, offset, Some(cursor.next_seq), kind, reason)
+        };
         let rec = match record::parse(&bytes[pos..]) {
             Parsed::Record(rec) => rec,
             // The newest segment's preallocated zeros: its clean end.
-            Parsed::Incomplete | Parsed::Invalid(_)
+            Parsed::Incomplete | Parsed::Invalid(..)
                 if may_be_torn && bytes[pos..].iter().all(|&b| b == 0) =>
             {
                 return Ok((cursor, ScanEnd::Clean));
             }
-            Parsed::Incomplete | Parsed::Invalid(_) if may_be_torn => {
-                let reason = match record::parse(&bytes[pos..]) {
-                    Parsed::Invalid(r) => r,
-                    _ => "incomplete record",
+            Parsed::Incomplete | Parsed::Invalid(..) if may_be_torn => {
+                let (kind, reason) = match record::parse(&bytes[pos..]) {
+                    Parsed::Invalid(kind, r) => (kind, r),
+                    _ => (CorruptKind::Truncated, "incomplete record"),
                 };
                 return match torn_tail::classify(bytes, base, pos, cursor.next_seq) {
                     TailVerdict::Torn => Ok((cursor, ScanEnd::Torn { reason })),
                     TailVerdict::Corrupt {
                         evidence_offset,
                         evidence_seq,
-                    } => Err(corrupt(format!(
-                        "{reason}, but record {evidence_seq} at byte {evidence_offset} was \
+                    } => Err(corrupt(
+                        kind,
+                        format!(
+                            "{reason}, but record {evidence_seq} at byte {evidence_offset} was \
                          written after these bytes were durable, so this is not a torn tail"
-                    ))),
+                        ),
+                    )),
                 };
             }
             Parsed::Incomplete => {
-                return Err(corrupt("incomplete record in a sealed segment".into()));
+                return Err(corrupt(
+                    CorruptKind::Truncated,
+                    "incomplete record in a sealed segment".into(),
+                ));
             }
-            Parsed::Invalid(reason) => {
-                return Err(corrupt(format!("{reason} in a sealed segment")));
+            Parsed::Invalid(kind, reason) => {
+                return Err(corrupt(kind, format!("{reason} in a sealed segment")));
             }
         };
         let h = rec.header;
         if h.seq != cursor.next_seq {
-            return Err(corrupt(format!(
-                "sequence {} where {} was expected",
-                h.seq, cursor.next_seq
-            )));
+            return Err(corrupt(
+                CorruptKind::Sequence,
+                format!("sequence {} where {} was expected", h.seq, cursor.next_seq),
+            ));
         }
         if chain::next(&cursor.chain, h.seq, h.time_ms, rec.payload) != h.chain {
             return Err(corrupt(
+                CorruptKind::Chain,
                 "chain value does not match the record (edited history?)".into(),
             ));
         }
-        let payload = Payload::decode_version(rec.payload, version).map_err(corrupt)?;
+        let payload = Payload::decode_version(rec.payload, version)
+            .map_err(|r| corrupt(CorruptKind::Decode, r))?;
         let next_seq = match &payload.op {
             Op::Gap { last_lost, .. } if *last_lost >= h.seq => last_lost.checked_add(1),
-            Op::Gap { .. } => return Err(corrupt("gap record ends before it starts".into())),
+            Op::Gap { .. } => {
+                return Err(corrupt(
+                    CorruptKind::Sequence,
+                    "gap record ends before it starts".into(),
+                ));
+            }
             _ => h.seq.checked_add(1),
         }
-        .ok_or_else(|| corrupt("sequence number at its maximum".into()))?;
+        .ok_or_else(|| corrupt(CorruptKind::Header, "sequence number at its maximum".into()))?;
         let next = Cursor {
             offset: offset + rec.frame_len() as u64,
             next_seq,

@@ -15,6 +15,7 @@
 
 use super::chain::ChainValue;
 use crate::bytes::{array_at, u32_at, u64_at};
+use crate::corrupt::CorruptKind;
 
 /// Offset of the CRC.
 pub const CRC_OFFSET: usize = 0;
@@ -70,7 +71,7 @@ pub enum Parsed<'a> {
     /// The bytes end inside the header or payload.
     Incomplete,
     /// The bytes are there but are not a record.
-    Invalid(&'static str),
+    Invalid(CorruptKind, &'static str),
 }
 
 /// Appends the framed record to `out`.
@@ -96,16 +97,16 @@ pub fn parse(bytes: &[u8]) -> Parsed<'_> {
     };
     let len = len as usize;
     if len == 0 {
-        return Parsed::Invalid("zero payload length");
+        return Parsed::Invalid(CorruptKind::Header, "zero payload length");
     }
     if len > MAX_PAYLOAD_LEN {
-        return Parsed::Invalid("payload length over the maximum");
+        return Parsed::Invalid(CorruptKind::Header, "payload length over the maximum");
     }
     let Some(frame) = bytes.get(..HEADER_LEN + len) else {
         return Parsed::Incomplete;
     };
     if crc32fast::hash(&frame[LEN_OFFSET..]) != crc {
-        return Parsed::Invalid("CRC mismatch");
+        return Parsed::Invalid(CorruptKind::Checksum, "CRC mismatch");
     }
     let header = RecordHeader {
         seq: u64_at(frame, SEQ_OFFSET).unwrap_or_default(),
@@ -178,8 +179,8 @@ mod tests {
         for len in [0u32, MAX_PAYLOAD_LEN as u32 + 1, u32::MAX] {
             let mut bytes = sample();
             bytes[LEN_OFFSET..SEQ_OFFSET].copy_from_slice(&len.to_le_bytes());
-            assert!(matches!(parse(&bytes), Parsed::Invalid(_)), "len {len}");
+            assert!(matches!(parse(&bytes), Parsed::Invalid(..)), "len {len}");
         }
-        assert!(matches!(parse(&[0u8; HEADER_LEN * 2]), Parsed::Invalid(_)));
+        assert!(matches!(parse(&[0u8; HEADER_LEN * 2]), Parsed::Invalid(..)));
     }
 }

@@ -98,7 +98,7 @@ fn valid_at(
     let rec = match record::parse(&bytes[pos..]) {
         Parsed::Record(rec) => rec,
         Parsed::Incomplete => return Err("incomplete record"),
-        Parsed::Invalid(reason) => return Err(reason),
+        Parsed::Invalid(_, reason) => return Err(reason),
     };
     let payload =
         Payload::decode_version(rec.payload, version).map_err(|_| "payload does not decode")?;

@@ -17,7 +17,7 @@
 
 use super::chain::ChainValue;
 use crate::bytes::{array_at, u32_at, u64_at};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::preamble;
 use std::path::Path;
 
@@ -73,11 +73,12 @@ impl SegmentHeader {
     /// magic, then version (a newer one is refused before anything else is
     /// trusted), then flags and CRC.
     pub fn decode(bytes: &[u8], file: &Path) -> Result<Self> {
-        let corrupt = |offset: usize, reason: &str| {
+        let corrupt = |offset: usize, kind: CorruptKind, reason: &str| {
             Error::corrupt(
                 file,
                 offset as u64,
                 None,
+                kind,
                 format!("segment header: {reason}"),
             )
         };
@@ -90,13 +91,13 @@ impl SegmentHeader {
         )?;
         let header = bytes
             .get(..HEADER_LEN)
-            .ok_or_else(|| corrupt(bytes.len(), "truncated"))?;
+            .ok_or_else(|| corrupt(bytes.len(), CorruptKind::Truncated, "truncated"))?;
         let crc = u32_at(header, CRC_OFFSET).unwrap_or_default();
         if crc32fast::hash(&header[..CRC_OFFSET]) != crc {
-            return Err(corrupt(CRC_OFFSET, "CRC mismatch"));
+            return Err(corrupt(CRC_OFFSET, CorruptKind::Checksum, "CRC mismatch"));
         }
         if u32_at(header, FLAGS_OFFSET) != Some(0) {
-            return Err(corrupt(FLAGS_OFFSET, "unknown flags"));
+            return Err(corrupt(FLAGS_OFFSET, CorruptKind::Header, "unknown flags"));
         }
         Ok(SegmentHeader {
             version,

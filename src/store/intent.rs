@@ -45,7 +45,7 @@
 use super::{STAGING_DIR, Store};
 use crate::bytes::{u32_at, u64_at};
 use crate::entry::{MAX_ID_LEN, MAX_MANIFEST_FILES, MAX_PATH_LEN, check_id, check_relative_path};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::preamble;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -207,18 +207,28 @@ impl Intent {
             "move intent",
         )?;
         let version = u32_at(bytes, preamble::VERSION_OFFSET).unwrap_or_default();
-        let corrupt = |offset: usize, reason: &str| {
-            Error::corrupt(file, offset as u64, None, format!("move intent: {reason}"))
+        let corrupt = |offset: usize, kind: CorruptKind, reason: &str| {
+            Error::corrupt(
+                file,
+                offset as u64,
+                None,
+                kind,
+                format!("move intent: {reason}"),
+            )
         };
         if bytes.len() < ID_OFFSET + 4 + CRC_LEN || bytes.len() as u64 > MAX_LEN {
-            return Err(corrupt(bytes.len(), "impossible length"));
+            return Err(corrupt(
+                bytes.len(),
+                CorruptKind::Header,
+                "impossible length",
+            ));
         }
         let body = bytes.len() - CRC_LEN;
         if crc32fast::hash(&bytes[..body]) != u32_at(bytes, body).unwrap_or_default() {
-            return Err(corrupt(body, "CRC mismatch"));
+            return Err(corrupt(body, CorruptKind::Checksum, "CRC mismatch"));
         }
         if u32_at(bytes, FLAGS_OFFSET) != Some(0) {
-            return Err(corrupt(FLAGS_OFFSET, "unknown flags"));
+            return Err(corrupt(FLAGS_OFFSET, CorruptKind::Header, "unknown flags"));
         }
         let mut r = Reader {
             bytes,
@@ -229,43 +239,49 @@ impl Intent {
         let at = r.pos;
         let id = r
             .text(2, MAX_ID_LEN)
-            .ok_or_else(|| corrupt(at, "bad model id"))?;
+            .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad model id"))?;
         let at = r.pos;
         let count = r.len(4).filter(|&n| n <= MAX_MANIFEST_FILES);
-        let count = count.ok_or_else(|| corrupt(at, "bad file count"))?;
+        let count = count.ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad file count"))?;
         let mut files = Vec::with_capacity(count);
         for _ in 0..count {
             let at = r.pos;
             let staged = r
                 .text(2, MAX_STAGED_NAME_LEN)
                 .filter(|s| check_staged_name(s))
-                .ok_or_else(|| corrupt(at, "bad staging name"))?;
+                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad staging name"))?;
             let at = r.pos;
             let rel = r
                 .text(2, MAX_PATH_LEN)
                 .filter(|p| p.is_empty() || check_relative_path("rel", p).is_ok())
-                .ok_or_else(|| corrupt(at, "bad model file path"))?;
+                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad model file path"))?;
             let at = r.pos;
             let source = r
                 .field(4, MAX_SOURCE_LEN)
                 .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b.to_vec())))
                 .filter(|p| p.is_absolute())
-                .ok_or_else(|| corrupt(at, "bad source path"))?;
+                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad source path"))?;
             let at = r.pos;
             let inode = r
                 .field_exact(8)
                 .and_then(|b| u64_at(b, 0))
-                .ok_or_else(|| corrupt(at, "truncated inode"))?;
+                .ok_or_else(|| corrupt(at, CorruptKind::Truncated, "truncated inode"))?;
             let dir = if version >= 2 {
                 let at = r.pos;
-                let raw = r
-                    .field_exact(16)
-                    .ok_or_else(|| corrupt(at, "truncated directory identity"))?;
+                let raw = r.field_exact(16).ok_or_else(|| {
+                    corrupt(at, CorruptKind::Truncated, "truncated directory identity")
+                })?;
                 let (dev, inode) = (u64_at(raw, 0), u64_at(raw, 8));
                 match (dev, inode) {
                     (Some(0), Some(0)) => None,
                     (Some(dev), Some(inode)) => Some(crate::fs::DirId { dev, inode }),
-                    _ => return Err(corrupt(at, "truncated directory identity")),
+                    _ => {
+                        return Err(corrupt(
+                            at,
+                            CorruptKind::Truncated,
+                            "truncated directory identity",
+                        ));
+                    }
                 }
             } else {
                 None
@@ -279,7 +295,11 @@ impl Intent {
             });
         }
         if r.pos != body {
-            return Err(corrupt(r.pos, "bytes after the last file"));
+            return Err(corrupt(
+                r.pos,
+                CorruptKind::Decode,
+                "bytes after the last file",
+            ));
         }
         Ok(Intent {
             head_seq,
@@ -322,6 +342,7 @@ pub(crate) fn read(store: &Store, name: &str) -> Result<Intent> {
             &path,
             0,
             None,
+            CorruptKind::Header,
             "move intent: impossible length",
         ));
     }

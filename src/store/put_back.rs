@@ -27,7 +27,7 @@ use super::intent::{self, INTENT_SUFFIX, IntentFile, KEPT_SUFFIX, is_intent_name
 pub use super::kept::KeptFile;
 use super::{Object, STAGING_DIR, Store};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::{FileKind, Meta, is_changed, is_not_beneath};
 use crate::hashing::{FsOpener, hash_files_via};
 use std::collections::BTreeSet;
@@ -169,6 +169,7 @@ fn read_own(store: &Store, name: &str) -> Result<intent::Intent> {
             store.root().join(&rel),
             0,
             None,
+            CorruptKind::Foreign,
             format!(
                 "move intent owned by user {}, not by this process's user {}: not acted on \
                  (someone else wrote it; remove it)",

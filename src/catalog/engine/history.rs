@@ -11,7 +11,7 @@ use super::event::Event;
 use super::history_index::{HistoryIndex, Stale};
 use crate::catalog::Catalog;
 use crate::entry::ModelEntry;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
 use crate::journal::position::{scan_from, still_ends_at};
@@ -127,6 +127,7 @@ impl Events<'_> {
                     &path,
                     0,
                     Some(h.first_seq),
+                    CorruptKind::Sequence,
                     format!(
                         "segment does not continue the one before it (expected first sequence {})",
                         prev.next_seq

@@ -25,7 +25,7 @@
 //! [`Catalog::events`]: crate::Catalog::events
 
 use super::event::Event;
-use crate::error::Error;
+use crate::error::{CorruptKind, Error};
 use crate::fs::Fs;
 use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
@@ -93,6 +93,7 @@ fn stale(path: &Path, what: &str) -> Stale {
         path,
         0,
         None,
+        CorruptKind::Sequence,
         format!("history index out of date: {what}"),
     ))
 }

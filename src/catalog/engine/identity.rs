@@ -14,7 +14,7 @@
 //! refused.
 
 use crate::bytes::{array_at, u32_at, u64_at};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::preamble;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -71,11 +71,12 @@ impl Identity {
 
     /// Decodes and checks the file's bytes.
     pub fn decode(bytes: &[u8], file: &Path) -> Result<Self> {
-        let corrupt = |offset: usize, reason: &str| {
+        let corrupt = |offset: usize, kind: CorruptKind, reason: &str| {
             Error::corrupt(
                 file,
                 offset as u64,
                 None,
+                kind,
                 format!("identity file: {reason}"),
             )
         };
@@ -87,13 +88,17 @@ impl Identity {
             "identity file",
         )?;
         if bytes.len() != LEN {
-            return Err(corrupt(bytes.len().min(LEN), "wrong length"));
+            return Err(corrupt(
+                bytes.len().min(LEN),
+                CorruptKind::Header,
+                "wrong length",
+            ));
         }
         if crc32fast::hash(&bytes[..CRC_OFFSET]) != u32_at(bytes, CRC_OFFSET).unwrap_or_default() {
-            return Err(corrupt(CRC_OFFSET, "CRC mismatch"));
+            return Err(corrupt(CRC_OFFSET, CorruptKind::Checksum, "CRC mismatch"));
         }
         if u32_at(bytes, FLAGS_OFFSET) != Some(0) {
-            return Err(corrupt(FLAGS_OFFSET, "unknown flags"));
+            return Err(corrupt(FLAGS_OFFSET, CorruptKind::Header, "unknown flags"));
         }
         Ok(Identity {
             catalog_id: array_at(bytes, ID_OFFSET).unwrap_or_default(),

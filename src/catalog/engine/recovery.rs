@@ -7,7 +7,7 @@ use super::identity::Identity;
 use super::options::{Options, RecoveryMode};
 pub(crate) use super::recovered::{Recovered, RecoveryReport};
 use super::replay;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::Fs;
 use crate::journal::listing::{list_numbered, listing, read_headers};
 use crate::layout::{Layout, SEGMENT_SUFFIX, SNAPSHOT_SUFFIX};
@@ -78,6 +78,7 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
             &journal_dir,
             0,
             None,
+            CorruptKind::Missing,
             "the catalog has an identity but no journal segment (were files deleted?)",
         ));
     }
@@ -109,7 +110,13 @@ pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result
             replay::Replayed::Done(rec) => return Ok(*rec),
             replay::Replayed::SnapshotRejected { path, seq, reason } => {
                 if opts.recovery == RecoveryMode::Strict {
-                    return Err(Error::corrupt(&path, 0, Some(seq), reason));
+                    return Err(Error::corrupt(
+                        &path,
+                        0,
+                        Some(seq),
+                        CorruptKind::Snapshot,
+                        reason,
+                    ));
                 }
                 tracing::warn!(file = %path.display(), reason, "snapshot does not match the journal; falling back to an older one");
                 report.skipped_snapshots.push(path);
@@ -166,6 +173,7 @@ fn identity(
                     &id_path,
                     0,
                     None,
+                    CorruptKind::Missing,
                     "identity file missing, but journal records or snapshots exist",
                 ));
             }

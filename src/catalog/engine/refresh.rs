@@ -12,7 +12,7 @@ use super::identity::Identity;
 use super::options::Options;
 use super::recovery;
 use super::view::{self, View};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::journal::reader::{self, ScanEnd};
 use crate::journal::record::{self, Parsed};
 use crate::journal::segment::{self, SegmentHeader};
@@ -83,8 +83,10 @@ pub(crate) fn refresh(
                 v.state_seq = seq;
             }
             let current = rec.payload.op.model_id().and_then(|id| v.state.get(id));
-            let change = change_for(current, rec.payload.op, seq, rec.header.time_ms)
-                .map_err(|reason| Error::corrupt(&path, rec.offset, Some(seq), reason))?;
+            let change =
+                change_for(current, rec.payload.op, seq, rec.header.time_ms).map_err(|reason| {
+                    Error::corrupt(&path, rec.offset, Some(seq), CorruptKind::Replay, reason)
+                })?;
             v.state.apply(change);
             v.seq = rec.next.next_seq - 1;
             v.chain = rec.next.chain;
@@ -110,6 +112,7 @@ pub(crate) fn refresh(
                 &next_path,
                 0,
                 Some(h.first_seq),
+                CorruptKind::Sequence,
                 format!(
                     "segment does not continue the one before it (expected first sequence {})",
                     v.cursor.next_seq

@@ -7,7 +7,7 @@ use super::options::{Options, RecoveryMode};
 use super::recovered::{Recovered, RecoveryReport};
 use super::torn_cut::cut_torn_tail;
 use super::view::View;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::Fs;
 use crate::journal::chain::ChainValue;
 use crate::journal::op::Op;
@@ -48,6 +48,7 @@ pub(super) fn choose_snapshot(
                     &path,
                     0,
                     Some(base.meta.seq),
+                    CorruptKind::Misplaced,
                     format!(
                         "snapshot says sequence {}, its name says {seq}",
                         base.meta.seq
@@ -115,6 +116,7 @@ pub(super) fn replay(
                 &path,
                 0,
                 Some(h.first_seq),
+                CorruptKind::Sequence,
                 format!(
                     "segment does not continue the one before it (expected first sequence {})",
                     cursor.next_seq
@@ -132,6 +134,7 @@ pub(super) fn replay(
             journal.layout.snapshot_file(covered),
             0,
             Some(covered),
+            CorruptKind::Snapshot,
             format!(
                 "snapshot covers sequence {covered} but the journal ends at {}",
                 cursor.next_seq - 1
@@ -171,6 +174,7 @@ fn start_segment(layout: &Layout, headers: &[SegmentHeader], base: Option<&Base>
             layout.segment_file(first.segment_no),
             0,
             Some(first.first_seq),
+            CorruptKind::Missing,
             format!(
                 "journal starts at sequence {} but nothing covers sequences {}..{}",
                 first.first_seq,
@@ -185,6 +189,7 @@ fn start_segment(layout: &Layout, headers: &[SegmentHeader], base: Option<&Base>
             layout.segment_file(first.segment_no),
             0,
             Some(1),
+            CorruptKind::Missing,
             format!(
                 "journal starts at sequence {} and no snapshot covers the records before it",
                 first.first_seq
@@ -199,6 +204,7 @@ fn start_segment(layout: &Layout, headers: &[SegmentHeader], base: Option<&Base>
             &b.path,
             0,
             Some(covered),
+            CorruptKind::Chain,
             "snapshot chain value does not match the journal",
         ));
     }
@@ -309,6 +315,7 @@ impl Run {
                     path,
                     v.offset,
                     Some(seq),
+                    CorruptKind::Chain,
                     "snapshot chain value does not match the journal",
                 ));
             }
@@ -334,7 +341,13 @@ impl Run {
                     crate::digest::hex(&d.content),
                 );
                 self.mismatch = Some(reason.clone());
-                return Err(Error::corrupt(snap, 0, Some(covered), reason));
+                return Err(Error::corrupt(
+                    snap,
+                    0,
+                    Some(covered),
+                    CorruptKind::Snapshot,
+                    reason,
+                ));
             }
             self.bound = true;
         }
@@ -342,8 +355,10 @@ impl Run {
             self.state_seq = seq;
         }
         let current = v.payload.op.model_id().and_then(|id| self.state.get(id));
-        let change = change_for(current, v.payload.op, seq, v.header.time_ms)
-            .map_err(|reason| Error::corrupt(path, v.offset, Some(seq), reason))?;
+        let change =
+            change_for(current, v.payload.op, seq, v.header.time_ms).map_err(|reason| {
+                Error::corrupt(path, v.offset, Some(seq), CorruptKind::Replay, reason)
+            })?;
         self.state.apply(change);
         report.records_replayed += 1;
         self.bytes_since_snapshot += (v.raw_payload.len() + record::HEADER_LEN) as u64;
@@ -409,6 +424,7 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
             path,
             0,
             Some(meta.seq),
+            CorruptKind::Misplaced,
             "snapshot belongs to another catalog",
         ));
     }
@@ -417,6 +433,7 @@ fn load_snapshot(fs: &dyn Fs, path: &Path, identity: &Identity) -> Result<Base> 
             path,
             0,
             Some(meta.seq),
+            CorruptKind::Decode,
             format!("snapshot holds model `{id}` twice"),
         ));
     }

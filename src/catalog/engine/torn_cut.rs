@@ -8,7 +8,7 @@
 //! refuse to open. Read-only handle: report, change nothing.
 
 use super::options::{Options, RecoveryMode};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::{Fs, publish_file};
 use crate::layout::Layout;
 use std::path::PathBuf;
@@ -58,6 +58,7 @@ pub(crate) fn cut_torn_tail(
             &path,
             offset,
             Some(seq),
+            CorruptKind::TornTail,
             format!(
                 "torn tail of {} bytes ({reason}); strict recovery changes nothing — \
                  open in the default mode to cut it",

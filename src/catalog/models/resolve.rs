@@ -2,7 +2,7 @@
 
 use crate::catalog::Catalog;
 use crate::entry::ModelEntry;
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::model_ref::ModelRef;
 use crate::store::confine::confined;
 use crate::store::view;
@@ -87,6 +87,7 @@ impl Catalog {
             file: path.clone(),
             offset: 0,
             seq: Some(entry.updated_seq),
+            kind: CorruptKind::Missing,
             reason: "the model's directory view is incomplete; open the catalog for writing to rebuild it".into(),
         })?;
         let _store = w.store_shared();

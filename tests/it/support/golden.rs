@@ -196,7 +196,13 @@ pub fn assert_torn_tail_is_cut_to(version: &str, clean_digest: &str) {
     )
     .unwrap_err();
     assert!(
-        matches!(strict, catalog_core::Error::Corrupt { .. }),
+        matches!(
+            strict,
+            catalog_core::Error::Corrupt {
+                kind: catalog_core::CorruptKind::TornTail,
+                ..
+            }
+        ),
         "{strict}"
     );
 }
@@ -212,10 +218,12 @@ pub fn assert_corrupt_sealed_segment_at(version: &str, offset: u64) {
             file,
             offset: at,
             seq,
+            kind,
             reason,
         } => {
             assert_eq!(file, &seg);
             assert_eq!((*at, *seq), (offset, Some(3)));
+            assert_eq!(*kind, catalog_core::CorruptKind::Checksum);
             assert_eq!(reason, "CRC mismatch in a sealed segment");
         }
         other => panic!("expected Corrupt, got {other}"),

@@ -6,7 +6,7 @@
 use super::super::identity::Identity;
 use super::super::options::Options;
 use super::report::{CheckOptions, CheckReport, Problem, ProblemKind, problem};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::journal::chain::{self, ChainValue};
 use crate::journal::listing::list_numbered;
 use crate::journal::op::Op;
@@ -242,6 +242,7 @@ impl Walk<'_> {
                 offset,
                 seq,
                 reason,
+                ..
             }) => {
                 report.problems.push(Problem {
                     kind: ProblemKind::Journal,
@@ -292,8 +293,10 @@ impl Walk<'_> {
         }
         if let Some(state) = self.replay.as_mut() {
             let current = v.payload.op.model_id().and_then(|id| state.get(id));
-            let change = change_for(current, v.payload.op, seq, v.header.time_ms)
-                .map_err(|reason| Error::corrupt(path, v.offset, Some(seq), reason))?;
+            let change =
+                change_for(current, v.payload.op, seq, v.header.time_ms).map_err(|reason| {
+                    Error::corrupt(path, v.offset, Some(seq), CorruptKind::Replay, reason)
+                })?;
             state.apply(change);
             if self.snapshots.binary_search(&seq).is_ok() {
                 j.states_at.insert(seq, state.clone());

@@ -42,85 +42,8 @@ pub(super) fn stage_and_swap(
     for dir in [&journal, &snapshots] {
         fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    // The segments: each a header, then records as if each was written
-    // alone after everything before it was durable. A new segment starts
-    // where the format of the salvaged payloads changes (formats only grow
-    // from one segment to the next, as a writer leaves them).
-    let mut journal_out = Staged::new(identity.catalog_id, rebuilt.prev_chain);
-    let mut last = (0u64, 0u64, rebuilt.prev_chain);
-    for (h, payload, version) in &rebuilt.records {
-        journal_out.append(*version, h, payload);
-        last = (h.seq, h.time_ms, h.chain);
-    }
-    let (seq, time_ms, chain) = last;
-    // Catalog-level records after the last one (a trailing gap skips
-    // sequences), each chained to the one before, in a segment of format 2
-    // or later (format 1 has no such records).
-    let append = |op: Op, out: &mut Staged, report: &mut RepairReport| -> Result<()> {
-        let payload = Payload {
-            op,
-            ctx: OpContext::default(),
-        }
-        .encode()?;
-        let at = report.last_seq + 1;
-        let h = RecordHeader {
-            seq: at,
-            time_ms,
-            synced_before: 0,
-            chain: chain::next(&out.chain, at, time_ms, &payload),
-        };
-        let version = match out.version() {
-            v if v < 2 => segment::FORMAT_VERSION,
-            v => v,
-        };
-        out.append(version, &h, &payload);
-        report.last_seq = at;
-        Ok(())
-    };
-    // A journal that already started after sequence 1 (history pruned by an
-    // older build, which recorded no pruning) says so, so that `check` does
-    // not take it for lost segments. (Records lost by the damage are gaps.)
-    let pruning_recorded = rebuilt.records.iter().any(|(_, p, version)| {
-        matches!(
-            Payload::decode_version(p, *version).map(|p| p.op),
-            Ok(Op::Pruned { first_kept }) if first_kept >= rebuilt.first_seq
-        )
-    });
-    if rebuilt.started_late && !pruning_recorded {
-        append(
-            Op::Pruned {
-                first_kept: rebuilt.first_seq,
-            },
-            &mut journal_out,
-            report,
-        )?;
-    }
-    // The state as a snapshot at the last record, bound to the chain by a
-    // checkpoint record after it, as a compaction would write it.
-    let snap = if seq > 0 {
-        let meta = SnapshotMeta {
-            catalog_id: identity.catalog_id,
-            seq,
-            time_ms,
-            chain,
-        };
-        let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
-        let count = entries.len() as u64;
-        let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
-        append(
-            Op::Checkpoint {
-                seq,
-                entries: count,
-                content: snapshot::content_digest(&snap),
-            },
-            &mut journal_out,
-            report,
-        )?;
-        Some((seq, snap))
-    } else {
-        None
-    };
-    for (no, bytes) in journal_out.finish(rebuilt.first_seq, rebuilt.prev_chain) {
+    let (segments, snap) = lay_out(identity, rebuilt, report)?;
+    for (no, bytes) in segments {
         publish_file(fs, &journal, &segment_name(no), &bytes)?;
     }
     if let Some((seq, snap)) = snap {
@@ -134,6 +57,69 @@ pub(super) fn stage_and_swap(
     finish_pending(fs, layout)?;
     report.quarantined_to = Some(layout.quarantine_dir().join(name));
     Ok(())
+}
+
+/// The repaired journal's numbered segment files and, if it holds a record,
+/// the snapshot at its last one.
+#[allow(clippy::type_complexity)]
+fn lay_out(
+    identity: &Identity,
+    rebuilt: &Rebuilt,
+    report: &mut RepairReport,
+) -> Result<(Vec<(u64, Vec<u8>)>, Option<(u64, Vec<u8>)>)> {
+    // The segments: each a header, then records as if each was written
+    // alone after everything before it was durable. A new segment starts
+    // where the format of the salvaged payloads changes (formats only grow
+    // from one segment to the next, as a writer leaves them).
+    let mut journal_out = Staged::new(identity.catalog_id, rebuilt.prev_chain);
+    let mut last = (0u64, 0u64, rebuilt.prev_chain);
+    for (h, payload, version) in &rebuilt.records {
+        journal_out.append(*version, h, payload);
+        last = (h.seq, h.time_ms, h.chain);
+    }
+    let (seq, time_ms, chain) = last;
+    // A journal that already started after sequence 1 (history pruned by an
+    // older build, which recorded no pruning) says so, so that `check` does
+    // not take it for lost segments. (Records lost by the damage are gaps.)
+    if rebuilt.started_late && !pruning_recorded(rebuilt) {
+        let first_kept = rebuilt.first_seq;
+        journal_out.append_op(Op::Pruned { first_kept }, time_ms, report)?;
+    }
+    // The state as a snapshot at the last record, bound to the chain by a
+    // checkpoint record after it, as a compaction would write it.
+    let snap = if seq > 0 {
+        let meta = SnapshotMeta {
+            catalog_id: identity.catalog_id,
+            seq,
+            time_ms,
+            chain,
+        };
+        let entries: Vec<&ModelEntry> = rebuilt.state.values().collect();
+        let count = entries.len() as u64;
+        let snap = snapshot::encode(&meta, entries.len(), entries.into_iter())?;
+        let checkpoint = Op::Checkpoint {
+            seq,
+            entries: count,
+            content: snapshot::content_digest(&snap),
+        };
+        journal_out.append_op(checkpoint, time_ms, report)?;
+        Some((seq, snap))
+    } else {
+        None
+    };
+    let segments = journal_out.finish(rebuilt.first_seq, rebuilt.prev_chain);
+    Ok((segments, snap))
+}
+
+/// Whether the salvaged records already hold a pruning record that
+/// explains where the journal starts.
+fn pruning_recorded(rebuilt: &Rebuilt) -> bool {
+    rebuilt.records.iter().any(|(_, p, version)| {
+        matches!(
+            Payload::decode_version(p, *version).map(|p| p.op),
+            Ok(Op::Pruned { first_kept }) if first_kept >= rebuilt.first_seq
+        )
+    })
 }
 
 /// The segments of a repaired journal, being laid out.
@@ -189,6 +175,31 @@ impl Staged {
             };
             record::encode(bytes, &h, payload);
         }
+    }
+
+    /// Appends a catalog-level record after the last one (a trailing gap
+    /// skips sequences), chained to the one before, in a segment of format
+    /// 2 or later (format 1 has no such records).
+    fn append_op(&mut self, op: Op, time_ms: u64, report: &mut RepairReport) -> Result<()> {
+        let payload = Payload {
+            op,
+            ctx: OpContext::default(),
+        }
+        .encode()?;
+        let at = report.last_seq + 1;
+        let h = RecordHeader {
+            seq: at,
+            time_ms,
+            synced_before: 0,
+            chain: chain::next(&self.chain, at, time_ms, &payload),
+        };
+        let version = match self.version() {
+            v if v < 2 => segment::FORMAT_VERSION,
+            v => v,
+        };
+        self.append(version, &h, &payload);
+        report.last_seq = at;
+        Ok(())
     }
 
     /// The numbered segment files (at least one).

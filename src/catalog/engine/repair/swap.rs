@@ -3,7 +3,7 @@
 //! marker says. Opening finishes a swap a crash interrupted, so this is all
 //! of repair that recovery needs.
 
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::fs::Fs;
 use crate::layout::Layout;
 use std::io;
@@ -18,7 +18,15 @@ pub(crate) fn finish_pending(fs: &dyn Fs, layout: &Layout) -> Result<()> {
         Ok(bytes) => String::from_utf8(bytes)
             .ok()
             .filter(|n| !n.is_empty() && !n.contains('/') && !n.contains(".."))
-            .ok_or_else(|| Error::corrupt(&marker, 0, None, "repair marker is unreadable"))?,
+            .ok_or_else(|| {
+                Error::corrupt(
+                    &marker,
+                    0,
+                    None,
+                    CorruptKind::Foreign,
+                    "repair marker is unreadable",
+                )
+            })?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if fs
                 .len(&staging)
