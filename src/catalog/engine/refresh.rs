@@ -13,12 +13,14 @@ use super::options::Options;
 use super::recovery;
 use super::view::{self, View};
 use crate::error::{CorruptKind, Error, Result};
-use crate::journal::reader::{self, ScanEnd};
+use crate::fs::Fs;
+use crate::journal::reader::{self, Cursor, ScanEnd, Visited};
 use crate::journal::record::{self, Parsed};
 use crate::journal::segment::{self, SegmentHeader};
 use crate::layout::Layout;
 use crate::state::change_for;
 use std::io;
+use std::path::Path;
 use std::sync::RwLock;
 
 /// Applies what the writer appended since the last refresh; returns the
@@ -42,29 +44,9 @@ pub(crate) fn refresh(
             .len(&next_path)
             .map_err(|e| Error::io(&next_path, e))?
             .is_some();
-        let mut bytes = match fs.read_from(&path, tail.unwrap_or(from.offset)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return reload(layout, opts, view).map(|n| applied + n);
-            }
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(bytes) = unread(fs, &path, from, tail)? else {
+            return reload(layout, opts, view).map(|n| applied + n);
         };
-        if let Some(at) = tail {
-            // The last record this handle applied must still be there, whole
-            // and with its chain value: a writer whose write failed removes
-            // the failed records (which this handle may have read from the
-            // page cache), and a torn tail may be cut and written over.
-            let kept = match record::parse(&bytes) {
-                Parsed::Record(rec) => {
-                    at + rec.frame_len() as u64 == from.offset && rec.header.chain == from.chain
-                }
-                _ => false,
-            };
-            if !kept {
-                return reload(layout, opts, view).map(|n| applied + n);
-            }
-            bytes.drain(..(from.offset - at) as usize);
-        }
         // The segment's format decides how its payloads decode.
         let version = match fs.read_head(&path, segment::HEADER_LEN) {
             Ok(head) => SegmentHeader::decode(&head, &path)?.version,
@@ -78,55 +60,95 @@ pub(crate) fn refresh(
             continue; // another thread refreshed meanwhile
         }
         let (_, end) = reader::scan(&bytes, from, &path, !sealed, version, |rec| {
-            let seq = rec.header.seq;
-            if rec.payload.op.changes_state() {
-                v.state_seq = seq;
-            }
-            let current = rec.payload.op.model_id().and_then(|id| v.state.get(id));
-            let change =
-                change_for(current, rec.payload.op, seq, rec.header.time_ms).map_err(|reason| {
-                    Error::corrupt(&path, rec.offset, Some(seq), CorruptKind::Replay, reason)
-                })?;
-            v.state.apply(change);
-            v.seq = rec.next.next_seq - 1;
-            v.chain = rec.next.chain;
-            v.time_ms = rec.header.time_ms;
-            v.cursor = rec.next;
-            v.tail = Some(rec.offset);
+            apply(&mut v, rec, &path)?;
             applied += 1;
             Ok(())
         })?;
         if matches!(end, ScanEnd::Torn { .. }) || !sealed {
             return Ok(applied);
         }
-        let head = fs
-            .read_head(&next_path, segment::HEADER_LEN)
-            .map_err(|e| Error::io(&next_path, e))?;
-        let h = SegmentHeader::decode(&head, &next_path)?;
-        if h.catalog_id != identity.catalog_id
-            || h.segment_no != segment_no + 1
-            || h.first_seq != v.cursor.next_seq
-            || h.prev_chain != v.cursor.chain
-        {
-            return Err(Error::corrupt(
-                &next_path,
-                0,
-                Some(h.first_seq),
-                CorruptKind::Sequence,
-                format!(
-                    "segment does not continue the one before it (expected first sequence {})",
-                    v.cursor.next_seq
-                ),
-            ));
-        }
-        v.segment_no = h.segment_no;
-        v.tail = None;
-        v.cursor = reader::Cursor {
-            offset: segment::HEADER_LEN as u64,
-            next_seq: h.first_seq,
-            chain: h.prev_chain,
-        };
+        next_segment(fs, &next_path, identity, &mut v)?;
     }
+}
+
+/// The bytes of `path` from the handle's position on (`from`, and the last
+/// record it applied, at `tail`); `None` if the handle must reload: the
+/// segment is gone, or that last record is no longer there, whole and with
+/// its chain value (a writer whose write failed removes the failed records,
+/// which this handle may have read from the page cache, and a torn tail may
+/// be cut and written over).
+fn unread(fs: &dyn Fs, path: &Path, from: Cursor, tail: Option<u64>) -> Result<Option<Vec<u8>>> {
+    let mut bytes = match fs.read_from(path, tail.unwrap_or(from.offset)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if let Some(at) = tail {
+        let kept = match record::parse(&bytes) {
+            Parsed::Record(rec) => {
+                at + rec.frame_len() as u64 == from.offset && rec.header.chain == from.chain
+            }
+            _ => false,
+        };
+        if !kept {
+            return Ok(None);
+        }
+        bytes.drain(..(from.offset - at) as usize);
+    }
+    Ok(Some(bytes))
+}
+
+/// Applies one record the writer appended to the handle's view.
+fn apply(v: &mut View, rec: Visited<'_>, path: &Path) -> Result<()> {
+    let seq = rec.header.seq;
+    if rec.payload.op.changes_state() {
+        v.state_seq = seq;
+    }
+    let current = rec.payload.op.model_id().and_then(|id| v.state.get(id));
+    let change =
+        change_for(current, rec.payload.op, seq, rec.header.time_ms).map_err(|reason| {
+            Error::corrupt(path, rec.offset, Some(seq), CorruptKind::Replay, reason)
+        })?;
+    v.state.apply(change);
+    v.seq = rec.next.next_seq - 1;
+    v.chain = rec.next.chain;
+    v.time_ms = rec.header.time_ms;
+    v.cursor = rec.next;
+    v.tail = Some(rec.offset);
+    Ok(())
+}
+
+/// Moves the view to the start of the sealed segment's successor at
+/// `next_path`, once its header shows it continues where the view is.
+fn next_segment(fs: &dyn Fs, next_path: &Path, identity: &Identity, v: &mut View) -> Result<()> {
+    let head = fs
+        .read_head(next_path, segment::HEADER_LEN)
+        .map_err(|e| Error::io(next_path, e))?;
+    let h = SegmentHeader::decode(&head, next_path)?;
+    if h.catalog_id != identity.catalog_id
+        || h.segment_no != v.segment_no + 1
+        || h.first_seq != v.cursor.next_seq
+        || h.prev_chain != v.cursor.chain
+    {
+        return Err(Error::corrupt(
+            next_path,
+            0,
+            Some(h.first_seq),
+            CorruptKind::Sequence,
+            format!(
+                "segment does not continue the one before it (expected first sequence {})",
+                v.cursor.next_seq
+            ),
+        ));
+    }
+    v.segment_no = h.segment_no;
+    v.tail = None;
+    v.cursor = Cursor {
+        offset: segment::HEADER_LEN as u64,
+        next_seq: h.first_seq,
+        chain: h.prev_chain,
+    };
+    Ok(())
 }
 
 /// Reopens from scratch when the handle's segment is gone.
