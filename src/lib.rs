@@ -65,6 +65,7 @@ mod lock;
 mod metrics;
 mod model_ref;
 mod preamble;
+pub mod signature;
 mod snapshot;
 mod state;
 mod store;
@@ -74,6 +75,8 @@ pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
     IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
 };
+#[cfg(feature = "signature")]
+pub use catalog::SignatureReport;
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
     EventsPosition, EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem,

@@ -52,6 +52,7 @@ pub fn change_for(
             last_verification: None,
             digest_source: spec.digest_source,
             external: spec.external,
+            signature: None,
         })),
         Op::SetLifecycle { id, lifecycle } => {
             let mut e = current.cloned().ok_or_else(|| missing("set_state", &id))?;
@@ -65,6 +66,27 @@ pub fn change_for(
             e.trust = outcome.result.trust();
             e.last_verified_at_ms = Some(time_ms);
             e.last_verification = Some(Box::new(outcome));
+            e.updated_at_ms = time_ms;
+            e.updated_seq = seq;
+            Change::Upsert(Arc::new(e))
+        }
+        Op::VerifySignature {
+            id,
+            outcome,
+            signature,
+        } => {
+            let mut e = current
+                .cloned()
+                .ok_or_else(|| missing("verify_signature", &id))?;
+            // A signature that verified makes the recorded digests the
+            // signer's; a failed one leaves their source as it was.
+            if outcome.result == crate::entry::VerifyResult::Pass && e.digest.is_some() {
+                e.digest_source = Some(crate::entry::DigestSource::Signature);
+            }
+            e.trust = outcome.result.trust();
+            e.last_verified_at_ms = Some(time_ms);
+            e.last_verification = Some(Box::new(outcome));
+            e.signature = Some(signature);
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
             Change::Upsert(Arc::new(e))

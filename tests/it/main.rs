@@ -18,6 +18,8 @@ mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
 mod a_file_rewritten_during_verification_never_passes_the_fast_path;
 mod a_file_rewritten_through_a_shared_mapping_never_passes_the_fast_path;
 mod a_hugging_face_snapshot_is_judged_by_its_publishers_listing;
+#[cfg(feature = "signature")]
+mod a_model_signing_signature_verifies_and_records_who_signed;
 mod a_model_whose_files_collide_is_skipped_and_the_rest_adopted;
 mod a_move_import_never_loses_the_source_whatever_fails;
 mod a_moved_file_is_never_put_back_through_a_symlink_planted_in_its_path;
@@ -80,6 +82,8 @@ mod dedup_of_shared_files;
 mod delete_semantics;
 mod events_follow_resumes_at_a_byte_offset;
 mod every_field_round_trips_through_reopen;
+#[cfg(feature = "signature")]
+mod every_tampered_signature_fails_as_model_signing_says;
 mod failed_removals_are_reported_by_evict_delete_and_gc;
 mod failed_writes_are_never_shown_or_built_upon;
 #[cfg(feature = "cli")]
