@@ -423,9 +423,12 @@ pub struct ModelEntry {
     /// Registered in place: `local_path` is absolute, outside the root, and
     /// the files are never removed or moved by the catalog. Format 3.
     pub external: bool,
-    /// The last signature verification (`Op::VerifySignature`): who signed
-    /// and the bundle's digest (kept in the store). `None` if none since
-    /// the model was (re-)registered. Format 4.
+    /// The last signature that verified (`Op::VerifySignature` with a
+    /// pass): who signed and the bundle's digest (kept in the store while
+    /// the entry holds it). `None` if none since the model was
+    /// (re-)registered; a failed signature verification leaves it as it
+    /// was (trust is then `Failed`, the reason in `last_verification`).
+    /// Format 4.
     pub signature: Option<Box<crate::signature::SignatureRecord>>,
 }
 

@@ -79,14 +79,15 @@ pub fn change_for(
                 .cloned()
                 .ok_or_else(|| missing("verify_signature", &id))?;
             // A signature that verified makes the recorded digests the
-            // signer's; a failed one leaves their source as it was.
+            // signer's, and is the one the entry keeps (with its bundle); a
+            // failed one leaves both as they were (it is in the history).
             if outcome.result == crate::entry::VerifyResult::Pass && e.digest.is_some() {
                 e.digest_source = Some(crate::entry::DigestSource::Signature);
+                e.signature = Some(signature);
             }
             e.trust = outcome.result.trust();
             e.last_verified_at_ms = Some(time_ms);
             e.last_verification = Some(Box::new(outcome));
-            e.signature = Some(signature);
             e.updated_at_ms = time_ms;
             e.updated_seq = seq;
             Change::Upsert(Arc::new(e))

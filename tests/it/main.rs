@@ -14,6 +14,8 @@ mod a_copied_model_never_shares_its_bytes_with_a_file_someone_else_can_write;
 mod a_copy_import_of_a_directory_swapped_mid_import_never_copies_an_outside_file;
 #[cfg(feature = "cli")]
 mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
+#[cfg(feature = "signature")]
+mod a_failed_signature_keeps_the_last_good_one_and_its_bundle;
 mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
 mod a_file_rewritten_during_verification_never_passes_the_fast_path;
 mod a_file_rewritten_through_a_shared_mapping_never_passes_the_fast_path;
@@ -71,6 +73,8 @@ mod cli_exit_codes_follow_the_contract;
 mod cli_gc_evict_and_delete_exit_1_when_a_file_cannot_be_removed;
 #[cfg(feature = "cli")]
 mod cli_tampering_fails_verify_and_check;
+#[cfg(all(feature = "cli", feature = "signature"))]
+mod cli_verify_signature_records_the_signer_and_exits_1_on_a_failed_one;
 mod compaction_then_reopen_yields_the_same_state;
 mod concurrent_imports_are_single_flight;
 mod crash_at_every_step;

@@ -1,6 +1,7 @@
 //! Output shared by the commands: JSON objects, aligned tables, human sizes,
 //! UTC times, and how one journal event is shown.
 
+use catalog_core::signature::{SignatureRecord, Signer};
 use catalog_core::{
     Digest, DigestSource, Error, Event, Lifecycle, ManifestFile, ModelEntry, ModelRef, Op,
     OpContext, TrustState, VerifyResult,
@@ -73,7 +74,44 @@ pub fn entry_json(e: &ModelEntry) -> Value {
             "bytes": v.bytes,
             "duration_ms": v.duration_ms,
         })),
+        "signature": e.signature.as_deref().map(signature_json),
     })
+}
+
+/// The JSON form of a recorded signature: who signed (`kind` and its
+/// fields), the bundle's digest (kept in the store), the statement's root.
+pub fn signature_json(s: &SignatureRecord) -> Value {
+    let signer = match &s.signer {
+        Signer::Key { hint } => json!({ "kind": "key", "hint": hint }),
+        Signer::Certificate { subject, issuer } => {
+            json!({ "kind": "certificate", "subject": subject, "issuer": issuer })
+        }
+        Signer::Sigstore {
+            identity,
+            oidc_issuer,
+            log_index,
+        } => json!({
+            "kind": "sigstore", "identity": identity, "oidc_issuer": oidc_issuer,
+            "log_index": log_index,
+        }),
+        _ => json!({ "kind": "unknown" }),
+    };
+    json!({
+        "signer": signer,
+        "bundle": s.bundle.to_string(),
+        "root": s.root.map(|d| d.to_string()),
+    })
+}
+
+/// The trust state for people: `verified (signed by …)` when a signature
+/// verified, else [`trust`].
+pub fn trust_line(e: &ModelEntry) -> String {
+    match (&e.signature, e.trust, e.digest_source) {
+        (Some(s), TrustState::Verified, Some(DigestSource::Signature)) => {
+            format!("verified (signed by {})", s.signer.describe())
+        }
+        _ => trust(e.trust).to_string(),
+    }
 }
 
 /// One file of a model: path, digest, size, and (format 3) its media type
@@ -147,6 +185,15 @@ pub fn op_summary(op: &Op) -> String {
         Op::Pruned { first_kept } => {
             format!("history before sequence {first_kept} pruned (retain_history off)")
         }
+        Op::VerifySignature {
+            outcome, signature, ..
+        } => format!(
+            "signature {}: {} (signer {}, bundle {})",
+            result(outcome.result),
+            outcome.reason,
+            signature.signer.describe(),
+            short_digest(&signature.bundle)
+        ),
         other => format!("{other:?}"),
     }
 }

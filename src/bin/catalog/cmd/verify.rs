@@ -1,4 +1,6 @@
-//! `catalog verify [<id>...|--all] [--expect sha256:HEX] [--fast]`
+//! `catalog verify [<id>...|--all] [--expect sha256:HEX] [--fast]`, and
+//! `catalog verify <id> --signature model.sig --key pub.pem` (an OpenSSF
+//! Model Signing signature, `signature` feature).
 
 use super::Context;
 use super::add::parse_digest;
@@ -25,9 +27,23 @@ pub struct Args {
     /// it, every byte is re-hashed).
     #[arg(long)]
     fast: bool,
+    /// Verify this OpenSSF Model Signing signature (a Sigstore bundle, as
+    /// `model_signing sign` writes it) against the model's recorded
+    /// digests; only with a single id, and with --key.
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "FILE", requires = "key", conflicts_with_all = ["all", "expect"])]
+    signature: Option<std::path::PathBuf>,
+    /// The signer's public key (PEM, EC P-256, P-384 or P-521).
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    key: Option<std::path::PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    #[cfg(feature = "signature")]
+    if let (Some(sig), Some(key)) = (&args.signature, &args.key) {
+        return super::verify_signature::run(ctx, &args.ids, sig, key);
+    }
     if args.expect.is_some() && args.ids.len() != 1 {
         return Err(Error::InvalidInput {
             field: "--expect",
