@@ -26,6 +26,9 @@ pub enum Failure {
     },
     /// The signature does not verify over the payload with the key.
     BadSignature,
+    /// The bundle's certificate chain does not lead to a root given, or
+    /// its leaf may not sign.
+    Certificate(String),
     /// The payload is not an OMS statement (wrong type, malformed, ...).
     Statement(String),
     /// The subject digest is not the SHA-256 of the resource digests.
@@ -73,6 +76,7 @@ impl fmt::Display for Failure {
                     "the signature does not verify over the payload with the key"
                 )
             }
+            Failure::Certificate(r) => write!(f, "certificate not trusted: {r}"),
             Failure::Statement(r) => write!(f, "signed statement malformed: {r}"),
             Failure::RootMismatch => write!(
                 f,

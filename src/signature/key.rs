@@ -51,6 +51,21 @@ impl PublicKey {
         ))
     }
 
+    /// Reads a DER SubjectPublicKeyInfo (a certificate's key) of a
+    /// supported curve.
+    pub fn from_spki_der(der: &[u8]) -> Option<PublicKey> {
+        if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
+            return Some(PublicKey::P256(k.into()));
+        }
+        if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
+            return Some(PublicKey::P384(k.into()));
+        }
+        let k = p521::PublicKey::from_public_key_der(der).ok()?;
+        p521::ecdsa::VerifyingKey::from_affine(*k.as_affine())
+            .ok()
+            .map(PublicKey::P521)
+    }
+
     /// The key's hint as model-signing writes it into a bundle: the
     /// lowercase hex SHA-256 of its PEM text (SubjectPublicKeyInfo, 64
     /// columns, `\n` line ends).

@@ -18,6 +18,8 @@
 #[cfg(feature = "signature")]
 mod bundle;
 #[cfg(feature = "signature")]
+mod chain;
+#[cfg(feature = "signature")]
 mod compare;
 #[cfg(feature = "signature")]
 mod failure;
@@ -29,6 +31,8 @@ mod statement;
 
 #[cfg(feature = "signature")]
 pub use bundle::{Bundle, MAX_BUNDLE_LEN, Material};
+#[cfg(feature = "signature")]
+pub use chain::Roots;
 #[cfg(feature = "signature")]
 pub use compare::{IGNORED_BY_DEFAULT, compare, is_ignored};
 #[cfg(feature = "signature")]
@@ -50,6 +54,9 @@ pub const DEFAULT_SIGNATURE_NAME: &str = "model.sig";
 pub enum SignaturePolicy {
     /// Signed with this key (`model_signing sign key`).
     Key(PublicKey),
+    /// Signed with a certificate whose chain leads to one of these roots
+    /// (`model_signing sign certificate`).
+    CertChain(Roots),
 }
 
 #[cfg(feature = "signature")]
@@ -68,6 +75,26 @@ impl SignaturePolicy {
     /// ```
     pub fn key_pem(pem: &str) -> crate::Result<Self> {
         Ok(SignaturePolicy::Key(PublicKey::from_pem("key", pem)?))
+    }
+
+    /// A policy trusting certificates that chain to the PEM certificates
+    /// in `pem` (validated at the leaf's notBefore, as model-signing does).
+    ///
+    /// ```
+    /// use catalog_core::signature::SignaturePolicy;
+    /// let pem = std::fs::read(concat!(
+    ///     env!("CARGO_MANIFEST_DIR"),
+    ///     "/tests/fixtures/oms/certs/ca.pem"
+    /// ))?;
+    /// assert!(SignaturePolicy::cert_chain_pem(&pem).is_ok());
+    /// assert!(SignaturePolicy::cert_chain_pem(b"not a certificate").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cert_chain_pem(pem: &[u8]) -> crate::Result<Self> {
+        Ok(SignaturePolicy::CertChain(Roots::from_pem(
+            "cert_chain",
+            pem,
+        )?))
     }
 }
 
@@ -98,6 +125,7 @@ pub fn check(bundle: &[u8], policy: &SignaturePolicy) -> Checked {
     };
     let (signer, signed) = match policy {
         SignaturePolicy::Key(key) => check_key(&parsed, key),
+        SignaturePolicy::CertChain(roots) => check_certificate(&parsed, roots),
     };
     let statement = signed.and_then(|()| {
         if parsed.payload_type != bundle::IN_TOTO_PAYLOAD_TYPE {
@@ -136,6 +164,23 @@ fn check_key(b: &Bundle, key: &PublicKey) -> (Signer, Result<(), Failure>) {
     }
     let signer = Signer::Key { hint: given };
     (signer, key.verify(&b.pae(), &b.signature))
+}
+
+#[cfg(feature = "signature")]
+fn check_certificate(b: &Bundle, roots: &Roots) -> (Signer, Result<(), Failure>) {
+    let Material::Chain(chain) = &b.material else {
+        return (
+            Signer::Unknown,
+            Err(Failure::Material(
+                "a certificate chain was given, and the bundle was not signed with a certificate"
+                    .into(),
+            )),
+        );
+    };
+    match chain::check_chain(chain, roots) {
+        Ok((signer, key)) => (signer, key.verify(&b.pae(), &b.signature)),
+        Err(f) => (Signer::Unknown, Err(f)),
+    }
 }
 
 #[cfg(all(test, feature = "signature"))]

@@ -136,3 +136,28 @@ fn a_key_file_that_is_not_a_key_is_bad_input_and_nothing_is_recorded() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(cli.ok(&["history", "m"]), before, "nothing recorded");
 }
+
+#[test]
+fn a_certificate_signature_verifies_against_the_roots_given_with_cert_chain() {
+    let cli = Cli::new();
+    add_model(&cli, "model");
+    let sig = fixture("cert.sig");
+    cli.ok(&[
+        "verify",
+        "m",
+        "--signature",
+        &sig,
+        "--cert-chain",
+        &fixture("certs/ca.pem"),
+    ]);
+    let signer = &cli.listed("m").unwrap()["signature"]["signer"];
+    assert_eq!(signer["kind"], "certificate");
+    assert_eq!(signer["subject"], "CN=signer@cert.example");
+    assert_eq!(signer["issuer"], "CN=Test Intermediate CA");
+    let other = fixture("certs/other-ca.pem");
+    let out = cli.expect(
+        1,
+        &["verify", "m", "--signature", &sig, "--cert-chain", &other],
+    );
+    assert!(out.contains("certificate not trusted"), "{out}");
+}

@@ -10,6 +10,8 @@ mod cli_support;
 mod nats_support;
 mod support;
 
+#[cfg(feature = "signature")]
+mod a_certificate_signature_verifies_against_the_roots_given;
 mod a_copied_model_never_shares_its_bytes_with_a_file_someone_else_can_write;
 mod a_copy_import_of_a_directory_swapped_mid_import_never_copies_an_outside_file;
 #[cfg(feature = "cli")]

@@ -1,5 +1,6 @@
-//! `catalog verify <id> --signature model.sig --key pub.pem`: parse the
-//! files, call `Catalog::verify_signature`, show the outcome.
+//! `catalog verify <id> --signature model.sig --key pub.pem` (or
+//! `--cert-chain ca.pem`): read the files, call
+//! `Catalog::verify_signature`, show the outcome.
 
 use super::Context;
 use crate::output::{entry_json, result, trust_line};
@@ -10,8 +11,37 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Longest public key file read, in bytes.
-const MAX_KEY_LEN: usize = 64 << 10;
+/// Longest public key or roots file read, in bytes.
+const MAX_KEY_LEN: usize = 1 << 20;
+
+/// Whom the operator trusts.
+pub enum Trust<'a> {
+    /// `--key FILE`.
+    Key(&'a Path),
+    /// `--cert-chain FILE`.
+    CertChain(&'a Path),
+}
+
+fn policy(trust: Trust<'_>) -> Result<SignaturePolicy> {
+    let (field, path) = match trust {
+        Trust::Key(p) => ("--key", p),
+        Trust::CertChain(p) => ("--cert-chain", p),
+    };
+    let bytes = read_bounded(field, path, MAX_KEY_LEN)?;
+    let policy = match trust {
+        Trust::Key(_) => String::from_utf8(bytes)
+            .map_err(|_| Error::InvalidInput {
+                field,
+                reason: "not a PEM file (not UTF-8)".into(),
+            })
+            .and_then(|pem| SignaturePolicy::key_pem(&pem)),
+        Trust::CertChain(_) => SignaturePolicy::cert_chain_pem(&bytes),
+    };
+    policy.map_err(|e| Error::InvalidInput {
+        field,
+        reason: e.to_string(),
+    })
+}
 
 /// Reads at most `max` bytes of `path` (more is bad input).
 fn read_bounded(field: &'static str, path: &Path, max: usize) -> Result<Vec<u8>> {
@@ -33,22 +63,14 @@ fn read_bounded(field: &'static str, path: &Path, max: usize) -> Result<Vec<u8>>
     Ok(bytes)
 }
 
-pub fn run(ctx: &Context, ids: &[String], signature: &Path, key: &Path) -> Result<ExitCode> {
+pub fn run(ctx: &Context, ids: &[String], signature: &Path, trust: Trust<'_>) -> Result<ExitCode> {
     let [id] = ids else {
         return Err(Error::InvalidInput {
             field: "--signature",
             reason: "give exactly one model id with --signature".into(),
         });
     };
-    let pem = read_bounded("--key", key, MAX_KEY_LEN)?;
-    let pem = String::from_utf8(pem).map_err(|_| Error::InvalidInput {
-        field: "--key",
-        reason: "not a PEM file (not UTF-8)".into(),
-    })?;
-    let policy = SignaturePolicy::key_pem(&pem).map_err(|e| Error::InvalidInput {
-        field: "--key",
-        reason: e.to_string(),
-    })?;
+    let policy = policy(trust)?;
     let bundle = read_bounded("--signature", signature, MAX_BUNDLE_LEN)?;
     let catalog = ctx.existing_writer()?;
     let r = catalog.verify_signature_ctx(id, &bundle, &policy, &ctx.op_context("verify"))?;
