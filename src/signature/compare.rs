@@ -11,23 +11,40 @@ use std::collections::BTreeMap;
 /// `--ignore-git-paths` default), besides the signature file itself.
 pub const IGNORED_BY_DEFAULT: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
 
-/// Whether `path` (relative to the model) is left out of the comparison:
-/// it is, or is under, a default-ignored path or the signature file.
-pub fn is_ignored(path: &str, signature_name: &str) -> bool {
-    IGNORED_BY_DEFAULT
+/// Whether `path` (relative to the model) is, or is under, one of
+/// `ignored`.
+pub fn is_ignored(path: &str, ignored: &[&str]) -> bool {
+    ignored
         .iter()
-        .chain(std::iter::once(&signature_name))
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
+/// What is not the model's: the defaults, the signature file, the paths the
+/// signed statement lists as ignored (model-signing honours them too), and
+/// `extra` (the policy's).
+fn ignored<'a>(statement: &'a Statement, extra: &'a [String]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = IGNORED_BY_DEFAULT.to_vec();
+    out.push(super::DEFAULT_SIGNATURE_NAME);
+    for p in statement.ignore_paths.iter().chain(extra) {
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        if !p.is_empty() && !p.starts_with('/') {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Checks a `files` + `sha256` statement against `files` (path, SHA-256 as
-/// recorded). Anything else is [`Failure::Unsupported`] (shards and BLAKE
-/// digests need hashing as the statement says: not in this build).
+/// recorded), leaving out what is ignored (the defaults, the signature
+/// file, the statement's `ignore_paths` and `extra_ignored`). Anything else
+/// is [`Failure::Unsupported`] (shards and BLAKE digests need hashing as
+/// the statement says: not in this build).
 pub fn compare(
     statement: &Statement,
     files: &[(String, Digest)],
-    signature_name: &str,
+    extra_ignored: &[String],
 ) -> Result<(), Failure> {
+    let ignored = ignored(statement, extra_ignored);
     if statement.method != Method::Files || statement.hash_type != "sha256" {
         return Err(Failure::Unsupported(format!(
             "serialization {} with {} digests (this build checks files with sha256, as the \
@@ -53,7 +70,7 @@ pub fn compare(
     let mut extra = Vec::new();
     let mut seen = 0;
     for (path, digest) in files {
-        if is_ignored(path, signature_name) {
+        if is_ignored(path, &ignored) {
             continue;
         }
         match signed.get(path.as_str()) {
@@ -120,7 +137,7 @@ mod tests {
             ("model.sig".to_string(), Digest::of_bytes(b"s")),
         ];
         assert_eq!(
-            compare(&s, &ours, "model.sig"),
+            compare(&s, &ours, &[]),
             Err(Failure::Files {
                 missing: vec!["c".into()],
                 extra: vec!["d".into()],
@@ -132,11 +149,20 @@ mod tests {
             ("b".to_string(), Digest::of_bytes(b"b")),
             ("c".to_string(), Digest::of_bytes(b"c")),
         ];
-        assert_eq!(compare(&s, &same, "model.sig"), Ok(()));
+        assert_eq!(compare(&s, &same, &[]), Ok(()));
+        let mut extra = same.clone();
+        extra.push(("ignore-me/x".to_string(), Digest::of_bytes(b"x")));
+        assert!(compare(&s, &extra, &[]).is_err());
+        assert_eq!(compare(&s, &extra, &["ignore-me".into()]), Ok(()));
+        let mut listed = s.clone();
+        listed.ignore_paths = vec!["./ignore-me".into()];
+        assert_eq!(compare(&listed, &extra, &[]), Ok(()), "the statement's own");
     }
 
     #[test]
     fn only_the_default_ignored_paths_and_the_signature_are_skipped() {
+        let s = statement(&[]);
+        let ignored = ignored(&s, &[]);
         for p in [
             ".git",
             ".git/config",
@@ -144,10 +170,10 @@ mod tests {
             ".github/x.yml",
             "model.sig",
         ] {
-            assert!(is_ignored(p, "model.sig"), "{p}");
+            assert!(is_ignored(p, &ignored), "{p}");
         }
         for p in [".gitx", "a/.git", "model.sig2", "sub/model.sig"] {
-            assert!(!is_ignored(p, "model.sig"), "{p}");
+            assert!(!is_ignored(p, &ignored), "{p}");
         }
     }
 }

@@ -25,6 +25,8 @@ mod compare;
 mod failure;
 #[cfg(feature = "signature")]
 mod key;
+#[cfg(feature = "signature")]
+mod policy;
 mod record;
 #[cfg(feature = "signature")]
 mod statement;
@@ -39,6 +41,10 @@ pub use compare::{IGNORED_BY_DEFAULT, compare, is_ignored};
 pub use failure::Failure;
 #[cfg(feature = "signature")]
 pub use key::PublicKey;
+#[cfg(feature = "signature")]
+pub use policy::SignaturePolicy;
+#[cfg(feature = "signature")]
+use policy::Trust;
 pub use record::{MAX_SIGNER_LEN, SignatureRecord, Signer};
 #[cfg(feature = "signature")]
 pub use statement::{Method, Resource, Statement};
@@ -46,57 +52,6 @@ pub use statement::{Method, Resource, Statement};
 /// The name model-signing gives a signature by default; never part of the
 /// model (like `.git`).
 pub const DEFAULT_SIGNATURE_NAME: &str = "model.sig";
-
-/// Whom to trust: what a signature must chain to for it to verify.
-#[cfg(feature = "signature")]
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum SignaturePolicy {
-    /// Signed with this key (`model_signing sign key`).
-    Key(PublicKey),
-    /// Signed with a certificate whose chain leads to one of these roots
-    /// (`model_signing sign certificate`).
-    CertChain(Roots),
-}
-
-#[cfg(feature = "signature")]
-impl SignaturePolicy {
-    /// A policy trusting the EC public key in `pem` (SubjectPublicKeyInfo).
-    ///
-    /// ```
-    /// use catalog_core::signature::SignaturePolicy;
-    /// let pem = std::fs::read_to_string(concat!(
-    ///     env!("CARGO_MANIFEST_DIR"),
-    ///     "/tests/fixtures/oms/keys/p256.pub.pem"
-    /// ))?;
-    /// assert!(SignaturePolicy::key_pem(&pem).is_ok());
-    /// assert!(SignaturePolicy::key_pem("not a key").is_err());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn key_pem(pem: &str) -> crate::Result<Self> {
-        Ok(SignaturePolicy::Key(PublicKey::from_pem("key", pem)?))
-    }
-
-    /// A policy trusting certificates that chain to the PEM certificates
-    /// in `pem` (validated at the leaf's notBefore, as model-signing does).
-    ///
-    /// ```
-    /// use catalog_core::signature::SignaturePolicy;
-    /// let pem = std::fs::read(concat!(
-    ///     env!("CARGO_MANIFEST_DIR"),
-    ///     "/tests/fixtures/oms/certs/ca.pem"
-    /// ))?;
-    /// assert!(SignaturePolicy::cert_chain_pem(&pem).is_ok());
-    /// assert!(SignaturePolicy::cert_chain_pem(b"not a certificate").is_err());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn cert_chain_pem(pem: &[u8]) -> crate::Result<Self> {
-        Ok(SignaturePolicy::CertChain(Roots::from_pem(
-            "cert_chain",
-            pem,
-        )?))
-    }
-}
 
 /// What [`check`] established: who signed (as far as it got), and the
 /// verified statement or why not.
@@ -123,9 +78,9 @@ pub fn check(bundle: &[u8], policy: &SignaturePolicy) -> Checked {
             };
         }
     };
-    let (signer, signed) = match policy {
-        SignaturePolicy::Key(key) => check_key(&parsed, key),
-        SignaturePolicy::CertChain(roots) => check_certificate(&parsed, roots),
+    let (signer, signed) = match &policy.trust {
+        Trust::Key(key) => check_key(&parsed, key),
+        Trust::CertChain(roots) => check_certificate(&parsed, roots),
     };
     let statement = signed.and_then(|()| {
         if parsed.payload_type != bundle::IN_TOTO_PAYLOAD_TYPE {

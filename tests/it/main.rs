@@ -174,6 +174,8 @@ mod snapshot_edits_are_bound_to_the_chain;
 mod tampering_is_caught_by_the_chain_check;
 #[cfg(feature = "cli")]
 mod the_catalog_root_is_never_adopted_or_imported;
+#[cfg(feature = "signature")]
+mod the_model_transparency_compatibility_vectors_verify;
 mod truncation_at_every_offset_recovers_the_prefix;
 mod trust_is_verified_only_against_a_publisher_digest;
 mod verification_is_about_the_bytes_hashed;

@@ -12,8 +12,7 @@ use crate::entry::{MAX_REASON_LEN, ModelEntry, Verification, VerifyResult};
 use crate::error::{Error, Result};
 use crate::journal::op::Op;
 use crate::signature::{
-    DEFAULT_SIGNATURE_NAME, Failure, MAX_BUNDLE_LEN, SignaturePolicy, SignatureRecord, Statement,
-    check, compare,
+    Failure, MAX_BUNDLE_LEN, SignaturePolicy, SignatureRecord, Statement, check, compare,
 };
 use crate::store::Object;
 use std::time::Instant;
@@ -115,7 +114,7 @@ impl Catalog {
         let checked = check(bundle, policy);
         let root = checked.statement.as_ref().ok().map(|s| s.root);
         let mut failure = match &checked.statement {
-            Ok(s) => compare(s, &model_files(&entry, s), DEFAULT_SIGNATURE_NAME).err(),
+            Ok(s) => compare(s, &model_files(&entry, s), &policy.ignore_paths).err(),
             Err(f) => Some(f.clone()),
         };
         let bytes = match failure {

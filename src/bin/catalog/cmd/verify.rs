@@ -51,6 +51,12 @@ pub struct Args {
     #[cfg(feature = "signature")]
     #[arg(long, value_name = "FILE", requires = "signature")]
     cert_chain: Option<std::path::PathBuf>,
+    /// A path of the model (a file or directory, relative to it) that is not
+    /// part of the signed model, as `model_signing verify --ignore-paths`;
+    /// repeatable.
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "PATH", requires = "signature")]
+    ignore_paths: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
@@ -66,7 +72,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 });
             }
         };
-        return super::verify_signature::run(ctx, &args.ids, sig, trust);
+        return super::verify_signature::run(ctx, &args.ids, sig, trust, &args.ignore_paths);
     }
     if args.expect.is_some() && args.ids.len() != 1 {
         return Err(Error::InvalidInput {

@@ -63,14 +63,20 @@ fn read_bounded(field: &'static str, path: &Path, max: usize) -> Result<Vec<u8>>
     Ok(bytes)
 }
 
-pub fn run(ctx: &Context, ids: &[String], signature: &Path, trust: Trust<'_>) -> Result<ExitCode> {
+pub fn run(
+    ctx: &Context,
+    ids: &[String],
+    signature: &Path,
+    trust: Trust<'_>,
+    ignore_paths: &[String],
+) -> Result<ExitCode> {
     let [id] = ids else {
         return Err(Error::InvalidInput {
             field: "--signature",
             reason: "give exactly one model id with --signature".into(),
         });
     };
-    let policy = policy(trust)?;
+    let policy = policy(trust)?.ignore_paths(ignore_paths.iter().cloned())?;
     let bundle = read_bounded("--signature", signature, MAX_BUNDLE_LEN)?;
     let catalog = ctx.existing_writer()?;
     let r = catalog.verify_signature_ctx(id, &bundle, &policy, &ctx.op_context("verify"))?;

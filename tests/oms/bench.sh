@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The BENCHMARKS.md row "verify a signature of a 1 GiB model": catalog
+# verify --signature with fresh digests (nothing re-hashed), the same after
+# the files' fingerprints went stale (every byte re-hashed once), and
+# `model_signing verify key` of the same directory. Run by hand:
+#
+#   cargo build --release --bin catalog
+#   PATH=/tmp/oms-venv/bin:$PATH bash tests/oms/bench.sh [/tmp/omsbench]
+#
+# Needs ~3 GiB free under the work directory (the model, its copy in the
+# store). Prints wall and CPU seconds for each, median of 5 runs.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+catalog="$here/../../target/release/catalog"
+work="${1:-/tmp/omsbench}"
+runs=5
+rm -rf "$work" && mkdir -p "$work/model"
+head -c $((1 << 30)) /dev/urandom > "$work/model/model.safetensors"
+echo '{"architectures": ["Bench"]}' > "$work/model/config.json"
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/key.pem" 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$work/key.pem" -out "$work/key8.pem"
+openssl ec -in "$work/key.pem" -pubout -out "$work/pub.pem" 2>/dev/null
+model_signing sign key --private_key "$work/key8.pem" --signature "$work/model.sig" "$work/model" >/dev/null
+"$catalog" --root "$work/cat" add --id m "$work/model" >/dev/null
+verify() { "$catalog" --root "$work/cat" verify m --signature "$work/model.sig" --key "$work/pub.pem" >/dev/null; }
+verify # the first signature verification records fresh fingerprints
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+measure() { # label, command...
+  local label="$1"; shift
+  local walls=() cpus=()
+  for _ in $(seq $runs); do
+    "${PRE:-true}"
+    /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
+    local t; t=$(tail -1 "$work/time")
+    walls+=("$(echo "$t" | awk '{print $1}')"); cpus+=("$(echo "$t" | awk '{print $2 + $3}')")
+  done
+  printf '%-44s wall %6s s  cpu %6s s\n' "$label" \
+    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
+}
+stale() { # a chmod to the same mode moves every blob's ctime: fingerprints go stale
+  find "$work/cat/blobs/sha256" -type f -exec chmod a-w {} +
+}
+measure "catalog verify --signature (fresh digests)" "$catalog" --root "$work/cat" verify m --signature "$work/model.sig" --key "$work/pub.pem"
+PRE=stale measure "catalog verify --signature (re-hash)" "$catalog" --root "$work/cat" verify m --signature "$work/model.sig" --key "$work/pub.pem"
+measure "model_signing verify key" model_signing verify key --signature "$work/model.sig" --public_key "$work/pub.pem" "$work/model"
