@@ -22,7 +22,7 @@ pub fn is_ignored(path: &str, ignored: &[&str]) -> bool {
 /// What is not the model's: the defaults, the signature file, the paths the
 /// signed statement lists as ignored (model-signing honours them too), and
 /// `extra` (the policy's).
-fn ignored<'a>(statement: &'a Statement, extra: &'a [String]) -> Vec<&'a str> {
+pub(crate) fn ignored<'a>(statement: &'a Statement, extra: &'a [String]) -> Vec<&'a str> {
     let mut out: Vec<&str> = IGNORED_BY_DEFAULT.to_vec();
     out.push(super::DEFAULT_SIGNATURE_NAME);
     for p in statement.ignore_paths.iter().chain(extra) {
@@ -34,28 +34,56 @@ fn ignored<'a>(statement: &'a Statement, extra: &'a [String]) -> Vec<&'a str> {
     out
 }
 
+/// Whether the statement lists whole files with SHA-256 digests: what the
+/// catalog records, so it is checked without reading a byte.
+pub fn is_plain(statement: &Statement) -> bool {
+    statement.method == Method::Files && statement.hash_type == "sha256"
+}
+
 /// Checks a `files` + `sha256` statement against `files` (path, SHA-256 as
 /// recorded), leaving out what is ignored (the defaults, the signature
-/// file, the statement's `ignore_paths` and `extra_ignored`). Anything else
-/// is [`Failure::Unsupported`] (shards and BLAKE digests need hashing as
-/// the statement says: not in this build).
+/// file, the statement's `ignore_paths` and `extra_ignored`). Another
+/// serialization is [`Failure::Unsupported`] here: its resources are
+/// computed from the bytes and checked with [`compare_resources`].
 pub fn compare(
     statement: &Statement,
     files: &[(String, Digest)],
     extra_ignored: &[String],
 ) -> Result<(), Failure> {
-    let ignored = ignored(statement, extra_ignored);
-    if statement.method != Method::Files || statement.hash_type != "sha256" {
+    if !is_plain(statement) {
         return Err(Failure::Unsupported(format!(
-            "serialization {} with {} digests (this build checks files with sha256, as the \
-             model_signing command line does)",
+            "{} digests of {} are not recorded by the catalog",
+            statement.hash_type.chars().take(32).collect::<String>(),
             match statement.method {
                 Method::Files => "files",
                 Method::Shards => "shards",
             },
-            statement.hash_type.chars().take(32).collect::<String>()
         )));
     }
+    let ours: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
+        .collect();
+    compare_resources(statement, &ours, extra_ignored)
+}
+
+/// The file a resource name is about: the name itself, or the path of a
+/// shard `path:start:end`.
+fn file_of(statement: &Statement, name: &str) -> String {
+    match statement.method {
+        Method::Files => name.to_string(),
+        Method::Shards => name.rsplitn(3, ':').last().unwrap_or(name).to_string(),
+    }
+}
+
+/// Checks the statement's resources against `ours` (resource name, digest
+/// bytes), leaving out the resources of ignored files.
+pub fn compare_resources(
+    statement: &Statement,
+    ours: &[(String, Vec<u8>)],
+    extra_ignored: &[String],
+) -> Result<(), Failure> {
+    let ignored = ignored(statement, extra_ignored);
     let mut signed = BTreeMap::new();
     for r in &statement.resources {
         if signed
@@ -65,34 +93,28 @@ pub fn compare(
             return Err(Failure::Statement(format!("`{}` is listed twice", r.name)));
         }
     }
-    let mut missing = Vec::new();
-    let mut changed = Vec::new();
-    let mut extra = Vec::new();
-    let mut seen = 0;
-    for (path, digest) in files {
-        if is_ignored(path, &ignored) {
+    let (mut missing, mut changed, mut extra) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, digest) in ours {
+        if is_ignored(&file_of(statement, name), &ignored) {
             continue;
         }
-        match signed.get(path.as_str()) {
+        match signed.get(name.as_str()) {
             Some(d) => {
-                seen += 1;
-                if *d != digest.as_bytes() {
-                    changed.push(path.clone());
+                seen.insert(name.as_str());
+                if *d != digest.as_slice() {
+                    changed.push(name.clone());
                 }
             }
-            None => extra.push(path.clone()),
+            None => extra.push(name.clone()),
         }
     }
-    if seen < signed.len() {
-        let ours: std::collections::BTreeSet<&str> =
-            files.iter().map(|(p, _)| p.as_str()).collect();
-        missing.extend(
-            signed
-                .keys()
-                .filter(|n| !ours.contains(*n))
-                .map(|n| (*n).to_string()),
-        );
-    }
+    missing.extend(
+        signed
+            .keys()
+            .filter(|n| !seen.contains(*n))
+            .map(|n| (*n).to_string()),
+    );
     if missing.is_empty() && extra.is_empty() && changed.is_empty() {
         Ok(())
     } else {
@@ -116,6 +138,7 @@ mod tests {
             hash_type: "sha256".into(),
             allow_symlinks: false,
             ignore_paths: vec![],
+            shard_size: None,
             resources: files
                 .iter()
                 .map(|(n, b)| Resource {

@@ -20,7 +20,7 @@ mod bundle;
 #[cfg(feature = "signature")]
 mod chain;
 #[cfg(feature = "signature")]
-mod compare;
+pub(crate) mod compare;
 #[cfg(feature = "signature")]
 mod failure;
 #[cfg(feature = "signature")]
@@ -36,7 +36,7 @@ pub use bundle::{Bundle, MAX_BUNDLE_LEN, Material};
 #[cfg(feature = "signature")]
 pub use chain::Roots;
 #[cfg(feature = "signature")]
-pub use compare::{IGNORED_BY_DEFAULT, compare, is_ignored};
+pub use compare::{IGNORED_BY_DEFAULT, compare, compare_resources, is_ignored, is_plain};
 #[cfg(feature = "signature")]
 pub use failure::Failure;
 #[cfg(feature = "signature")]

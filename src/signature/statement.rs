@@ -59,6 +59,8 @@ pub struct Statement {
     pub allow_symlinks: bool,
     /// The paths the signer ignored.
     pub ignore_paths: Vec<String>,
+    /// Bytes per shard (`shards` only).
+    pub shard_size: Option<u64>,
     /// The resources, in the order signed.
     pub resources: Vec<Resource>,
 }
@@ -92,6 +94,9 @@ struct RawSerialization {
     allow_symlinks: bool,
     #[serde(default)]
     ignore_paths: Vec<String>,
+    /// model-signing writes it as a float (`2048.0`).
+    #[serde(default)]
+    shard_size: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +153,13 @@ impl Statement {
             "shards" => Method::Shards,
             other => return Err(bad(format!("unknown serialization method `{other}`"))),
         };
+        let shard_size = match (method, s.shard_size) {
+            (Method::Shards, Some(n)) if n >= 1.0 && n.fract() == 0.0 && n <= u64::MAX as f64 => {
+                Some(n as u64)
+            }
+            (Method::Shards, _) => return Err(bad("a shard serialization needs a shard_size")),
+            (Method::Files, _) => None,
+        };
         let resources = raw
             .predicate
             .resources
@@ -172,6 +184,7 @@ impl Statement {
             hash_type: s.hash_type,
             allow_symlinks: s.allow_symlinks,
             ignore_paths: s.ignore_paths,
+            shard_size,
             resources,
         })
     }

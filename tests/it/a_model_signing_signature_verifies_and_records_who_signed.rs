@@ -3,7 +3,9 @@
 //! recorded digests: the entry becomes `Verified` with its digests' source
 //! the signature, the signer (key hint) is recorded, the bundle is kept in
 //! the store by digest, all of it survives a reopen, and a second
-//! verification of unchanged files hashes nothing.
+//! verification of unchanged files hashes nothing. Shard, BLAKE3 and
+//! BLAKE2b signatures (model-signing's Python API) verify too, the files
+//! hashed as their statement says.
 
 use catalog_core::signature::{SignaturePolicy, Signer};
 use catalog_core::{Catalog, Digest, DigestSource, ImportOptions, ModelRef, TrustState};
@@ -115,4 +117,17 @@ fn a_second_verification_of_unchanged_files_hashes_nothing() {
         "{}",
         plain.outcome.reason
     );
+}
+
+#[test]
+fn shard_blake3_and_blake2b_signatures_verify_as_the_python_api_verifies_them() {
+    for sig in ["shard.sig", "blake3.sig", "blake2.sig"] {
+        let (_root, _src, catalog) = catalog_with("model");
+        let bundle = std::fs::read(fixtures().join(sig)).unwrap();
+        let r = catalog
+            .verify_signature("m", &bundle, &policy("p256"))
+            .unwrap();
+        assert_eq!(r.failure, None, "{sig}: {}", r.outcome.reason);
+        assert_eq!(r.entry.trust, TrustState::Verified, "{sig}");
+    }
 }

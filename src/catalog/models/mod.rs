@@ -11,6 +11,8 @@ pub(crate) mod moves;
 pub(crate) mod resolve;
 #[cfg(feature = "signature")]
 pub(crate) mod signature;
+#[cfg(feature = "signature")]
+mod signature_rehash;
 pub(crate) mod stored_candidates;
 pub(crate) mod verify;
 pub(crate) mod verify_plan;

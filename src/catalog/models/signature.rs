@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::journal::op::Op;
 use crate::signature::{
     Failure, MAX_BUNDLE_LEN, SignaturePolicy, SignatureRecord, Statement, check, compare,
+    compare_resources, is_plain,
 };
 use crate::store::Object;
 use std::time::Instant;
@@ -113,10 +114,7 @@ impl Catalog {
         }
         let checked = check(bundle, policy);
         let root = checked.statement.as_ref().ok().map(|s| s.root);
-        let mut failure = match &checked.statement {
-            Ok(s) => compare(s, &model_files(&entry, s), &policy.ignore_paths).err(),
-            Err(f) => Some(f.clone()),
-        };
+        let mut failure = self.judge(&entry, &checked.statement, policy)?;
         let bytes = match failure {
             None => Some(self.verify_bytes(id, ctx)?),
             Some(_) => None,
@@ -164,6 +162,31 @@ impl Catalog {
             signature,
             failure,
             fast_path_used: bytes.is_some_and(|r| r.fast_path_used),
+        })
+    }
+
+    /// What is wrong with a checked statement for `entry`, if anything:
+    /// its resources against the recorded digests (files + SHA-256), or
+    /// against the bytes hashed as it says (shards, BLAKE).
+    fn judge(
+        &self,
+        entry: &ModelEntry,
+        statement: &std::result::Result<Statement, Failure>,
+        policy: &SignaturePolicy,
+    ) -> Result<Option<Failure>> {
+        Ok(match statement {
+            Ok(s) if is_plain(s) => compare(s, &model_files(entry, s), &policy.ignore_paths).err(),
+            Ok(s) if !matches!(s.hash_type.as_str(), "sha256" | "blake2b" | "blake3") => {
+                Some(Failure::Unsupported(format!(
+                    "hash type `{}`",
+                    s.hash_type.chars().take(32).collect::<String>()
+                )))
+            }
+            Ok(s) => match self.rehash_resources(entry, s, &policy.ignore_paths)? {
+                Ok(ours) => compare_resources(s, &ours, &policy.ignore_paths).err(),
+                Err(why) => Some(Failure::Bytes(why)),
+            },
+            Err(f) => Some(f.clone()),
         })
     }
 

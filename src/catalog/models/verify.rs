@@ -74,7 +74,7 @@ pub struct VerifyReport {
 
 /// One file to check: where it is and what it should hash to.
 pub(super) struct Target {
-    rel: String,
+    pub(super) rel: String,
     pub(super) path: PathBuf,
     expected: Option<Digest>,
     /// The digest its publisher named it by, if that is not `expected`.
@@ -349,7 +349,7 @@ impl Catalog {
 
     /// The files of an entry: in the store, each confined to the root; of
     /// an entry registered in place, where they are (read only).
-    fn targets(&self, entry: &ModelEntry, opts: &VerifyOptions) -> Result<Vec<Target>> {
+    pub(super) fn targets(&self, entry: &ModelEntry, opts: &VerifyOptions) -> Result<Vec<Target>> {
         let store = &self.inner.store;
         if entry.external {
             let base = PathBuf::from(&entry.local_path);
