@@ -13,10 +13,16 @@ use std::sync::OnceLock;
 
 const KEY: &str = include_str!("../../tests/fixtures/oms/keys/p256.pub.pem");
 const ROOTS: &[u8] = include_bytes!("../../tests/fixtures/oms/certs/ca.pem");
-/// The bundles the real signer made: the only payloads that may verify.
-const SIGNED: [&[u8]; 2] = [
+/// The bundles the real signer made with that key or under that root: the
+/// only payloads that may verify.
+const SIGNED: [&[u8]; 7] = [
     include_bytes!("../../tests/fixtures/oms/p256.sig"),
+    include_bytes!("../../tests/fixtures/oms/hf.sig"),
+    include_bytes!("../../tests/fixtures/oms/shard.sig"),
+    include_bytes!("../../tests/fixtures/oms/blake3.sig"),
+    include_bytes!("../../tests/fixtures/oms/blake2.sig"),
     include_bytes!("../../tests/fixtures/oms/cert.sig"),
+    include_bytes!("../../tests/fixtures/oms/cert-expired.sig"),
 ];
 
 fn signed_payloads() -> &'static Vec<Vec<u8>> {
