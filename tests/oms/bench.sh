@@ -8,7 +8,8 @@
 #   PATH=/tmp/oms-venv/bin:$PATH bash tests/oms/bench.sh [/tmp/omsbench]
 #
 # Needs ~3 GiB free under the work directory (the model, its copy in the
-# store). Prints wall and CPU seconds for each, median of 5 runs.
+# store). Prints wall and CPU milliseconds (CPU in 10 ms ticks) for each,
+# median of 5 runs, and the load average around them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 catalog="$here/../../target/release/catalog"
@@ -30,16 +31,20 @@ measure() { # label, command...
   local walls=() cpus=()
   for _ in $(seq $runs); do
     "${PRE:-true}"
-    /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
-    local t; t=$(tail -1 "$work/time")
-    walls+=("$(echo "$t" | awk '{print $1}')"); cpus+=("$(echo "$t" | awk '{print $2 + $3}')")
+    local t0 t1; t0=$(date +%s%N)
+    /usr/bin/time -o "$work/time" -f "%U %S" "$@" >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    walls+=("$(( (t1 - t0) / 1000000 ))")
+    cpus+=("$(tail -1 "$work/time" | awk '{print ($1 + $2) * 1000}')")
   done
-  printf '%-44s wall %6s s  cpu %6s s\n' "$label" \
+  printf '%-44s wall %6s ms  cpu %6s ms\n' "$label" \
     "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
 }
 stale() { # a chmod to the same mode moves every blob's ctime: fingerprints go stale
   find "$work/cat/blobs/sha256" -type f -exec chmod a-w {} +
 }
+uptime
 measure "catalog verify --signature (fresh digests)" "$catalog" --root "$work/cat" verify m --signature "$work/model.sig" --key "$work/pub.pem"
 PRE=stale measure "catalog verify --signature (re-hash)" "$catalog" --root "$work/cat" verify m --signature "$work/model.sig" --key "$work/pub.pem"
 measure "model_signing verify key" model_signing verify key --signature "$work/model.sig" --public_key "$work/pub.pem" "$work/model"
+uptime
