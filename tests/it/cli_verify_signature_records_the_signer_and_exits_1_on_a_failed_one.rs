@@ -74,6 +74,18 @@ fn a_good_signature_verifies_and_is_shown_with_its_signer() {
         .join(digest.trim_start_matches("sha256:"));
     assert_eq!(std::fs::read_to_string(kept).unwrap(), bundle);
     cli.ok(&["check", "--deep"]);
+    // The journal event says who signed, and which bundle.
+    let events = cli.json_lines(&["events"]);
+    let signed = events
+        .iter()
+        .find(|e| e["kind"] == "verify_signature")
+        .expect("a verify_signature event");
+    assert_eq!(signed["result"], "pass");
+    assert_eq!(signed["bundle"], listed["signature"]["bundle"]);
+    assert!(
+        signed["signer"].as_str().unwrap().starts_with("key "),
+        "{signed}"
+    );
 }
 
 #[test]

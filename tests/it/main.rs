@@ -34,6 +34,8 @@ mod a_planted_move_intent_never_leads_outside_the_root;
 mod a_shared_blob_store_is_followed_only_into_itself;
 #[cfg(feature = "signature")]
 mod a_signature_over_a_hugging_face_snapshot_verifies_after_adoption;
+#[cfg(feature = "signature")]
+mod a_signature_that_cannot_be_checked_is_refused_and_nothing_is_recorded;
 mod a_source_directory_itself_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file;
 mod a_source_directory_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file;
 mod a_source_file_swapped_for_a_fifo_mid_import_never_hangs_or_registers_an_empty_file;
