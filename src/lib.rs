@@ -35,6 +35,12 @@
 //! checked against the digest its store names it by. Trust is `Verified`
 //! only against a publisher's digest ([`DigestSource`]).
 //!
+//! An OpenSSF Model Signing signature (`model.sig`, made by `model_signing
+//! sign`) is verified offline with `Catalog::verify_signature` against the
+//! recorded digests; who signed is kept in the journal
+//! ([`signature::SignatureRecord`]) and the bundle in the store (feature
+//! `signature`, on by default; `docs/FORMAT.md` §12).
+//!
 //! What it is not: a downloader (network fetchers belong to provisioners), a
 //! database for arbitrary data, or shared between hosts (the writer lock is
 //! an advisory lock on a local file system).
