@@ -174,15 +174,27 @@ pub enum DigestSource {
     Publisher,
     /// Computed from the bytes when the model was first imported.
     Import,
+    /// Listed in a statement whose signature verified against a policy
+    /// (an OpenSSF Model Signing signature, `Catalog::verify_signature`):
+    /// the signer is in [`ModelEntry::signature`]. Format 4.
+    Signature,
 }
 
 impl DigestSource {
-    /// `"publisher"` or `"import"`.
+    /// `"publisher"`, `"import"` or `"signature"`.
     pub fn as_str(self) -> &'static str {
         match self {
             DigestSource::Publisher => "publisher",
             DigestSource::Import => "import",
+            DigestSource::Signature => "signature",
         }
+    }
+
+    /// Whether a digest from this source was vouched for by someone other
+    /// than the catalog (a publisher or a verified signer): a match is then
+    /// `Verified`, not a warning.
+    pub fn is_vouched(self) -> bool {
+        matches!(self, DigestSource::Publisher | DigestSource::Signature)
     }
 }
 
@@ -411,6 +423,13 @@ pub struct ModelEntry {
     /// Registered in place: `local_path` is absolute, outside the root, and
     /// the files are never removed or moved by the catalog. Format 3.
     pub external: bool,
+    /// The last signature that verified (`Op::VerifySignature` with a
+    /// pass): who signed and the bundle's digest (kept in the store while
+    /// the entry holds it). `None` if none since the model was
+    /// (re-)registered; a failed signature verification leaves it as it
+    /// was (trust is then `Failed`, the reason in `last_verification`).
+    /// Format 4.
+    pub signature: Option<Box<crate::signature::SignatureRecord>>,
 }
 
 /// Checks a model id.

@@ -5,6 +5,7 @@
 
 use crate::entry::{ManifestFile, ModelEntry};
 use crate::model_ref::ModelRef;
+use crate::signature::{SignatureRecord, Signer};
 use serde_json::{Value, json};
 
 impl ModelEntry {
@@ -46,6 +47,7 @@ impl ModelEntry {
                 "bytes": v.bytes,
                 "duration_ms": v.duration_ms,
             })),
+            "signature": e.signature.as_deref().map(SignatureRecord::to_json),
         })
     }
 }
@@ -64,5 +66,32 @@ impl ManifestFile {
             obj["publisher_digest"] = json!(p.to_string());
         }
         obj
+    }
+}
+
+impl SignatureRecord {
+    /// A recorded signature as JSON: who signed (`kind` and its fields), the
+    /// bundle's digest (kept in the store), the statement's root.
+    pub fn to_json(&self) -> Value {
+        let signer = match &self.signer {
+            Signer::Key { hint } => json!({ "kind": "key", "hint": hint }),
+            Signer::Certificate { subject, issuer } => {
+                json!({ "kind": "certificate", "subject": subject, "issuer": issuer })
+            }
+            Signer::Sigstore {
+                identity,
+                oidc_issuer,
+                log_index,
+            } => json!({
+                "kind": "sigstore", "identity": identity, "oidc_issuer": oidc_issuer,
+                "log_index": log_index,
+            }),
+            _ => json!({ "kind": "unknown" }),
+        };
+        json!({
+            "signer": signer,
+            "bundle": self.bundle.to_string(),
+            "root": self.root.map(|d| d.to_string()),
+        })
     }
 }

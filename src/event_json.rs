@@ -65,6 +65,8 @@ struct EventJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     actual: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    bundle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bytes_reclaimed: Option<u64>,
@@ -106,6 +108,8 @@ struct EventJson<'a> {
     result: Option<&'static str>,
     seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     size_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_seq: Option<u64>,
@@ -122,6 +126,7 @@ impl<'a> EventJson<'a> {
         let mut j = EventJson {
             actor: e.context.actor.as_deref(),
             actual: None,
+            bundle: None,
             bytes: None,
             bytes_reclaimed: None,
             catalog_id: fleet.map(|f| f.1),
@@ -145,6 +150,7 @@ impl<'a> EventJson<'a> {
             model_ref: None,
             result: None,
             seq: e.seq,
+            signer: None,
             size_bytes: None,
             snapshot_seq: None,
             time: iso_time(e.time_ms),
@@ -187,6 +193,17 @@ impl<'a> EventJson<'a> {
                 j.content = Some(content.iter().map(|b| format!("{b:02x}")).collect());
             }
             Op::Pruned { first_kept } => j.first_kept = Some(*first_kept),
+            Op::VerifySignature {
+                outcome, signature, ..
+            } => {
+                j.result = Some(outcome.result.as_str());
+                j.reason = Some(&outcome.reason);
+                j.actual = Some(outcome.actual.map(|d| d.to_string()));
+                j.bytes = Some(outcome.bytes);
+                j.duration_ms = Some(outcome.duration_ms);
+                j.signer = Some(signature.signer.describe());
+                j.bundle = Some(signature.bundle.to_string());
+            }
             // An operation added later that this function does not describe yet.
             #[allow(unreachable_patterns)]
             _ => {}

@@ -143,6 +143,89 @@ impl From<ModelEntryV2> for ModelEntry {
             last_verification: e.last_verification,
             digest_source: None,
             external: false,
+            signature: None,
+        }
+    }
+}
+
+/// `ModelEntry` (the snapshot entry body) of format 3: today's without the
+/// `signature` format 4 appended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ModelEntryV3 {
+    pub id: String,
+    pub model_ref: String,
+    pub local_path: String,
+    pub lifecycle: Lifecycle,
+    pub trust: TrustState,
+    pub digest: Option<Digest>,
+    pub size_bytes: u64,
+    pub files: Vec<ManifestFile>,
+    pub registered_at_ms: u64,
+    pub updated_at_ms: u64,
+    pub updated_seq: u64,
+    pub last_verified_at_ms: Option<u64>,
+    pub last_verification: Option<Box<Verification>>,
+    pub digest_source: Option<crate::entry::DigestSource>,
+    pub external: bool,
+}
+
+impl From<ModelEntryV3> for ModelEntry {
+    fn from(e: ModelEntryV3) -> Self {
+        ModelEntry {
+            id: e.id,
+            model_ref: e.model_ref,
+            local_path: e.local_path,
+            lifecycle: e.lifecycle,
+            trust: e.trust,
+            digest: e.digest,
+            size_bytes: e.size_bytes,
+            files: e.files,
+            registered_at_ms: e.registered_at_ms,
+            updated_at_ms: e.updated_at_ms,
+            updated_seq: e.updated_seq,
+            last_verified_at_ms: e.last_verified_at_ms,
+            last_verification: e.last_verification,
+            digest_source: e.digest_source,
+            external: e.external,
+            signature: None,
+        }
+    }
+}
+
+/// The first snapshot format whose entries have today's shape (format 4
+/// appended `ModelEntry::signature`; payloads kept their format-3 shapes,
+/// format 4 only appended the `Op::VerifySignature` variant).
+pub(crate) const ENTRY_SHAPES_SINCE: u32 = 4;
+
+/// Decodes one snapshot entry written by format `version`; trailing bytes
+/// are an error.
+pub(crate) fn decode_entry(bytes: &[u8], version: u32) -> Result<ModelEntry, String> {
+    if version >= ENTRY_SHAPES_SINCE {
+        decode_versioned::<ModelEntry, ModelEntryV2>(bytes, version)
+    } else {
+        decode_versioned::<ModelEntryV3, ModelEntryV2>(bytes, version).map(Into::into)
+    }
+}
+
+impl From<ModelEntryV2> for ModelEntryV3 {
+    fn from(e: ModelEntryV2) -> Self {
+        let e = ModelEntry::from(e);
+        ModelEntryV3 {
+            id: e.id,
+            model_ref: e.model_ref,
+            local_path: e.local_path,
+            lifecycle: e.lifecycle,
+            trust: e.trust,
+            digest: e.digest,
+            size_bytes: e.size_bytes,
+            files: e.files,
+            registered_at_ms: e.registered_at_ms,
+            updated_at_ms: e.updated_at_ms,
+            updated_seq: e.updated_seq,
+            last_verified_at_ms: e.last_verified_at_ms,
+            last_verification: e.last_verification,
+            digest_source: e.digest_source,
+            external: e.external,
         }
     }
 }
@@ -312,5 +395,43 @@ mod tests {
                 "{old:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_format_3_entry_decodes_with_no_signature_and_a_format_4_one_keeps_it() {
+        let v3 = ModelEntryV3 {
+            id: "m".into(),
+            model_ref: "hf:o/r".into(),
+            local_path: "views/x".into(),
+            lifecycle: Lifecycle::Active,
+            trust: TrustState::Verified,
+            digest: Some(Digest::of_bytes(b"m")),
+            size_bytes: 9,
+            files: vec![],
+            registered_at_ms: 1,
+            updated_at_ms: 2,
+            updated_seq: 3,
+            last_verified_at_ms: Some(2),
+            last_verification: None,
+            digest_source: Some(DigestSource::Publisher),
+            external: false,
+        };
+        let bytes = postcard::to_allocvec(&v3).unwrap();
+        let e = decode_entry(&bytes, 3).unwrap();
+        assert_eq!(e.signature, None);
+        assert_eq!(e.digest_source, Some(DigestSource::Publisher));
+        assert!(
+            decode_entry(&bytes, 4).is_err(),
+            "format-3 bytes are not a format-4 entry"
+        );
+        let mut signed = e.clone();
+        signed.signature = Some(Box::new(crate::signature::SignatureRecord {
+            signer: crate::signature::Signer::Key { hint: "ab".into() },
+            bundle: Digest::of_bytes(b"bundle"),
+            root: None,
+        }));
+        signed.digest_source = Some(DigestSource::Signature);
+        let bytes = postcard::to_allocvec(&signed).unwrap();
+        assert_eq!(decode_entry(&bytes, 4).unwrap(), signed);
     }
 }

@@ -35,6 +35,12 @@
 //! checked against the digest its store names it by. Trust is `Verified`
 //! only against a publisher's digest ([`DigestSource`]).
 //!
+//! An OpenSSF Model Signing signature (`model.sig`, made by `model_signing
+//! sign`) is verified offline with `Catalog::verify_signature` against the
+//! recorded digests; who signed is kept in the journal
+//! ([`signature::SignatureRecord`]) and the bundle in the store (feature
+//! `signature`, on by default; `docs/FORMAT.md` §12).
+//!
 //! What it is not: a downloader (network fetchers belong to provisioners), a
 //! database for arbitrary data, or shared between hosts (the writer lock is
 //! an advisory lock on a local file system).
@@ -87,6 +93,7 @@ mod lock;
 mod metrics;
 mod model_ref;
 mod preamble;
+pub mod signature;
 mod snapshot;
 mod state;
 mod store;
@@ -96,6 +103,8 @@ pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
     IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
 };
+#[cfg(feature = "signature")]
+pub use catalog::SignatureReport;
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
     EventsPosition, EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem,

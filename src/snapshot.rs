@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic          MAGIC
-//! 8       4     version        1, 2 or 3 (FORMAT_VERSION, written); others refused
+//! 8       4     version        1 to 4 (FORMAT_VERSION, written); others refused
 //! 12      4     flags          0
 //! 16      16    catalog_id
 //! 32      8     seq            last sequence number the snapshot covers
@@ -27,7 +27,6 @@ use crate::entry::ModelEntry;
 use crate::error::{CorruptKind, Error, Result};
 use crate::journal::chain::ChainValue;
 use crate::journal::record::MAX_PAYLOAD_LEN;
-use crate::legacy::ModelEntryV2;
 use crate::preamble;
 use std::io::Read;
 use std::path::Path;
@@ -37,8 +36,9 @@ pub const MAGIC: [u8; 8] = *b"\x89CCSNAP\n";
 /// Last-but-four bytes of a snapshot.
 pub const END_MAGIC: [u8; 8] = *b"CCSNPEND";
 /// The snapshot format this build writes (2: bound by a `Checkpoint`
-/// record; 3: entries with the fields format 3 added, docs/FORMAT.md §10).
-pub const FORMAT_VERSION: u32 = 3;
+/// record; 3: entries with the fields format 3 added; 4: entries with the
+/// signature record, docs/FORMAT.md §10).
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest snapshot format this build still reads.
 pub const OLDEST_READABLE: u32 = 1;
 /// Domain of [`content_digest`].
@@ -310,18 +310,17 @@ pub fn decode_stream(
                 format!("entry {i} CRC mismatch"),
             ));
         }
-        // Formats 1 and 2 wrote entries with fewer fields (see `legacy`).
-        let entry =
-            match crate::legacy::decode_versioned::<ModelEntry, ModelEntryV2>(&body, version) {
-                Ok(entry) => entry,
-                Err(_) => {
-                    return Err(corrupt(
-                        pos,
-                        CorruptKind::Decode,
-                        format!("entry {i} does not decode"),
-                    ));
-                }
-            };
+        // Formats 1 to 3 wrote entries with fewer fields (see `legacy`).
+        let entry = match crate::legacy::decode_entry(&body, version) {
+            Ok(entry) => entry,
+            Err(_) => {
+                return Err(corrupt(
+                    pos,
+                    CorruptKind::Decode,
+                    format!("entry {i} does not decode"),
+                ));
+            }
+        };
         visit(entry)?;
         pos = start + len as u64;
     }
@@ -393,6 +392,7 @@ mod tests {
             last_verification: None,
             digest_source: None,
             external: false,
+            signature: None,
         }
     }
 

@@ -20,6 +20,8 @@ pub use engine::{
     EventsPosition, Options, Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport,
     SalvageGap, TornTail,
 };
+#[cfg(feature = "signature")]
+pub use models::SignatureReport;
 pub use models::{
     EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
 };

@@ -69,6 +69,19 @@ pub enum Op {
         /// First sequence number the journal still holds after the deletion.
         first_kept: u64,
     },
+    /// Record the outcome of a signature verification (format 4): the
+    /// verification of the model's bytes it rests on, and who signed. A
+    /// pass makes the entry's digests the signer's
+    /// ([`crate::DigestSource::Signature`]).
+    VerifySignature {
+        /// The model.
+        id: String,
+        /// What was found (a failed signature is a failed verification,
+        /// its reason the signature's).
+        outcome: Verification,
+        /// Who signed, and the bundle (kept in the store by digest).
+        signature: Box<crate::signature::SignatureRecord>,
+    },
 }
 
 impl Op {
@@ -79,7 +92,8 @@ impl Op {
             Op::SetLifecycle { id, .. }
             | Op::Verify { id, .. }
             | Op::Evict { id, .. }
-            | Op::Delete { id } => Some(id),
+            | Op::Delete { id }
+            | Op::VerifySignature { id, .. } => Some(id),
             Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => None,
         }
     }
@@ -101,6 +115,7 @@ impl Op {
             Op::Gap { .. } => "gap",
             Op::Checkpoint { .. } => "checkpoint",
             Op::Pruned { .. } => "pruned",
+            Op::VerifySignature { .. } => "verify_signature",
         }
     }
 }
@@ -186,6 +201,18 @@ mod tests {
                 content: [9; 32],
             },
             Op::Pruned { first_kept: 12 },
+            Op::VerifySignature {
+                id: "a".into(),
+                outcome: Verification::new(VerifyResult::Pass, "signed"),
+                signature: Box::new(crate::signature::SignatureRecord {
+                    signer: crate::signature::Signer::Certificate {
+                        subject: "CN=s".into(),
+                        issuer: "CN=i".into(),
+                    },
+                    bundle: Digest::of_bytes(b"bundle"),
+                    root: Some(Digest::of_bytes(b"root")),
+                }),
+            },
         ];
         for op in ops {
             let p = Payload {

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic          MAGIC
-//! 8       4     version        1, 2 or 3 (FORMAT_VERSION, written); others refused
+//! 8       4     version        1 to 4 (FORMAT_VERSION, written); others refused
 //! 12      4     flags          0; any other value is refused
 //! 16      16    catalog_id     the catalog this segment belongs to
 //! 32      8     segment_no     equals the number in the file name
@@ -25,8 +25,9 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"\x89CCJRNL\n";
 /// The segment format this build writes. Version 2 segments may hold the
 /// catalog-level records `Checkpoint` and `Pruned`; version 3 payloads
-/// carry the fields format 3 added to `EntrySpec` (docs/FORMAT.md §10).
-pub const FORMAT_VERSION: u32 = 3;
+/// carry the fields format 3 added to `EntrySpec`; version 4 segments may
+/// hold `VerifySignature` records (docs/FORMAT.md §10).
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest segment format this build still reads.
 pub const OLDEST_READABLE: u32 = 1;
 
@@ -138,16 +139,17 @@ mod tests {
     #[test]
     fn newer_version_is_refused_before_the_crc_is_trusted() {
         let mut bytes = header().encode();
-        bytes[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&4u32.to_le_bytes());
+        let newer = FORMAT_VERSION + 1;
+        bytes[VERSION_OFFSET..FLAGS_OFFSET].copy_from_slice(&newer.to_le_bytes());
         let err = SegmentHeader::decode(&bytes, Path::new("s")).unwrap_err();
         assert!(
             matches!(
                 err,
                 Error::UnsupportedVersion {
-                    expected: 3,
-                    got: 4,
+                    expected: FORMAT_VERSION,
+                    got,
                     ..
-                }
+                } if got == newer
             ),
             "{err}"
         );

@@ -52,6 +52,7 @@ pub fn change_for(
             last_verification: None,
             digest_source: spec.digest_source,
             external: spec.external,
+            signature: None,
         })),
         Op::SetLifecycle { id, lifecycle } => {
             let mut e = current.cloned().ok_or_else(|| missing("set_state", &id))?;
@@ -62,6 +63,28 @@ pub fn change_for(
         }
         Op::Verify { id, outcome } => {
             let mut e = current.cloned().ok_or_else(|| missing("verify", &id))?;
+            e.trust = outcome.result.trust();
+            e.last_verified_at_ms = Some(time_ms);
+            e.last_verification = Some(Box::new(outcome));
+            e.updated_at_ms = time_ms;
+            e.updated_seq = seq;
+            Change::Upsert(Arc::new(e))
+        }
+        Op::VerifySignature {
+            id,
+            outcome,
+            signature,
+        } => {
+            let mut e = current
+                .cloned()
+                .ok_or_else(|| missing("verify_signature", &id))?;
+            // A signature that verified makes the recorded digests the
+            // signer's, and is the one the entry keeps (with its bundle); a
+            // failed one leaves both as they were (it is in the history).
+            if outcome.result == crate::entry::VerifyResult::Pass && e.digest.is_some() {
+                e.digest_source = Some(crate::entry::DigestSource::Signature);
+                e.signature = Some(signature);
+            }
             e.trust = outcome.result.trust();
             e.last_verified_at_ms = Some(time_ms);
             e.last_verification = Some(Box::new(outcome));

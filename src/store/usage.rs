@@ -5,12 +5,18 @@ use super::manifest::manifest_digest;
 use crate::entry::ModelEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The objects one entry uses: its blob or view, and the blobs of its files.
+/// The objects one entry uses: its blob or view, the blobs of its files,
+/// and the bundle of its signature.
 /// An entry registered in place (external) uses none: its files are not
 /// the store's, so nothing that removes store objects (evict, delete, gc)
 /// ever reaches them, and it keeps no store object alive either.
 pub(crate) fn objects_of(entry: &ModelEntry) -> BTreeSet<Object> {
     let mut out = BTreeSet::new();
+    // The bundle of its last signature verification is the store's, even
+    // for a model registered in place: kept so it can be verified again.
+    if let Some(s) = &entry.signature {
+        out.insert(Object::Blob(s.bundle));
+    }
     if entry.external {
         return out;
     }

@@ -10,14 +10,20 @@ mod cli_support;
 mod nats_support;
 mod support;
 
+#[cfg(feature = "signature")]
+mod a_certificate_signature_verifies_against_the_roots_given;
 mod a_copied_model_never_shares_its_bytes_with_a_file_someone_else_can_write;
 mod a_copy_import_of_a_directory_swapped_mid_import_never_copies_an_outside_file;
 #[cfg(feature = "cli")]
 mod a_corrupted_blob_registers_the_model_as_failed_and_adopt_exits_1;
+#[cfg(feature = "signature")]
+mod a_failed_signature_keeps_the_last_good_one_and_its_bundle;
 mod a_fifo_or_device_in_place_of_a_model_file_never_hangs_verify_or_adopt;
 mod a_file_rewritten_during_verification_never_passes_the_fast_path;
 mod a_file_rewritten_through_a_shared_mapping_never_passes_the_fast_path;
 mod a_hugging_face_snapshot_is_judged_by_its_publishers_listing;
+#[cfg(feature = "signature")]
+mod a_model_signing_signature_verifies_and_records_who_signed;
 mod a_model_whose_files_collide_is_skipped_and_the_rest_adopted;
 mod a_move_import_never_loses_the_source_whatever_fails;
 mod a_moved_file_is_never_put_back_through_a_symlink_planted_in_its_path;
@@ -26,6 +32,10 @@ mod a_moved_file_whose_path_is_taken_is_kept_and_reported;
 mod a_plain_directory_or_gguf_file_is_adopted_by_link_with_its_digest_computed;
 mod a_planted_move_intent_never_leads_outside_the_root;
 mod a_shared_blob_store_is_followed_only_into_itself;
+#[cfg(feature = "signature")]
+mod a_signature_over_a_hugging_face_snapshot_verifies_after_adoption;
+#[cfg(feature = "signature")]
+mod a_signature_that_cannot_be_checked_is_refused_and_nothing_is_recorded;
 mod a_source_directory_itself_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file;
 mod a_source_directory_swapped_for_a_symlink_mid_import_never_brings_in_an_outside_file;
 mod a_source_file_swapped_for_a_fifo_mid_import_never_hangs_or_registers_an_empty_file;
@@ -69,6 +79,8 @@ mod cli_exit_codes_follow_the_contract;
 mod cli_gc_evict_and_delete_exit_1_when_a_file_cannot_be_removed;
 #[cfg(feature = "cli")]
 mod cli_tampering_fails_verify_and_check;
+#[cfg(all(feature = "cli", feature = "signature"))]
+mod cli_verify_signature_records_the_signer_and_exits_1_on_a_failed_one;
 mod compaction_then_reopen_yields_the_same_state;
 mod concurrent_imports_are_single_flight;
 mod crash_at_every_step;
@@ -80,6 +92,8 @@ mod dedup_of_shared_files;
 mod delete_semantics;
 mod events_follow_resumes_at_a_byte_offset;
 mod every_field_round_trips_through_reopen;
+#[cfg(feature = "signature")]
+mod every_tampered_signature_fails_as_model_signing_says;
 mod failed_removals_are_reported_by_evict_delete_and_gc;
 mod failed_writes_are_never_shown_or_built_upon;
 #[cfg(feature = "cli")]
@@ -162,6 +176,8 @@ mod snapshot_edits_are_bound_to_the_chain;
 mod tampering_is_caught_by_the_chain_check;
 #[cfg(feature = "cli")]
 mod the_catalog_root_is_never_adopted_or_imported;
+#[cfg(feature = "signature")]
+mod the_model_transparency_compatibility_vectors_verify;
 mod truncation_at_every_offset_recovers_the_prefix;
 mod trust_is_verified_only_against_a_publisher_digest;
 mod verification_is_about_the_bytes_hashed;

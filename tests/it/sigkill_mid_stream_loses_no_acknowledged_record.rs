@@ -107,6 +107,7 @@ fn fake_entry(spec: &EntrySpec) -> ModelEntry {
         last_verification: None,
         digest_source: None,
         external: false,
+        signature: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //! UTC times, and how one journal event is shown.
 
 use catalog_core::{
-    Digest, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState, VerifyResult,
+    Digest, DigestSource, Error, Event, Lifecycle, ModelEntry, ModelRef, Op, OpContext, TrustState,
+    VerifyResult,
 };
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -42,6 +43,17 @@ pub fn result(r: VerifyResult) -> &'static str {
 /// The JSON form of an entry: the library's [`ModelEntry::to_json`].
 pub fn entry_json(e: &ModelEntry) -> Value {
     e.to_json()
+}
+
+/// The trust state for people: `verified (signed by …)` when a signature
+/// verified, else [`trust`].
+pub fn trust_line(e: &ModelEntry) -> String {
+    match (&e.signature, e.trust, e.digest_source) {
+        (Some(s), TrustState::Verified, Some(DigestSource::Signature)) => {
+            format!("verified (signed by {})", s.signer.describe())
+        }
+        _ => trust(e.trust).to_string(),
+    }
 }
 
 /// Files that could not be handled, with the reason, as JSON objects.
@@ -100,6 +112,15 @@ pub fn op_summary(op: &Op) -> String {
         Op::Pruned { first_kept } => {
             format!("history before sequence {first_kept} pruned (retain_history off)")
         }
+        Op::VerifySignature {
+            outcome, signature, ..
+        } => format!(
+            "signature {}: {} (signer {}, bundle {})",
+            result(outcome.result),
+            outcome.reason,
+            signature.signer.describe(),
+            short_digest(&signature.bundle)
+        ),
         other => format!("{other:?}"),
     }
 }

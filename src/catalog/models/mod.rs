@@ -10,11 +10,17 @@ pub(crate) mod import;
 pub(crate) mod import_bounds;
 pub(crate) mod moves;
 pub(crate) mod resolve;
+#[cfg(feature = "signature")]
+pub(crate) mod signature;
+#[cfg(feature = "signature")]
+mod signature_rehash;
 pub(crate) mod stored_candidates;
 pub(crate) mod verify;
 pub(crate) mod verify_plan;
 
 pub use evict::EvictReport;
 pub use import::{ImportOptions, ImportReport};
+#[cfg(feature = "signature")]
+pub use signature::SignatureReport;
 pub use verify::{VerifyOptions, VerifyReport};
 pub use verify_plan::VerifyPlan;

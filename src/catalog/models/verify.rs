@@ -74,7 +74,7 @@ pub struct VerifyReport {
 
 /// One file to check: where it is and what it should hash to.
 pub(super) struct Target {
-    rel: String,
+    pub(super) rel: String,
     pub(super) path: PathBuf,
     expected: Option<Digest>,
     /// The digest its publisher named it by, if that is not `expected`.
@@ -132,7 +132,7 @@ fn single_check(entry: &ModelEntry, actual: Digest, expected: Option<Digest>) ->
         return verify_digest(&actual, Some(&e));
     }
     match verify_digest(&actual, entry.digest.as_ref()) {
-        DigestCheck::Pass if entry.digest_source == Some(DigestSource::Publisher) => {
+        DigestCheck::Pass if entry.digest_source.is_some_and(DigestSource::is_vouched) => {
             DigestCheck::Pass
         }
         DigestCheck::Pass => DigestCheck::Warn {
@@ -164,6 +164,10 @@ fn manifest_check(
         None if entry.digest_source == Some(DigestSource::Publisher) => (
             DigestCheck::Pass,
             format!("all {n} files match their publisher's digests"),
+        ),
+        None if entry.digest_source == Some(DigestSource::Signature) => (
+            DigestCheck::Pass,
+            format!("all {n} files match the digests their signer signed"),
         ),
         None => {
             let reason = format!(
@@ -345,7 +349,7 @@ impl Catalog {
 
     /// The files of an entry: in the store, each confined to the root; of
     /// an entry registered in place, where they are (read only).
-    fn targets(&self, entry: &ModelEntry, opts: &VerifyOptions) -> Result<Vec<Target>> {
+    pub(super) fn targets(&self, entry: &ModelEntry, opts: &VerifyOptions) -> Result<Vec<Target>> {
         let store = &self.inner.store;
         if entry.external {
             let base = PathBuf::from(&entry.local_path);
@@ -450,7 +454,8 @@ impl Catalog {
         let reusable = |v: &Verification| match v.result {
             VerifyResult::Pass => {
                 expected.is_some_and(|e| v.actual == Some(e))
-                    || (expected.is_none() && entry.digest_source == Some(DigestSource::Publisher))
+                    || (expected.is_none()
+                        && entry.digest_source.is_some_and(DigestSource::is_vouched))
             }
             VerifyResult::Warn => expected.is_none() && v.actual.is_some(),
             VerifyResult::Fail => false,

@@ -23,6 +23,8 @@ pub mod progress;
 pub mod repair;
 pub mod show;
 pub mod verify;
+#[cfg(feature = "signature")]
+pub mod verify_signature;
 
 use catalog_core::{Catalog, Error, OpContext, Options, Result};
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `catalog show <id>`
 
 use super::Context;
-use crate::output::{entry_json, human_size, iso_time, lifecycle, result, trust};
+use crate::output::{entry_json, human_size, iso_time, lifecycle, result, trust_line};
 use catalog_core::{ModelRef, Result};
 use serde_json::json;
 use std::process::ExitCode;
@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         None => outln!("model path  - (missing; `catalog check` says more)"),
     }
     outln!("lifecycle   {}", lifecycle(e.lifecycle));
-    outln!("trust       {}", trust(e.trust));
+    outln!("trust       {}", trust_line(&e));
     outln!(
         "digest      {}{}",
         e.digest.map_or("-".into(), |d| d.to_string()),
@@ -68,6 +68,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             v.reason,
             human_size(v.bytes),
             v.duration_ms
+        );
+    }
+    if let Some(sig) = &e.signature {
+        outln!(
+            "signature   {}, bundle {} (kept in the store)",
+            sig.signer.describe(),
+            sig.bundle
         );
     }
     for f in &e.files {

@@ -1,4 +1,6 @@
-//! `catalog verify [<id>...|--all] [--expect sha256:HEX] [--fast]`
+//! `catalog verify [<id>...|--all] [--expect sha256:HEX] [--fast]`, and
+//! `catalog verify <id> --signature model.sig --key pub.pem` (an OpenSSF
+//! Model Signing signature, `signature` feature).
 
 use super::Context;
 use super::add::parse_digest;
@@ -9,6 +11,10 @@ use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
+#[cfg_attr(
+    feature = "signature",
+    command(group(clap::ArgGroup::new("trust").args(["key", "cert_chain"])))
+)]
 pub struct Args {
     /// The models to verify.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -25,9 +31,49 @@ pub struct Args {
     /// it, every byte is re-hashed).
     #[arg(long)]
     fast: bool,
+    /// Verify this OpenSSF Model Signing signature (a Sigstore bundle, as
+    /// `model_signing sign` writes it) against the model's recorded
+    /// digests; only with a single id, and with --key.
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "FILE", requires = "trust", conflicts_with_all = ["all", "expect"])]
+    signature: Option<std::path::PathBuf>,
+    /// Trust the signer's public key (PEM, EC P-256, P-384 or P-521).
+    #[cfg(feature = "signature")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "signature",
+        conflicts_with = "cert_chain"
+    )]
+    key: Option<std::path::PathBuf>,
+    /// Trust certificates that chain to these roots (PEM; validated at the
+    /// leaf's notBefore, as model-signing does).
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    cert_chain: Option<std::path::PathBuf>,
+    /// A path of the model (a file or directory, relative to it) that is not
+    /// part of the signed model, as `model_signing verify --ignore-paths`;
+    /// repeatable.
+    #[cfg(feature = "signature")]
+    #[arg(long, value_name = "PATH", requires = "signature")]
+    ignore_paths: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
+    #[cfg(feature = "signature")]
+    if let Some(sig) = &args.signature {
+        let trust = match (&args.key, &args.cert_chain) {
+            (Some(key), _) => super::verify_signature::Trust::Key(key),
+            (None, Some(roots)) => super::verify_signature::Trust::CertChain(roots),
+            (None, None) => {
+                return Err(Error::InvalidInput {
+                    field: "--signature",
+                    reason: "give --key or --cert-chain: whom to trust".into(),
+                });
+            }
+        };
+        return super::verify_signature::run(ctx, &args.ids, sig, trust, &args.ignore_paths);
+    }
     if args.expect.is_some() && args.ids.len() != 1 {
         return Err(Error::InvalidInput {
             field: "--expect",
