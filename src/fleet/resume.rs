@@ -188,13 +188,13 @@ pub(crate) async fn last_exported(
             }
             // A new stream (a rotation), or this node's messages removed
             // by a limit: continue after what the claim says was exported.
-            let head = catalog.head().seq;
-            if head < claimed {
+            if !journal_reaches(catalog, claimed)? {
                 return Err(diverged(
                     claimed,
                     format!(
                         "the node's claim says events up to {claimed} were exported but the \
-                         journal ends at {head}: the catalog was restored from an older copy"
+                         journal ends at {}: the catalog was restored from an older copy",
+                        journal_end(catalog)?
                     ),
                 ));
             }
@@ -271,7 +271,7 @@ pub(crate) async fn last_exported(
             format!(
                 "the stream has this node's events up to {seq} but the journal ends at {}: \
                  the catalog was restored from an older copy",
-                catalog.head().seq
+                journal_end(catalog)?
             ),
         )),
         Some(e) if e.seq == seq => {
@@ -314,6 +314,24 @@ pub(crate) async fn last_exported(
             Ok(seq)
         }
     }
+}
+
+/// Whether the journal's files hold event `seq` or a later one (or pruned
+/// it: then it was there). Read from the files, not from the handle's
+/// state: the exporter's handle is opened before the first record and
+/// never replays the journal (`Catalog::open_read_only_at_start`).
+fn journal_reaches(catalog: &Catalog, seq: u64) -> Result<bool> {
+    if seq < catalog.history_start()? {
+        return Ok(true);
+    }
+    Ok(catalog.events(seq)?.next().transpose()?.is_some())
+}
+
+/// The last sequence number in the journal (for an error's text: this
+/// brings the handle up to date, a replay).
+fn journal_end(catalog: &Catalog) -> Result<u64> {
+    catalog.refresh()?;
+    Ok(catalog.head().seq)
 }
 
 #[cfg(test)]
