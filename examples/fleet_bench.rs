@@ -236,7 +236,8 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let listing = fleet::fleet_ls(&nats, &ls_layout, None, Duration::from_secs(60)).unwrap();
+        let listing =
+            fleet::fleet_ls(&nats, &ls_layout, None, Duration::from_secs(60), None).unwrap();
         times.push(t.elapsed().as_secs_f64());
         assert_eq!(listing.models.len() as u64, nodes * models);
     }

@@ -107,15 +107,17 @@ pub(crate) fn parse_msg_id(id: &str) -> Option<MsgId<'_>> {
 }
 
 /// Claims `node` for `catalog_id` in the fleet bucket (rule 1); returns
-/// the last sequence number the claim says was exported (0 for a new one).
+/// the last sequence number the claim says was exported (0 for a new one)
+/// and the signing keys it names, current first. A new claim names
+/// `sign_key`.
 pub(crate) async fn claim(
     kv: &kv::Store,
     nats: &NatsConfig,
-    node: &NodeName,
-    catalog_id: &str,
+    (node, catalog_id): (&NodeName, &str),
     stream: &str,
     host: &str,
-) -> Result<u64> {
+    sign_key: Option<String>,
+) -> Result<(u64, Vec<String>)> {
     let key = node.node_key();
     for _ in 0..3 {
         let entry = kv
@@ -123,11 +125,11 @@ pub(crate) async fn claim(
             .await
             .map_err(|e| nats.error("reading the node's claim", e))?;
         if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
-            let (theirs, exported) = serde_json::from_slice::<FleetNode>(&entry.value)
-                .map(|n| (n.catalog_id, n.exported_seq))
+            let (theirs, exported, keys) = serde_json::from_slice::<FleetNode>(&entry.value)
+                .map(|n| (n.catalog_id.clone(), n.exported_seq, n.sign_keys()))
                 .unwrap_or_default();
             if theirs == catalog_id {
-                return Ok(exported);
+                return Ok((exported, keys));
             }
             return Err(Error::FleetNodeTaken {
                 node: node.to_string(),
@@ -143,10 +145,12 @@ pub(crate) async fn claim(
             heartbeat_ms: crate::clock::now_ms(),
             host: host.to_string(),
             exporter: concat!("catalog-core ", env!("CARGO_PKG_VERSION")).to_string(),
+            sign_key: sign_key.clone(),
+            old_sign_keys: Vec::new(),
         };
         let body = serde_json::to_vec(&claim).unwrap_or_default();
         match kv.create(&key, body.into()).await {
-            Ok(_) => return Ok(0),
+            Ok(_) => return Ok((0, sign_key.into_iter().collect())),
             // Another exporter claimed it (or a deleted claim's marker is
             // there): read it again.
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}

@@ -70,6 +70,10 @@ pub struct ExportOptions {
     pub max_backoff: Duration,
     /// Set to stop a following exporter (it flushes and returns).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Sign every event and fleet-state value with this key, and name its
+    /// public key in the node's claim (docs/FLEET.md, "Signatures"); load
+    /// it with [`NodeKey::load_or_create`](crate::fleet::NodeKey::load_or_create).
+    pub sign: Option<crate::fleet::NodeKey>,
 }
 
 impl ExportOptions {
@@ -85,6 +89,7 @@ impl ExportOptions {
             flush_every: Duration::from_secs(10),
             max_backoff: Duration::from_secs(10),
             stop: None,
+            sign: None,
         }
     }
 

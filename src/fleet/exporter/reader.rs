@@ -7,10 +7,13 @@
 
 use crate::catalog::{Catalog, Event, EventsPosition};
 use crate::error::Result;
+use crate::fleet::resume::msg_id;
+use crate::fleet::sign::NodeKey;
 use crate::fleet::subject::NodeName;
 use crate::journal::op::Op;
 use crate::state::{State, change_for};
 use bytes::BufMut;
+use std::fmt::Write as _;
 
 /// One event, read and rendered.
 pub(super) struct Item {
@@ -23,6 +26,8 @@ pub(super) struct Item {
     pub removed: Option<String>,
     /// Its body: a slice of the reader's buffer.
     pub body: bytes::Bytes,
+    /// Its `Catalog-Sig`, when the node signs.
+    pub sig: Option<String>,
 }
 
 /// One window's events.
@@ -93,6 +98,8 @@ const BODY_BUFFER: usize = 256 * 1024;
 struct Renderer<'a> {
     node: &'a NodeName,
     cid: &'a str,
+    /// The key to sign with, the subject and the message id's prefix.
+    sign: Option<(&'a NodeKey, String, String)>,
     cache: RedactCache,
     buffer: bytes::BytesMut,
 }
@@ -116,12 +123,20 @@ impl Renderer<'_> {
             Op::Delete { id } | Op::Evict { id, .. } => (event.seq, Some(id.clone())),
             _ => (event.seq, None),
         };
+        let sig = self.sign.as_mut().map(|(key, subject, id)| {
+            let prefix = id.len();
+            let _ = write!(id, "{}", event.seq);
+            let sig = key.sign(subject, id, &body);
+            id.truncate(prefix);
+            sig
+        });
         let item = Item {
             seq: event.seq,
             covers,
             time_ms: event.time_ms,
             removed,
             body,
+            sig,
         };
         (item, event.op)
     }
@@ -136,7 +151,7 @@ pub(super) fn read_windows(
     catalog: &Catalog,
     from: ReadFrom,
     window: usize,
-    (node, cid): (&NodeName, &str),
+    (node, cid, key): (&NodeName, &str, Option<&NodeKey>),
     tx: &tokio::sync::mpsc::Sender<Result<Window>>,
 ) -> (Option<EventsPosition>, Option<Folded>) {
     let ReadFrom {
@@ -159,6 +174,11 @@ pub(super) fn read_windows(
     let mut renderer = Renderer {
         node,
         cid,
+        sign: key.map(|k| {
+            let mut prefix = msg_id(node, cid, 0);
+            prefix.pop();
+            (k, node.subject(), prefix)
+        }),
         cache: RedactCache::default(),
         buffer: bytes::BytesMut::with_capacity(BODY_BUFFER),
     };
@@ -230,7 +250,7 @@ mod tests {
         };
         let reader = {
             let (catalog, node, cid) = (at_start.clone(), node.clone(), cid.clone());
-            std::thread::spawn(move || read_windows(&catalog, from, 2, (&node, &cid), &tx))
+            std::thread::spawn(move || read_windows(&catalog, from, 2, (&node, &cid, None), &tx))
         };
         let mut bodies = Vec::new();
         while let Some(window) = rx.blocking_recv() {

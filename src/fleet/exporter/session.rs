@@ -11,6 +11,7 @@ use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::fleet::config::{Connection, NatsConfig};
 use crate::fleet::resume::{claim, last_exported, msg_id};
+use crate::fleet::sign::SIG_HEADER;
 use crate::fleet::state::{FleetNode, NodeState};
 use crate::state::State;
 use async_nats::jetstream::{self, kv, message::PublishMessage as Publish};
@@ -29,9 +30,14 @@ pub(super) struct Session<'a> {
     kv: kv::Store,
     cid: String,
     host: String,
+    /// The keys the claim names (`sign_key`, `old_sign_keys`).
+    keys: (Option<String>, Vec<String>),
     /// What the bucket holds for this node.
     fleet: NodeState,
 }
+
+/// Keys a claim keeps from before, at most.
+const OLD_KEYS: usize = 16;
 
 /// Runs one session: resumes after what the stream holds, publishes every
 /// event after it (and, following, every new one), keeps the bucket up
@@ -92,9 +98,15 @@ impl<'a> Session<'a> {
         let host = host_name();
         let stream = layout.stream(&js, nats, &node.subject()).await?;
         let (kv, kv_stream) = layout.bucket(&js, nats).await?;
-        let claimed = claim(&kv, nats, node, &cid, &layout.stream, &host).await?;
+        let ours = opts.sign.as_ref().map(|k| k.public_hex());
+        let (claimed, mut old) =
+            claim(&kv, nats, (node, &cid), &layout.stream, &host, ours.clone()).await?;
+        // A key that changed moves to the old ones: what it signed still
+        // verifies.
+        old.retain(|k| Some(k) != ours.as_ref());
+        old.truncate(OLD_KEYS);
         let last = last_exported(&stream, &layout.stream, nats, node, catalog, claimed).await?;
-        let mut fleet = NodeState::new(node.clone(), cid.clone());
+        let mut fleet = NodeState::new(node.clone(), cid.clone(), opts.sign.clone());
         fleet.load(&kv_stream, nats, &layout.bucket).await?;
         let session = Session {
             catalog,
@@ -105,6 +117,7 @@ impl<'a> Session<'a> {
             kv,
             cid,
             host,
+            keys: (ours, old),
             fleet,
         };
         Ok((session, last))
@@ -138,6 +151,8 @@ impl<'a> Session<'a> {
             heartbeat_ms: crate::clock::now_ms(),
             host: self.host.clone(),
             exporter: concat!("catalog-core ", env!("CARGO_PKG_VERSION")).to_string(),
+            sign_key: self.keys.0.clone(),
+            old_sign_keys: self.keys.1.clone(),
         };
         let body = serde_json::to_vec(&beat).unwrap_or_default();
         self.kv
@@ -226,12 +241,12 @@ impl<'a> Session<'a> {
         let window = self.opts.window.max(1);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Window>>(4);
         let reader = {
-            let (catalog, node, cid) = (
-                self.catalog.clone(),
-                self.opts.node.clone(),
-                self.cid.clone(),
-            );
-            std::thread::spawn(move || read_windows(&catalog, from, window, (&node, &cid), &tx))
+            let catalog = self.catalog.clone();
+            let (node, cid) = (self.opts.node.clone(), self.cid.clone());
+            let key = self.opts.sign.clone();
+            std::thread::spawn(move || {
+                read_windows(&catalog, from, window, (&node, &cid, key.as_ref()), &tx)
+            })
         };
         let published = self.send_all(report, &mut rx, taken, last_flush).await;
         drop(rx);
@@ -265,7 +280,10 @@ impl<'a> Session<'a> {
             for item in batch {
                 id.truncate(id_prefix);
                 let _ = write!(id, "{}", item.seq);
-                let publish = Publish::build().payload(item.body.clone()).message_id(&id);
+                let mut publish = Publish::build().payload(item.body.clone()).message_id(&id);
+                if let Some(sig) = &item.sig {
+                    publish = publish.header(SIG_HEADER, sig.as_str());
+                }
                 let ack = self
                     .js
                     .send_publish(subject.clone(), publish)

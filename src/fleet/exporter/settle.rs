@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::fleet::config::NatsConfig;
 use crate::fleet::origin::check_event;
 use crate::fleet::resume::{MSG_ID_HEADER, fallback_msg_id, msg_id};
+use crate::fleet::sign::SIG_HEADER;
 use crate::fleet::state::NodeState;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 
@@ -127,9 +128,12 @@ async fn check_duplicate(
         "this node's message id was taken by a message on another subject; publishing the event \
          again under an id that cannot be taken"
     );
-    let again = Publish::build()
-        .payload(sent.body.clone())
-        .message_id(fallback_msg_id(node, cid, sent.seq));
+    let fallback = fallback_msg_id(node, cid, sent.seq);
+    let mut again = Publish::build().payload(sent.body.clone());
+    if let Some(key) = &opts.sign {
+        again = again.header(SIG_HEADER, key.sign(&subject, &fallback, &sent.body));
+    }
+    let again = again.message_id(fallback);
     let ack = js
         .send_publish(subject, again)
         .await
