@@ -298,51 +298,19 @@ async fn history(
         start_time: async_nats::datetime::from_nanos(i128::from(start) * 1_000_000)
             .map_err(|e| nats.error("reading the stream", e))?,
     };
-    type Found = (
-        Vec<(u64, String, u64, Value)>,
-        Vec<Dropped>,
-        HashSet<(String, String, u64)>,
-    );
+    let check = EventCheck {
+        id,
+        since_ms,
+        claims: &by_node,
+        keys: keys.as_ref(),
+    };
     let (mut found, more, _) = read_fold(
         &stream,
         nats,
         super::subject::STREAM_SUBJECTS.to_string(),
         start_time,
         || -> Found { Default::default() },
-        |(found, dropped, seen), r| {
-            let at = || format!("{}#{}", r.subject, r.stream_seq);
-            // Only this model's messages count (an unreadable one might be).
-            if serde_json::from_slice::<EventHead>(&r.payload)
-                .is_ok_and(|h| h.id.as_deref() != Some(id))
-            {
-                return;
-            }
-            let (node, head) = match check_event(&r.subject, r.msg_id.as_deref(), &r.payload) {
-                Ok(ok) => ok,
-                Err(reason) => return dropped.push(Dropped::new(at(), reason)),
-            };
-            if let Err(reason) = check_catalog(&by_node, node, &head.catalog_id) {
-                return dropped.push(Dropped::new(at(), reason));
-            }
-            let id = r.msg_id.as_deref().unwrap_or_default();
-            if let Some(Err(reason)) = keys
-                .as_ref()
-                .map(|k| k.check(node, r.sig.as_deref(), (&r.subject, id, &r.payload)))
-            {
-                return dropped.push(Dropped::new(at(), reason));
-            }
-            if since_ms.is_some_and(|s| head.time_ms < s) {
-                return;
-            }
-            let key = (node.to_string(), head.catalog_id.to_string(), head.seq);
-            if !seen.insert(key) {
-                return dropped.push(Dropped::new(at(), DropReason::Duplicate));
-            }
-            match serde_json::from_slice::<Value>(&r.payload) {
-                Ok(v) => found.push((head.time_ms, node.to_string(), head.seq, v)),
-                Err(_) => dropped.push(Dropped::new(at(), DropReason::Unreadable)),
-            }
-        },
+        |found, r| check.fold(found, r),
     )
     .await?;
     dropped.extend(more);
@@ -351,4 +319,62 @@ async fn history(
         events: found.into_iter().map(|(_, _, _, v)| v).collect(),
         dropped,
     })
+}
+
+/// The events found so far (time, node, sequence number, body), what was
+/// left out, and the (node, catalog id, sequence number) seen.
+type Found = (
+    Vec<(u64, String, u64, Value)>,
+    Vec<Dropped>,
+    HashSet<(String, String, u64)>,
+);
+
+/// What `fleet history` keeps of the stream's messages.
+struct EventCheck<'a> {
+    /// The model.
+    id: &'a str,
+    since_ms: Option<u64>,
+    /// Node → catalog id, from the claims.
+    claims: &'a HashMap<String, String>,
+    /// Each node's keys, when verifying.
+    keys: Option<&'a NodeKeys>,
+}
+
+impl EventCheck<'_> {
+    /// Keeps `r` if it is an event of the model that speaks for its
+    /// subject's node (and, verifying, was signed by it), once.
+    fn fold(&self, (found, dropped, seen): &mut Found, r: super::read::Read) {
+        let at = || format!("{}#{}", r.subject, r.stream_seq);
+        // Only this model's messages count (an unreadable one might be).
+        if serde_json::from_slice::<EventHead>(&r.payload)
+            .is_ok_and(|h| h.id.as_deref() != Some(self.id))
+        {
+            return;
+        }
+        let (node, head) = match check_event(&r.subject, r.msg_id.as_deref(), &r.payload) {
+            Ok(ok) => ok,
+            Err(reason) => return dropped.push(Dropped::new(at(), reason)),
+        };
+        if let Err(reason) = check_catalog(self.claims, node, &head.catalog_id) {
+            return dropped.push(Dropped::new(at(), reason));
+        }
+        let id = r.msg_id.as_deref().unwrap_or_default();
+        if let Some(Err(reason)) = self
+            .keys
+            .map(|k| k.check(node, r.sig.as_deref(), (&r.subject, id, &r.payload)))
+        {
+            return dropped.push(Dropped::new(at(), reason));
+        }
+        if self.since_ms.is_some_and(|s| head.time_ms < s) {
+            return;
+        }
+        let key = (node.to_string(), head.catalog_id.to_string(), head.seq);
+        if !seen.insert(key) {
+            return dropped.push(Dropped::new(at(), DropReason::Duplicate));
+        }
+        match serde_json::from_slice::<Value>(&r.payload) {
+            Ok(v) => found.push((head.time_ms, node.to_string(), head.seq, v)),
+            Err(_) => dropped.push(Dropped::new(at(), DropReason::Unreadable)),
+        }
+    }
 }

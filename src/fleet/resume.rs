@@ -175,51 +175,13 @@ pub(crate) async fn last_exported(
     claimed: u64,
 ) -> Result<u64> {
     let ours = catalog.catalog_id();
-    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
-        node: node.to_string(),
-        stream: stream_name.to_string(),
-        seq,
-        reason,
-    };
     let msg = match stream
         .get_last_raw_message_by_subject(&node.subject())
         .await
     {
         Ok(m) => m,
         Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
-            if claimed == 0 {
-                return Ok(0);
-            }
-            // A new stream (a rotation), or this node's messages removed
-            // by a limit: continue after what the claim says was exported.
-            if !journal_reaches(catalog, claimed)? {
-                return Err(diverged(
-                    claimed,
-                    format!(
-                        "the node's claim says events up to {claimed} were exported but the \
-                         journal ends at {}: the catalog was restored from an older copy",
-                        journal_end(catalog)?
-                    ),
-                ));
-            }
-            let start = catalog.history_start()?;
-            if start > claimed + 1 {
-                return Err(diverged(
-                    claimed + 1,
-                    format!(
-                        "events {}..{} were pruned from the journal before they were exported",
-                        claimed + 1,
-                        start - 1
-                    ),
-                ));
-            }
-            tracing::warn!(
-                node = %node,
-                claimed,
-                "the stream holds no message of this node; continuing after the event its claim \
-                 says was exported (a new stream, or its messages were removed)"
-            );
-            return Ok(claimed);
+            return after_claim(stream_name, node, catalog, claimed);
         }
         Err(e) => return Err(nats.error("reading the node's last message", e)),
     };
@@ -252,6 +214,68 @@ pub(crate) async fn last_exported(
         });
     }
     let body: Value = serde_json::from_slice(&msg.payload).unwrap_or(Value::Null);
+    in_journal(stream_name, node, catalog, seq, &body)
+}
+
+/// Rule 2 when the subject holds no message: 0 for a new node, else what
+/// the claim says was exported, if the journal still holds it.
+fn after_claim(stream_name: &str, node: &NodeName, catalog: &Catalog, claimed: u64) -> Result<u64> {
+    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
+        node: node.to_string(),
+        stream: stream_name.to_string(),
+        seq,
+        reason,
+    };
+    if claimed == 0 {
+        return Ok(0);
+    }
+    // A new stream (a rotation), or this node's messages removed
+    // by a limit: continue after what the claim says was exported.
+    if !journal_reaches(catalog, claimed)? {
+        return Err(diverged(
+            claimed,
+            format!(
+                "the node's claim says events up to {claimed} were exported but the \
+                 journal ends at {}: the catalog was restored from an older copy",
+                journal_end(catalog)?
+            ),
+        ));
+    }
+    let start = catalog.history_start()?;
+    if start > claimed + 1 {
+        return Err(diverged(
+            claimed + 1,
+            format!(
+                "events {}..{} were pruned from the journal before they were exported",
+                claimed + 1,
+                start - 1
+            ),
+        ));
+    }
+    tracing::warn!(
+        node = %node,
+        claimed,
+        "the stream holds no message of this node; continuing after the event its claim \
+         says was exported (a new stream, or its messages were removed)"
+    );
+    Ok(claimed)
+}
+
+/// Rule 3: the journal must still hold what the stream says was event
+/// `seq` (`body`, the stream's last message of the node).
+fn in_journal(
+    stream_name: &str,
+    node: &NodeName,
+    catalog: &Catalog,
+    seq: u64,
+    body: &Value,
+) -> Result<u64> {
+    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
+        node: node.to_string(),
+        stream: stream_name.to_string(),
+        seq,
+        reason,
+    };
     let start = catalog.history_start()?;
     if start > seq + 1 {
         return Err(diverged(

@@ -113,6 +113,12 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     warn_dropped("fleet ls", &listing.dropped, false);
+    print_listing(&listing);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The two tables of `fleet ls`: models, then nodes.
+fn print_listing(listing: &fleet::FleetListing) {
     let rows: Vec<Vec<String>> = listing
         .models
         .iter()
@@ -167,7 +173,6 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
         &["NODE", "CATALOG", "EXPORTED", "LAST SEEN", "STATUS"],
         &rows,
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
