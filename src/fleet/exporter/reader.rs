@@ -6,14 +6,17 @@
 //! without replaying it (`Catalog::open_read_only_at_start`).
 
 use crate::catalog::{Catalog, Event, EventsPosition};
+use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::fleet::resume::msg_id;
 use crate::fleet::sign::NodeKey;
 use crate::fleet::subject::NodeName;
 use crate::journal::op::Op;
-use crate::state::{State, change_for};
+use crate::state::{Change, change_for};
 use bytes::BufMut;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// One event, read and rendered.
 pub(super) struct Item {
@@ -33,11 +36,16 @@ pub(super) struct Item {
 /// One window's events.
 pub(super) type Window = Vec<Item>;
 
-/// The catalog's entries right after event `seq` (0: before the first).
+/// The catalog's entries right after event `seq` (0: before the first),
+/// by id. (A plain hash map: the exporter needs no order and no index by
+/// reference, and this is kept up to date once per event.)
 pub(super) struct Folded {
     pub seq: u64,
-    pub state: State,
+    pub state: Entries,
 }
+
+/// Entries by id.
+pub(super) type Entries = HashMap<String, Arc<ModelEntry>, foldhash::fast::RandomState>;
 
 impl Folded {
     /// Applies `event` (the next one after `self.seq`); `false` if it does
@@ -45,14 +53,21 @@ impl Folded {
     /// state is then unknown from here on.
     fn apply(&mut self, seq: u64, covers: u64, time_ms: u64, op: Op) -> bool {
         let current = op.model_id().and_then(|id| self.state.get(id));
-        match change_for(current, op, seq, time_ms) {
-            Ok(change) => {
-                self.state.apply(change);
-                self.seq = covers;
-                true
+        match change_for(current.map(|e| &**e), op, seq, time_ms) {
+            Ok(Change::Upsert(entry)) => match self.state.get_mut(&entry.id) {
+                Some(held) => *held = entry,
+                None => {
+                    self.state.insert(entry.id.clone(), entry);
+                }
+            },
+            Ok(Change::Remove(id)) => {
+                self.state.remove(&id);
             }
-            Err(_) => false,
+            Ok(Change::Nothing) => {}
+            Err(_) => return false,
         }
+        self.seq = covers;
+        true
     }
 }
 
@@ -71,7 +86,7 @@ pub(super) struct ReadFrom {
 /// the same references over and over, and parsing one costs more than
 /// rendering the rest of the event.
 #[derive(Default)]
-struct RedactCache(std::collections::HashMap<String, String>);
+struct RedactCache(HashMap<String, String, foldhash::fast::RandomState>);
 
 impl RedactCache {
     const MAX: usize = 1 << 16;
@@ -245,7 +260,7 @@ mod tests {
             position: None,
             folded: Some(Folded {
                 seq: 0,
-                state: State::default(),
+                state: Entries::default(),
             }),
         };
         let reader = {
@@ -270,7 +285,8 @@ mod tests {
         let folded = folded.expect("every event applied");
         assert_eq!(folded.seq, 7);
         let replayed = Catalog::open_read_only(dir.path()).unwrap().list();
-        let ours: Vec<_> = folded.state.values().cloned().collect();
+        let mut ours: Vec<_> = folded.state.values().map(|e| (**e).clone()).collect();
+        ours.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(ours, replayed, "the folded state is the replayed one");
         at_start.refresh().unwrap();
         assert_eq!(

@@ -3,7 +3,7 @@
 //! (`resume`), then publish every event after that, pipelined with a
 //! sliding window, bringing the fleet bucket up to date as it goes.
 
-use super::reader::{Folded, ReadFrom, Window, read_windows};
+use super::reader::{Entries, Folded, ReadFrom, Window, read_windows};
 use super::settle::{InFlight, Settle, publish_error};
 use super::{ExportOptions, ExportReport, host_name, sleep_unless_stopped};
 use crate::catalog::{Catalog, EventsPosition};
@@ -13,10 +13,10 @@ use crate::fleet::config::{Connection, NatsConfig};
 use crate::fleet::resume::{claim, last_exported, msg_id};
 use crate::fleet::sign::SIG_HEADER;
 use crate::fleet::state::{FleetNode, NodeState};
-use crate::state::State;
 use async_nats::jetstream::{self, kv, message::PublishMessage as Publish};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A session's connection to the stream and the bucket, and what it
@@ -62,16 +62,16 @@ pub(super) async fn session(
         Some(f) => Some(f),
         None if last == 0 => Some(Folded {
             seq: 0,
-            state: State::default(),
+            state: Entries::default(),
         }),
         // Resuming: the state at `last` from the newest snapshot before it
         // and the journal after it (then the reader folds on from there).
         None => catalog.state_at(last).ok().map(|entries| Folded {
             seq: last,
-            state: entries.into_values().fold(State::default(), |mut s, e| {
-                s.insert(e);
-                s
-            }),
+            state: entries
+                .into_iter()
+                .map(|(id, e)| (id, Arc::new(e)))
+                .collect(),
         }),
     };
     s.sync(report, last, folded.as_ref(), false).await?;
@@ -135,7 +135,7 @@ impl<'a> Session<'a> {
         rebuild: bool,
     ) -> Result<bool> {
         let entries = match folded.filter(|f| f.seq == seq) {
-            Some(f) => Some(f.state.values().cloned().collect()),
+            Some(f) => Some(f.state.values().map(|e| (**e).clone()).collect()),
             None => self.entries_at(seq, rebuild)?,
         };
         let synced = entries.is_some();
