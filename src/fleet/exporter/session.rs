@@ -162,17 +162,17 @@ impl<'a> Session<'a> {
         Ok(synced)
     }
 
-    /// The catalog's entries at `seq` from the handle, if it is exactly
-    /// there after a refresh, else (`rebuild`) by replaying up to it.
+    /// The catalog's entries at `seq`: with `rebuild`, from the newest
+    /// snapshot before it and the journal after it (a flush during a long
+    /// catch-up, while the reader is ahead); else from the handle if it is
+    /// exactly there after a refresh (which, on the handle opened at the
+    /// start, replays the journal once).
     fn entries_at(&self, seq: u64, rebuild: bool) -> Result<Option<Vec<ModelEntry>>> {
+        if rebuild {
+            return Ok(Some(self.catalog.state_at(seq)?.into_values().collect()));
+        }
         self.catalog.refresh()?;
-        Ok(if self.catalog.head().seq == seq {
-            Some(self.catalog.list())
-        } else if rebuild {
-            Some(self.catalog.state_at(seq)?.into_values().collect())
-        } else {
-            None
-        })
+        Ok((self.catalog.head().seq == seq).then(|| self.catalog.list()))
     }
 
     /// Publishes every event after `report.last_seq`, then (following)
