@@ -311,6 +311,19 @@ pub enum Error {
         stream_seq: u64,
     },
 
+    /// Fleet signatures: the node's signing key file cannot be used (it is
+    /// readable by others, damaged, or of a newer format).
+    #[error(
+        "fleet signing key {}: {problem} (docs/FLEET.md, \"Signatures\")",
+        path.display()
+    )]
+    FleetKey {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// What is wrong, and how to fix it.
+        problem: String,
+    },
+
     /// The NATS server refused this client in a way retrying cannot
     /// change: an authorization or permissions violation, a payload over
     /// the server's limit. A following exporter stops on it.

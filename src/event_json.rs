@@ -63,7 +63,7 @@ impl Event {
 struct EventJson<'a> {
     actor: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    actual: Option<Option<String>>,
+    actual: Option<Option<Shown<crate::Digest>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bundle: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +77,7 @@ struct EventJson<'a> {
     content: Option<String>,
     correlation_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    digest: Option<Option<String>>,
+    digest: Option<Option<Shown<crate::Digest>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest_source: Option<Option<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,8 +113,19 @@ struct EventJson<'a> {
     size_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_seq: Option<u64>,
-    time: String,
+    time: Shown<IsoTime>,
     time_ms: u64,
+}
+
+/// A value serialized as the string its `Display` writes, without an
+/// intermediate `String` (the exporter renders a million bodies per
+/// catch-up).
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> serde::Serialize for Shown<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
 impl<'a> EventJson<'a> {
@@ -153,7 +164,7 @@ impl<'a> EventJson<'a> {
             signer: None,
             size_bytes: None,
             snapshot_seq: None,
-            time: iso_time(e.time_ms),
+            time: Shown(IsoTime(e.time_ms)),
             time_ms: e.time_ms,
         };
         match &e.op {
@@ -161,7 +172,7 @@ impl<'a> EventJson<'a> {
                 j.model_ref = Some(redact(&spec.model_ref));
                 j.path = Some(&spec.local_path);
                 j.lifecycle = Some(lifecycle_str(spec.lifecycle));
-                j.digest = Some(spec.digest.map(|d| d.to_string()));
+                j.digest = Some(spec.digest.map(Shown));
                 j.digest_source = Some(spec.digest_source.map(crate::DigestSource::as_str));
                 j.size_bytes = Some(spec.size_bytes);
                 j.files = Some(spec.files.len());
@@ -171,7 +182,7 @@ impl<'a> EventJson<'a> {
             Op::Verify { outcome, .. } => {
                 j.result = Some(outcome.result.as_str());
                 j.reason = Some(&outcome.reason);
-                j.actual = Some(outcome.actual.map(|d| d.to_string()));
+                j.actual = Some(outcome.actual.map(Shown));
                 j.bytes = Some(outcome.bytes);
                 j.duration_ms = Some(outcome.duration_ms);
             }
@@ -198,7 +209,7 @@ impl<'a> EventJson<'a> {
             } => {
                 j.result = Some(outcome.result.as_str());
                 j.reason = Some(&outcome.reason);
-                j.actual = Some(outcome.actual.map(|d| d.to_string()));
+                j.actual = Some(outcome.actual.map(Shown));
                 j.bytes = Some(outcome.bytes);
                 j.duration_ms = Some(outcome.duration_ms);
                 j.signer = Some(signature.signer.describe());
@@ -225,17 +236,28 @@ pub(crate) fn trust_str(t: TrustState) -> &'static str {
 
 /// Unix milliseconds as UTC ISO-8601: `2024-05-01T12:34:56.789Z`.
 pub fn iso_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+    IsoTime(ms).to_string()
+}
+
+/// Unix milliseconds, shown as UTC ISO-8601 (written in place).
+struct IsoTime(u64);
+
+impl std::fmt::Display for IsoTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0;
+        let secs = ms / 1000;
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            ms % 1000
+        )
+    }
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard

@@ -22,6 +22,7 @@ mod origin;
 mod query;
 mod read;
 mod resume;
+mod sign;
 mod state;
 mod subject;
 
@@ -31,6 +32,7 @@ pub use layout::Layout;
 pub use origin::{DropReason, Dropped};
 pub use query::{FleetHistory, FleetListing, NodeStatus, fleet_history, fleet_ls};
 pub use resume::{MSG_ID_HEADER, msg_id};
+pub use sign::{KEY_FILE, Keys, NodeKey, SIG_HEADER, key_path};
 pub use state::{FleetModel, FleetNode};
 pub use subject::{
     DEFAULT_BUCKET, DEFAULT_STREAM, MAX_NODE_LEN, NodeName, STREAM_SUBJECTS, check_stream_name,

@@ -45,6 +45,15 @@ pub enum DropReason {
     CatalogId,
     /// The same event (node, catalog id, sequence number) again.
     Duplicate,
+    /// Verifying: the message carries no signature (`Catalog-Sig`).
+    NoSignature,
+    /// Verifying: the signature is not one of the node's keys over this
+    /// subject, message id and body (forged, edited, or moved to another
+    /// id or key).
+    BadSignature,
+    /// Verifying: there is no key to check the node's messages with (its
+    /// claim names none, or none was pinned for it).
+    NoKey,
 }
 
 impl DropReason {
@@ -58,6 +67,9 @@ impl DropReason {
             DropReason::NoClaim => "node-has-no-claim",
             DropReason::CatalogId => "catalog-id-not-the-claims",
             DropReason::Duplicate => "duplicate",
+            DropReason::NoSignature => "no-signature",
+            DropReason::BadSignature => "bad-signature",
+            DropReason::NoKey => "node-has-no-key",
         }
     }
 
@@ -74,6 +86,12 @@ impl DropReason {
             DropReason::NoClaim => "the node has no claim (n.<node>) in the fleet bucket",
             DropReason::CatalogId => "the catalog id is not the one the node's claim names",
             DropReason::Duplicate => "a second copy of an event already read",
+            DropReason::NoSignature => "not signed (verifying)",
+            DropReason::BadSignature => {
+                "the signature is not the node's over this subject, message id and body \
+                 (verifying)"
+            }
+            DropReason::NoKey => "no key to check the node's signatures with (verifying)",
         }
     }
 }

@@ -14,6 +14,7 @@ use super::origin::{
     DropReason, Dropped, EventHead, check_catalog, check_claim, check_event, check_model,
 };
 use super::read::{read_fold, read_last_values};
+use super::sign::{Keys, NodeKeys};
 use super::state::{FleetModel, FleetNode};
 use super::subject::{MODEL_KEY_PREFIX, NODE_KEY_PREFIX, escape_id, parse_key};
 use crate::error::Result;
@@ -65,12 +66,15 @@ impl FleetListing {
 }
 
 /// The fleet's models (only `model`, if given) and nodes, with the nodes
-/// nothing was heard from for `stale_after` marked stale.
+/// nothing was heard from for `stale_after` marked stale. With `verify`,
+/// only rows signed by their node's key are kept (docs/FLEET.md,
+/// "Signatures"); the others are dropped with the reason.
 pub fn fleet_ls(
     nats: &NatsConfig,
     layout: &Layout,
     model: Option<&str>,
     stale_after: Duration,
+    verify: Option<&Keys>,
 ) -> Result<FleetListing> {
     super::runtime()?.block_on(async {
         let conn = nats.connect(false).await?;
@@ -79,7 +83,7 @@ pub fn fleet_ls(
                 .timeout(nats.request_timeout)
                 .build(conn.client.clone());
             let kv = layout.existing_bucket(&js, nats).await?;
-            ls(&kv, nats, &layout.bucket, model, stale_after).await
+            ls(&kv, nats, &layout.bucket, (model, verify), stale_after).await
         }))
         .await
     })
@@ -140,6 +144,16 @@ fn claim_map(nodes: &[(FleetNode, u64)]) -> HashMap<String, String> {
         .collect()
 }
 
+/// Each node's keys, when verifying: pinned, or those its claim names.
+fn node_keys(nodes: &[(FleetNode, u64)], verify: Option<&Keys>) -> Option<NodeKeys> {
+    verify.map(|keys| {
+        NodeKeys::resolve(
+            keys,
+            nodes.iter().map(|(n, _)| (n.node.as_str(), n.sign_keys())),
+        )
+    })
+}
+
 /// The model values matching `filter` that agree with their keys and
 /// their nodes' claims (tombstones included), and what was left out.
 async fn models(
@@ -147,7 +161,7 @@ async fn models(
     nats: &NatsConfig,
     bucket: &str,
     filter: String,
-    claims: &HashMap<String, String>,
+    (claims, keys): (&HashMap<String, String>, Option<&NodeKeys>),
 ) -> Result<(Vec<FleetModel>, Vec<Dropped>)> {
     let prefix = format!("$KV.{bucket}.");
     let (mut models, mut dropped) = (Vec::new(), Vec::new());
@@ -159,7 +173,11 @@ async fn models(
         if r.removed {
             continue;
         }
-        match check_model(&node, &id, &r.payload, claims) {
+        let signed = || match keys {
+            Some(k) => k.check(&node, r.sig.as_deref(), (&r.subject, "", &r.payload)),
+            None => Ok(()),
+        };
+        match check_model(&node, &id, &r.payload, claims).and_then(|m| signed().map(|()| m)) {
             Ok(m) => models.push(m),
             Err(reason) => dropped.push(Dropped::new(key, reason)),
         }
@@ -171,13 +189,14 @@ async fn ls(
     kv: &jetstream::stream::Stream,
     nats: &NatsConfig,
     bucket: &str,
-    model: Option<&str>,
+    (model, verify): (Option<&str>, Option<&Keys>),
     stale_after: Duration,
 ) -> Result<FleetListing> {
     let now = crate::clock::now_ms();
     let mut listing = FleetListing::default();
     let (nodes, mut dropped) = claims(kv, nats, bucket).await?;
     let by_node = claim_map(&nodes);
+    let keys = node_keys(&nodes, verify);
     for (node, stored_ms) in nodes {
         let stale = now.saturating_sub(stored_ms) > stale_after.as_millis() as u64;
         listing.nodes.push(NodeStatus {
@@ -190,7 +209,7 @@ async fn ls(
         Some(id) => format!("$KV.{bucket}.{MODEL_KEY_PREFIX}*.{}", escape_id(id)),
         None => format!("$KV.{bucket}.{MODEL_KEY_PREFIX}>"),
     };
-    let (models, more) = models(kv, nats, bucket, filter, &by_node).await?;
+    let (models, more) = models(kv, nats, bucket, filter, (&by_node, keys.as_ref())).await?;
     dropped.extend(more);
     listing.models = models.into_iter().filter(|m| !m.deleted).collect();
     listing.nodes.sort_by(|a, b| a.node.node.cmp(&b.node.node));
@@ -218,16 +237,18 @@ pub struct FleetHistory {
 /// Every event of model `id` across the fleet. Reads the stream from
 /// `since_ms` (Unix milliseconds), else from an hour before the model's
 /// first known event on any node; empty if no node ever exported it.
+/// With `verify`, only events signed by their node's key are kept.
 pub fn fleet_history(
     nats: &NatsConfig,
     layout: &Layout,
     id: &str,
     since_ms: Option<u64>,
+    verify: Option<&Keys>,
 ) -> Result<FleetHistory> {
     super::runtime()?.block_on(async {
         let conn = nats.connect(false).await?;
         conn.guard(again_on_failure(|| {
-            history(&conn.client, nats, layout, id, since_ms)
+            history(&conn.client, nats, layout, (id, verify), since_ms)
         }))
         .await
     })
@@ -237,7 +258,7 @@ async fn history(
     client: &async_nats::Client,
     nats: &NatsConfig,
     layout: &Layout,
-    id: &str,
+    (id, verify): (&str, Option<&Keys>),
     since_ms: Option<u64>,
 ) -> Result<FleetHistory> {
     let js = jetstream::context::ContextBuilder::new()
@@ -246,6 +267,7 @@ async fn history(
     let kv = layout.existing_bucket(&js, nats).await?;
     let (nodes, mut dropped) = claims(&kv, nats, &layout.bucket).await?;
     let by_node = claim_map(&nodes);
+    let keys = node_keys(&nodes, verify);
     let start = match since_ms {
         Some(ms) => ms,
         None => {
@@ -254,7 +276,8 @@ async fn history(
                 layout.bucket,
                 escape_id(id)
             );
-            let (held, more) = models(&kv, nats, &layout.bucket, filter, &by_node).await?;
+            let (held, more) =
+                models(&kv, nats, &layout.bucket, filter, (&by_node, keys.as_ref())).await?;
             dropped.extend(more);
             match held.iter().map(|m| m.first_event_ms).min() {
                 Some(ms) => ms.saturating_sub(CLOCK_MARGIN_MS),
@@ -275,44 +298,19 @@ async fn history(
         start_time: async_nats::datetime::from_nanos(i128::from(start) * 1_000_000)
             .map_err(|e| nats.error("reading the stream", e))?,
     };
-    type Found = (
-        Vec<(u64, String, u64, Value)>,
-        Vec<Dropped>,
-        HashSet<(String, String, u64)>,
-    );
+    let check = EventCheck {
+        id,
+        since_ms,
+        claims: &by_node,
+        keys: keys.as_ref(),
+    };
     let (mut found, more, _) = read_fold(
         &stream,
         nats,
         super::subject::STREAM_SUBJECTS.to_string(),
         start_time,
         || -> Found { Default::default() },
-        |(found, dropped, seen), r| {
-            let at = || format!("{}#{}", r.subject, r.stream_seq);
-            // Only this model's messages count (an unreadable one might be).
-            if serde_json::from_slice::<EventHead>(&r.payload)
-                .is_ok_and(|h| h.id.as_deref() != Some(id))
-            {
-                return;
-            }
-            let (node, head) = match check_event(&r.subject, r.msg_id.as_deref(), &r.payload) {
-                Ok(ok) => ok,
-                Err(reason) => return dropped.push(Dropped::new(at(), reason)),
-            };
-            if let Err(reason) = check_catalog(&by_node, node, &head.catalog_id) {
-                return dropped.push(Dropped::new(at(), reason));
-            }
-            if since_ms.is_some_and(|s| head.time_ms < s) {
-                return;
-            }
-            let key = (node.to_string(), head.catalog_id.to_string(), head.seq);
-            if !seen.insert(key) {
-                return dropped.push(Dropped::new(at(), DropReason::Duplicate));
-            }
-            match serde_json::from_slice::<Value>(&r.payload) {
-                Ok(v) => found.push((head.time_ms, node.to_string(), head.seq, v)),
-                Err(_) => dropped.push(Dropped::new(at(), DropReason::Unreadable)),
-            }
-        },
+        |found, r| check.fold(found, r),
     )
     .await?;
     dropped.extend(more);
@@ -321,4 +319,62 @@ async fn history(
         events: found.into_iter().map(|(_, _, _, v)| v).collect(),
         dropped,
     })
+}
+
+/// The events found so far (time, node, sequence number, body), what was
+/// left out, and the (node, catalog id, sequence number) seen.
+type Found = (
+    Vec<(u64, String, u64, Value)>,
+    Vec<Dropped>,
+    HashSet<(String, String, u64)>,
+);
+
+/// What `fleet history` keeps of the stream's messages.
+struct EventCheck<'a> {
+    /// The model.
+    id: &'a str,
+    since_ms: Option<u64>,
+    /// Node → catalog id, from the claims.
+    claims: &'a HashMap<String, String>,
+    /// Each node's keys, when verifying.
+    keys: Option<&'a NodeKeys>,
+}
+
+impl EventCheck<'_> {
+    /// Keeps `r` if it is an event of the model that speaks for its
+    /// subject's node (and, verifying, was signed by it), once.
+    fn fold(&self, (found, dropped, seen): &mut Found, r: super::read::Read) {
+        let at = || format!("{}#{}", r.subject, r.stream_seq);
+        // Only this model's messages count (an unreadable one might be).
+        if serde_json::from_slice::<EventHead>(&r.payload)
+            .is_ok_and(|h| h.id.as_deref() != Some(self.id))
+        {
+            return;
+        }
+        let (node, head) = match check_event(&r.subject, r.msg_id.as_deref(), &r.payload) {
+            Ok(ok) => ok,
+            Err(reason) => return dropped.push(Dropped::new(at(), reason)),
+        };
+        if let Err(reason) = check_catalog(self.claims, node, &head.catalog_id) {
+            return dropped.push(Dropped::new(at(), reason));
+        }
+        let id = r.msg_id.as_deref().unwrap_or_default();
+        if let Some(Err(reason)) = self
+            .keys
+            .map(|k| k.check(node, r.sig.as_deref(), (&r.subject, id, &r.payload)))
+        {
+            return dropped.push(Dropped::new(at(), reason));
+        }
+        if self.since_ms.is_some_and(|s| head.time_ms < s) {
+            return;
+        }
+        let key = (node.to_string(), head.catalog_id.to_string(), head.seq);
+        if !seen.insert(key) {
+            return dropped.push(Dropped::new(at(), DropReason::Duplicate));
+        }
+        match serde_json::from_slice::<Value>(&r.payload) {
+            Ok(v) => found.push((head.time_ms, node.to_string(), head.seq, v)),
+            Err(_) => dropped.push(Dropped::new(at(), DropReason::Unreadable)),
+        }
+    }
 }

@@ -17,6 +17,7 @@
 
 use super::config::NatsConfig;
 use super::resume::MSG_ID_HEADER;
+use super::sign::SIG_HEADER;
 use crate::error::{Error, Result};
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use async_nats::jetstream::stream::Stream;
@@ -45,6 +46,8 @@ pub(crate) struct Read {
     pub stored_ms: u64,
     /// Whether it is a key-value delete or purge marker.
     pub removed: bool,
+    /// Its `Catalog-Sig`, if it has one.
+    pub sig: Option<String>,
 }
 
 /// Every message of `stream` matching `filter` from `deliver` on, up to the
@@ -138,6 +141,7 @@ async fn read_from_time_directly(
             stream_seq: m.sequence,
             stored_ms: stored_ms(&m),
             removed: header("KV-Operation").is_some_and(|v| v == "DEL" || v == "PURGE"),
+            sig: header(SIG_HEADER),
             payload: m.payload,
         });
     }
@@ -201,6 +205,7 @@ async fn read_last_values_directly(
                 stream_seq: msg.sequence,
                 stored_ms: u64::try_from(msg.time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
                 removed: header("KV-Operation").is_some_and(|v| v == "DEL" || v == "PURGE"),
+                sig: header(SIG_HEADER),
                 payload: msg.payload,
             })
         })
@@ -290,6 +295,7 @@ async fn read_once(
             stream_seq,
             stored_ms,
             removed,
+            sig: header(SIG_HEADER),
         });
         if left == 0 {
             return Ok(());

@@ -107,15 +107,17 @@ pub(crate) fn parse_msg_id(id: &str) -> Option<MsgId<'_>> {
 }
 
 /// Claims `node` for `catalog_id` in the fleet bucket (rule 1); returns
-/// the last sequence number the claim says was exported (0 for a new one).
+/// the last sequence number the claim says was exported (0 for a new one)
+/// and the signing keys it names, current first. A new claim names
+/// `sign_key`.
 pub(crate) async fn claim(
     kv: &kv::Store,
     nats: &NatsConfig,
-    node: &NodeName,
-    catalog_id: &str,
+    (node, catalog_id): (&NodeName, &str),
     stream: &str,
     host: &str,
-) -> Result<u64> {
+    sign_key: Option<String>,
+) -> Result<(u64, Vec<String>)> {
     let key = node.node_key();
     for _ in 0..3 {
         let entry = kv
@@ -123,11 +125,11 @@ pub(crate) async fn claim(
             .await
             .map_err(|e| nats.error("reading the node's claim", e))?;
         if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
-            let (theirs, exported) = serde_json::from_slice::<FleetNode>(&entry.value)
-                .map(|n| (n.catalog_id, n.exported_seq))
+            let (theirs, exported, keys) = serde_json::from_slice::<FleetNode>(&entry.value)
+                .map(|n| (n.catalog_id.clone(), n.exported_seq, n.sign_keys()))
                 .unwrap_or_default();
             if theirs == catalog_id {
-                return Ok(exported);
+                return Ok((exported, keys));
             }
             return Err(Error::FleetNodeTaken {
                 node: node.to_string(),
@@ -143,10 +145,12 @@ pub(crate) async fn claim(
             heartbeat_ms: crate::clock::now_ms(),
             host: host.to_string(),
             exporter: concat!("catalog-core ", env!("CARGO_PKG_VERSION")).to_string(),
+            sign_key: sign_key.clone(),
+            old_sign_keys: Vec::new(),
         };
         let body = serde_json::to_vec(&claim).unwrap_or_default();
         match kv.create(&key, body.into()).await {
-            Ok(_) => return Ok(0),
+            Ok(_) => return Ok((0, sign_key.into_iter().collect())),
             // Another exporter claimed it (or a deleted claim's marker is
             // there): read it again.
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
@@ -171,51 +175,13 @@ pub(crate) async fn last_exported(
     claimed: u64,
 ) -> Result<u64> {
     let ours = catalog.catalog_id();
-    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
-        node: node.to_string(),
-        stream: stream_name.to_string(),
-        seq,
-        reason,
-    };
     let msg = match stream
         .get_last_raw_message_by_subject(&node.subject())
         .await
     {
         Ok(m) => m,
         Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
-            if claimed == 0 {
-                return Ok(0);
-            }
-            // A new stream (a rotation), or this node's messages removed
-            // by a limit: continue after what the claim says was exported.
-            let head = catalog.head().seq;
-            if head < claimed {
-                return Err(diverged(
-                    claimed,
-                    format!(
-                        "the node's claim says events up to {claimed} were exported but the \
-                         journal ends at {head}: the catalog was restored from an older copy"
-                    ),
-                ));
-            }
-            let start = catalog.history_start()?;
-            if start > claimed + 1 {
-                return Err(diverged(
-                    claimed + 1,
-                    format!(
-                        "events {}..{} were pruned from the journal before they were exported",
-                        claimed + 1,
-                        start - 1
-                    ),
-                ));
-            }
-            tracing::warn!(
-                node = %node,
-                claimed,
-                "the stream holds no message of this node; continuing after the event its claim \
-                 says was exported (a new stream, or its messages were removed)"
-            );
-            return Ok(claimed);
+            return after_claim(stream_name, node, catalog, claimed);
         }
         Err(e) => return Err(nats.error("reading the node's last message", e)),
     };
@@ -248,6 +214,68 @@ pub(crate) async fn last_exported(
         });
     }
     let body: Value = serde_json::from_slice(&msg.payload).unwrap_or(Value::Null);
+    in_journal(stream_name, node, catalog, seq, &body)
+}
+
+/// Rule 2 when the subject holds no message: 0 for a new node, else what
+/// the claim says was exported, if the journal still holds it.
+fn after_claim(stream_name: &str, node: &NodeName, catalog: &Catalog, claimed: u64) -> Result<u64> {
+    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
+        node: node.to_string(),
+        stream: stream_name.to_string(),
+        seq,
+        reason,
+    };
+    if claimed == 0 {
+        return Ok(0);
+    }
+    // A new stream (a rotation), or this node's messages removed
+    // by a limit: continue after what the claim says was exported.
+    if !journal_reaches(catalog, claimed)? {
+        return Err(diverged(
+            claimed,
+            format!(
+                "the node's claim says events up to {claimed} were exported but the \
+                 journal ends at {}: the catalog was restored from an older copy",
+                journal_end(catalog)?
+            ),
+        ));
+    }
+    let start = catalog.history_start()?;
+    if start > claimed + 1 {
+        return Err(diverged(
+            claimed + 1,
+            format!(
+                "events {}..{} were pruned from the journal before they were exported",
+                claimed + 1,
+                start - 1
+            ),
+        ));
+    }
+    tracing::warn!(
+        node = %node,
+        claimed,
+        "the stream holds no message of this node; continuing after the event its claim \
+         says was exported (a new stream, or its messages were removed)"
+    );
+    Ok(claimed)
+}
+
+/// Rule 3: the journal must still hold what the stream says was event
+/// `seq` (`body`, the stream's last message of the node).
+fn in_journal(
+    stream_name: &str,
+    node: &NodeName,
+    catalog: &Catalog,
+    seq: u64,
+    body: &Value,
+) -> Result<u64> {
+    let diverged = |seq: u64, reason: String| Error::FleetHistoryDiverged {
+        node: node.to_string(),
+        stream: stream_name.to_string(),
+        seq,
+        reason,
+    };
     let start = catalog.history_start()?;
     if start > seq + 1 {
         return Err(diverged(
@@ -271,7 +299,7 @@ pub(crate) async fn last_exported(
             format!(
                 "the stream has this node's events up to {seq} but the journal ends at {}: \
                  the catalog was restored from an older copy",
-                catalog.head().seq
+                journal_end(catalog)?
             ),
         )),
         Some(e) if e.seq == seq => {
@@ -314,6 +342,24 @@ pub(crate) async fn last_exported(
             Ok(seq)
         }
     }
+}
+
+/// Whether the journal's files hold event `seq` or a later one (or pruned
+/// it: then it was there). Read from the files, not from the handle's
+/// state: the exporter's handle is opened before the first record and
+/// never replays the journal (`Catalog::open_read_only_at_start`).
+fn journal_reaches(catalog: &Catalog, seq: u64) -> Result<bool> {
+    if seq < catalog.history_start()? {
+        return Ok(true);
+    }
+    Ok(catalog.events(seq)?.next().transpose()?.is_some())
+}
+
+/// The last sequence number in the journal (for an error's text: this
+/// brings the handle up to date, a replay).
+fn journal_end(catalog: &Catalog) -> Result<u64> {
+    catalog.refresh()?;
+    Ok(catalog.head().seq)
 }
 
 #[cfg(test)]

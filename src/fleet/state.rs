@@ -9,10 +9,10 @@
 //! looking; `fleet ls` leaves tombstones out.
 //!
 //! The exporter brings the bucket up to date whenever it has caught up
-//! with the journal: the read-only handle it reads with then holds exactly
-//! the catalog's state at the last exported event (the same replay, the
-//! same `change_for`), and every value that differs from what the bucket
-//! holds is put. During a long catch-up it does so every `flush_every`
+//! with the journal: its reader thread has then folded exactly the
+//! catalog's state at the last exported event from the events it
+//! published (the same `change_for` a replay applies), and every value
+//! that differs from what the bucket holds is put. During a long catch-up it does so every `flush_every`
 //! with the state rebuilt at the last exported event (`state_at`). The
 //! bucket is read at session start, so after a kill between a publish and
 //! a put the next session puts what was missed: the bucket is always the
@@ -25,6 +25,7 @@
 use super::config::NatsConfig;
 use super::origin::check_model;
 use super::read::read_last_values;
+use super::sign::{self, NodeKey, SIG_HEADER};
 use super::subject::{NodeName, parse_key};
 use crate::entry::ModelEntry;
 use crate::error::Result;
@@ -86,6 +87,25 @@ pub struct FleetNode {
     pub host: String,
     /// `catalog-core <version>`.
     pub exporter: String,
+    /// The public key the node signs with (`ed25519:<hex>`), if it signs
+    /// (docs/FLEET.md, "Signatures").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
+    /// Keys it signed with before (newest first): what it published then
+    /// still verifies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub old_sign_keys: Vec<String>,
+}
+
+impl FleetNode {
+    /// Every key the claim names, current first.
+    pub fn sign_keys(&self) -> Vec<String> {
+        self.sign_key
+            .iter()
+            .chain(&self.old_sign_keys)
+            .cloned()
+            .collect()
+    }
 }
 
 impl FleetModel {
@@ -122,10 +142,13 @@ pub(crate) struct NodeState {
     /// The time of the first event exported since the last flush: no model
     /// first seen in that span is older.
     since_ms: Option<u64>,
+    /// The node's signing key, when it signs: every value is put signed,
+    /// and one the bucket holds unsigned (or signed otherwise) put again.
+    key: Option<NodeKey>,
 }
 
 impl NodeState {
-    pub fn new(node: NodeName, catalog_id: String) -> Self {
+    pub fn new(node: NodeName, catalog_id: String, key: Option<NodeKey>) -> Self {
         NodeState {
             node,
             catalog_id,
@@ -133,6 +156,7 @@ impl NodeState {
             want: Vec::new(),
             removed: Vec::new(),
             since_ms: None,
+            key,
         }
     }
 
@@ -158,10 +182,18 @@ impl NodeState {
         // with its key or names another catalog is put again.
         let prefix = format!("$KV.{bucket}.");
         let claims = [(self.node.to_string(), self.catalog_id.clone())].into();
+        let ours = self
+            .key
+            .as_ref()
+            .and_then(|k| sign::parse_public(&k.public_hex()))
+            .map(|k| [k]);
         for v in values.into_iter().filter(|v| !v.removed) {
             let key = v.subject.strip_prefix(&prefix).unwrap_or_default();
             if let Some((node, Some(id))) = parse_key(key)
                 && let Ok(m) = check_model(&node, &id, &v.payload, &claims)
+                && ours.as_ref().is_none_or(|k| {
+                    sign::check(k, v.sig.as_deref(), (&v.subject, "", &v.payload)).is_ok()
+                })
             {
                 self.held.insert(m.id.clone(), m);
             }
@@ -243,8 +275,12 @@ impl NodeState {
             }
             let body = serde_json::to_vec(&m).unwrap_or_default();
             let subject = format!("$KV.{bucket}.{}", self.node.model_key(&m.id));
+            let mut publish = Publish::build();
+            if let Some(key) = &self.key {
+                publish = publish.header(SIG_HEADER, key.sign(&subject, "", &body));
+            }
             let ack = js
-                .send_publish(subject, Publish::build().payload(body.into()))
+                .send_publish(subject, publish.payload(body.into()))
                 .await
                 .map_err(|e| nats.error("putting fleet state", e))?;
             acks.push(ack);

@@ -103,6 +103,8 @@ mod fleet_a_cluster_with_one_server_down_still_answers;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_message_id_taken_by_another_node_loses_no_event;
 #[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_a_new_signing_key_keeps_the_old_events_verifiable;
+#[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_new_stream_resumes_from_the_node_claims;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_a_server_url_with_credentials_is_refused;
@@ -132,6 +134,8 @@ mod fleet_ls_of_three_nodes_equals_each_nodes_list;
 mod fleet_ls_takes_each_row_from_its_key_and_its_nodes_claim;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_one_live_server_of_three_listed_is_enough;
+#[cfg(all(feature = "nats", feature = "cli"))]
+mod fleet_verify_keeps_only_what_each_nodes_key_signed;
 #[cfg(all(feature = "nats", feature = "cli"))]
 mod fleet_without_jetstream_says_so;
 mod gc_grace_is_not_fooled_by_an_old_mtime;

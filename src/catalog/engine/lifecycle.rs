@@ -136,6 +136,22 @@ impl Catalog {
         Ok(Catalog::assemble(layout, opts, rec, None))
     }
 
+    /// A read-only handle as of *before* the journal's first record, opened
+    /// without replaying the journal (when the history was pruned, an
+    /// ordinary read-only handle): for a reader that goes through every
+    /// event itself and keeps its own state, so that the journal is read
+    /// once (the fleet exporter). [`Catalog::refresh`] brings it up to date.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn open_read_only_at_start(root: impl AsRef<Path>) -> Result<Catalog> {
+        let root = root.as_ref();
+        let layout = Layout::new(absolute(root)?);
+        let opts = Options::default();
+        match recovery::recover_at_start(&layout, &opts)? {
+            Some(rec) => Ok(Catalog::assemble(layout, opts, rec, None)),
+            None => Catalog::open_read_only_with(root, opts),
+        }
+    }
+
     /// Counters of the commit path (records, batches, fsyncs) since open.
     pub fn commit_stats(&self) -> CommitStats {
         self.inner

@@ -57,6 +57,55 @@ pub(crate) fn recover_read_only(layout: &Layout, opts: &Options) -> Result<Recov
     }
 }
 
+/// A read-only handle's start *before* the journal's first record, found
+/// without replaying anything: the empty state at sequence 0, positioned
+/// at the first record of the first segment (so `refresh` applies every
+/// record from there). `None` when that is not the catalog's past: the
+/// history before the first retained segment was pruned, or the catalog
+/// is not plainly there (no identity, no segment, a repair pending); the
+/// caller then opens as usual, which reports why.
+pub(crate) fn recover_at_start(layout: &Layout, opts: &Options) -> Result<Option<Recovered>> {
+    let fs = &*opts.fs;
+    if super::repair::swap::is_pending(fs, layout)? {
+        return Ok(None);
+    }
+    let id_path = layout.identity_file();
+    let Ok(bytes) = fs.read(&id_path) else {
+        return Ok(None);
+    };
+    let identity = Identity::decode(&bytes, &id_path)?;
+    let (segments, _) = list_numbered(fs, &layout.journal_dir(), SEGMENT_SUFFIX)?;
+    let Some(&first) = segments.first() else {
+        return Ok(None);
+    };
+    let headers = read_headers(fs, layout, &[first], &identity.catalog_id)?;
+    let Some(h) = headers.first().filter(|h| h.first_seq == 1) else {
+        return Ok(None);
+    };
+    let cursor = crate::journal::reader::Cursor {
+        offset: crate::journal::segment::HEADER_LEN as u64,
+        next_seq: 1,
+        chain: h.prev_chain,
+    };
+    let view = super::view::View {
+        state: crate::state::State::default(),
+        state_seq: 0,
+        seq: 0,
+        chain: h.prev_chain,
+        time_ms: identity.created_ms,
+        segment_no: h.segment_no,
+        cursor,
+        tail: None,
+    };
+    Ok(Some(Recovered {
+        identity,
+        view,
+        bytes_since_snapshot: 0,
+        snapshot_bytes: 0,
+        report: RecoveryReport::default(),
+    }))
+}
+
 /// Opens the catalog under `layout`, creating it if `writable` and absent.
 /// A writer cuts a torn tail (default mode); a reader changes nothing.
 pub(crate) fn recover(layout: &Layout, opts: &Options, writable: bool) -> Result<Recovered> {

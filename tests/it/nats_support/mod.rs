@@ -143,6 +143,8 @@ pub struct StreamMsg {
     pub msg_id: String,
     pub body: Value,
     pub raw: Vec<u8>,
+    /// Its `Catalog-Sig` header (empty: none).
+    pub sig: String,
 }
 
 /// Every message of stream `stream`, in stream order, read one by one by
@@ -178,6 +180,11 @@ pub fn read_stream_as(url: &str, stream: &str, user: Option<&str>) -> Vec<Stream
                     .unwrap_or_default(),
                 body: serde_json::from_slice(&m.payload).unwrap_or(Value::Null),
                 raw: m.payload.to_vec(),
+                sig: m
+                    .headers
+                    .get("Catalog-Sig")
+                    .map(|v| v.as_str().to_string())
+                    .unwrap_or_default(),
             });
         }
         out

@@ -37,6 +37,12 @@ pub struct Args {
     /// Seconds between heartbeats while following and idle.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     heartbeat: u64,
+    /// Sign every event and fleet-state value with the node's Ed25519 key
+    /// (<root>/catalog/fleet-signing.key, created 0600 on first use) and
+    /// name its public key in the node's claim, so `fleet ls --verify` can
+    /// prove where each row came from.
+    #[arg(long)]
+    sign: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
@@ -57,6 +63,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     opts.follow = args.follow;
     opts.window = args.window.clamp(1, 65_536);
     opts.heartbeat = Duration::from_secs(args.heartbeat.max(1));
+    if args.sign {
+        opts.sign = Some(fleet::NodeKey::load_or_create(&ctx.root)?);
+    }
+    let sign_key = opts.sign.as_ref().map(|k| k.public_hex());
     let report = fleet::export(&ctx.root, &nats, &opts)?;
     if ctx.json {
         outln!(
@@ -72,6 +82,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 "ids_taken": report.ids_taken,
                 "last_seq": report.last_seq,
                 "state_puts": report.state_puts,
+                "sign_key": sign_key,
             })
         );
     } else {
@@ -86,6 +97,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
             report.duplicates,
             report.resumed_after
         );
+        if let Some(key) = sign_key {
+            outln!("signed with {key}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

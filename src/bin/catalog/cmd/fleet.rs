@@ -7,7 +7,7 @@
 use super::Context;
 use super::nats::NatsArgs;
 use crate::output::{human_size, iso_time, table};
-use catalog_core::fleet::{self, Dropped, Layout};
+use catalog_core::fleet::{self, Dropped, Keys, Layout};
 use catalog_core::{Error, Result};
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -34,6 +34,15 @@ pub struct LsArgs {
     /// The fleet key-value bucket.
     #[arg(long, value_name = "NAME", default_value = fleet::DEFAULT_BUCKET)]
     bucket: String,
+    /// Keep only rows signed by their node's key (`catalog export --sign`):
+    /// the key its claim names, or the one pinned with --keys.
+    #[arg(long)]
+    verify: bool,
+    /// Verify against these keys instead of the claims' (one
+    /// `<node> ed25519:<hex>` per line, as `catalog export --sign` prints
+    /// them); implies --verify.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,6 +62,15 @@ pub struct HistoryArgs {
     /// The fleet key-value bucket.
     #[arg(long, value_name = "NAME", default_value = fleet::DEFAULT_BUCKET)]
     bucket: String,
+    /// Keep only rows signed by their node's key (`catalog export --sign`):
+    /// the key its claim names, or the one pinned with --keys.
+    #[arg(long)]
+    verify: bool,
+    /// Verify against these keys instead of the claims' (one
+    /// `<node> ed25519:<hex>` per line, as `catalog export --sign` prints
+    /// them); implies --verify.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<std::path::PathBuf>,
 }
 
 pub fn run(ctx: &Context, cmd: &Command) -> Result<ExitCode> {
@@ -68,11 +86,13 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
         bucket: args.bucket.clone(),
         ..Layout::default()
     };
+    let keys = verify_keys(args.verify, args.keys.as_deref())?;
     let listing = fleet::fleet_ls(
         &args.nats.config()?,
         &layout,
         args.model.as_deref(),
         Duration::from_secs(args.stale_after),
+        keys.as_ref(),
     )?;
     if ctx.json {
         let models: Vec<Value> = listing
@@ -93,6 +113,12 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     warn_dropped("fleet ls", &listing.dropped, false);
+    print_listing(&listing);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The two tables of `fleet ls`: models, then nodes.
+fn print_listing(listing: &fleet::FleetListing) {
     let rows: Vec<Vec<String>> = listing
         .models
         .iter()
@@ -147,7 +173,6 @@ fn ls(ctx: &Context, args: &LsArgs) -> Result<ExitCode> {
         &["NODE", "CATALOG", "EXPORTED", "LAST SEEN", "STATUS"],
         &rows,
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
@@ -159,7 +184,14 @@ fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         ..Layout::default()
     };
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let found = fleet::fleet_history(&args.nats.config()?, &layout, &args.id, since)?;
+    let keys = verify_keys(args.verify, args.keys.as_deref())?;
+    let found = fleet::fleet_history(
+        &args.nats.config()?,
+        &layout,
+        &args.id,
+        since,
+        keys.as_ref(),
+    )?;
     warn_dropped("fleet history", &found.dropped, ctx.json);
     let events = found.events;
     if !ctx.json
@@ -188,6 +220,22 @@ fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keys to verify with: none without --verify or --keys, the claims'
+/// with --verify alone, the file's with --keys.
+fn verify_keys(verify: bool, file: Option<&std::path::Path>) -> Result<Option<Keys>> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            Keys::pinned(&text).map(Some)
+        }
+        None if verify => Ok(Some(Keys::from_claims())),
+        None => Ok(None),
+    }
 }
 
 /// Says on stderr what a query left out (as a JSON object with `json`:
