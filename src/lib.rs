@@ -72,7 +72,7 @@ mod store_trait;
 
 pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
-    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, RefMove, SkipKind, Skipped, SourceLayout,
 };
 pub use catalog::{
     AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,

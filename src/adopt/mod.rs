@@ -28,10 +28,12 @@
 //! `*_beneath` operations, `put` and the verification record, under the
 //! store lock imports take.
 
+mod aliases;
 mod apply;
 mod conflict;
 mod detect;
 mod hf_cache;
+mod known;
 mod ollama;
 mod plain;
 mod plan;
@@ -44,7 +46,9 @@ pub(crate) use conflict::describe as describe_conflicts;
 pub use conflict::{AdoptConflict, ConflictKind};
 pub use detect::SourceLayout;
 pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
-pub use report::{AdoptAction, AdoptReport, AdoptedModel, IngestCounts, SkipKind, Skipped};
+pub use report::{
+    AdoptAction, AdoptReport, AdoptedModel, IngestCounts, RefMove, SkipKind, Skipped,
+};
 
 use crate::catalog::Catalog;
 use crate::context::OpContext;
@@ -71,6 +75,10 @@ pub struct AdoptOptions {
     /// them (found id → id): the way to adopt a model whose id the catalog
     /// holds for a model from elsewhere.
     pub rename: BTreeMap<String, String>,
+    /// Adopt a Hugging Face snapshot that lacks files its publisher lists
+    /// for its commit (`trees/<commit>.json`) as it is: `warned`, never
+    /// `verified`, its digest computed when adopted.
+    pub allow_partial: bool,
 }
 
 impl AdoptOptions {
@@ -87,6 +95,11 @@ impl AdoptOptions {
     /// Stores `ctx` with the records.
     pub fn context(mut self, ctx: OpContext) -> Self {
         self.context = ctx;
+        self
+    }
+    /// Adopts partial snapshots too (as `warned`).
+    pub fn allow_partial(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
         self
     }
     /// Registers the model found as `found` under `id` instead.
@@ -111,6 +124,8 @@ pub struct AdoptPlan {
     /// the bytes decide when it runs).
     actions: Vec<AdoptAction>,
     skipped: Vec<Skipped>,
+    /// Partial snapshots (each also in `skipped`), for `allow_partial`.
+    partial: Vec<Candidate>,
 }
 
 impl AdoptPlan {
@@ -134,8 +149,24 @@ impl AdoptPlan {
             conflicts: Vec::new(),
             candidates: scan.candidates,
             skipped: scan.skipped,
+            partial: scan.partial,
             source,
         })
+    }
+
+    /// Moves the partial snapshots into the models to adopt (`allow_partial`),
+    /// out of what is reported skipped.
+    fn take_partial(&mut self) {
+        for c in std::mem::take(&mut self.partial) {
+            if self.found_ids.contains(&c.id) {
+                continue;
+            }
+            self.skipped
+                .retain(|s| !(s.kind == SkipKind::Incomplete && s.path == c.origin));
+            self.found_ids.push(c.id.clone());
+            self.actions.push(AdoptAction::Added);
+            self.candidates.push(c);
+        }
     }
 
     /// The layout recognised.
@@ -198,6 +229,9 @@ impl AdoptPlan {
     /// written). With a catalog, [`Catalog::adopt_planned`] with
     /// `opts.dry_run` says what would be updated, unchanged or in conflict.
     pub fn into_dry_run(mut self, opts: &AdoptOptions) -> Result<AdoptReport> {
+        if opts.allow_partial {
+            self.take_partial();
+        }
         self.apply_renames(&opts.rename)?;
         Ok(self.dry_run_report(opts.in_place, Instant::now()))
     }
@@ -221,6 +255,12 @@ impl AdoptPlan {
                 trust: TrustState::Unverified,
                 failure: None,
                 entry: None,
+                refs: c
+                    .revision
+                    .as_ref()
+                    .map(|r| r.refs.clone())
+                    .unwrap_or_default(),
+                stand_ins: Vec::new(),
             })
             .collect();
         AdoptReport {
@@ -231,6 +271,7 @@ impl AdoptPlan {
             models,
             conflicts: self.conflicts,
             skipped: self.skipped,
+            ref_moves: Vec::new(),
             duration_ms: elapsed_ms(started),
         }
     }
@@ -322,6 +363,7 @@ impl Catalog {
         }
         opts.context.validate()?;
         let session = self.store_session()?;
+        let main_before = aliases::main_before(self, &plan.candidates);
         let mut run = apply::Run::new(self, &session, opts, progress);
         let mut models = Vec::with_capacity(plan.candidates.len());
         let mut skipped = plan.skipped;
@@ -331,6 +373,8 @@ impl Catalog {
                 Err(skip) => skipped.push(skip),
             }
         }
+        let ref_moves =
+            aliases::record(self, &plan.candidates, &models, &main_before, &opts.context)?;
         let report = AdoptReport {
             layout: plan.layout,
             source: plan.source,
@@ -339,6 +383,7 @@ impl Catalog {
             models,
             conflicts: Vec::new(),
             skipped,
+            ref_moves,
             duration_ms: elapsed_ms(started),
         };
         tracing::info!(

@@ -23,6 +23,7 @@ pub use foreign::{
     read_regular, resolve_named,
 };
 pub use std_fs::StdFs;
+pub(crate) use std_fs::meta_of;
 
 use std::fmt;
 use std::io;

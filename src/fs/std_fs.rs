@@ -244,7 +244,7 @@ fn open_regular(path: &Path) -> io::Result<File> {
 }
 
 /// The store's view of an OS file's metadata.
-pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
+pub(crate) fn meta_of(meta: &fs::Metadata) -> Meta {
     use std::os::unix::fs::MetadataExt;
     let ft = meta.file_type();
     let kind = if ft.is_symlink() {

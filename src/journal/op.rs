@@ -69,6 +69,21 @@ pub enum Op {
         /// First sequence number the journal still holds after the deletion.
         first_kept: u64,
     },
+    /// Written by adoption: a ref of a Hugging Face repository (`main`, a
+    /// tag, `refs/pr/1`) was found pointing somewhere else than the
+    /// catalog last recorded. Filed in the history of `id`, the entry of
+    /// the commit it now points to (or, when it is gone, of the one it
+    /// pointed to). No effect on the map; the entry must exist.
+    RefMoved {
+        /// The entry it concerns.
+        id: String,
+        /// The ref (`main`, `v1.0`, `refs/pr/1`).
+        name: String,
+        /// The commit it pointed to, if the catalog had recorded one.
+        from: Option<String>,
+        /// The commit it points to now; `None` when it is gone.
+        to: Option<String>,
+    },
 }
 
 impl Op {
@@ -79,7 +94,8 @@ impl Op {
             Op::SetLifecycle { id, .. }
             | Op::Verify { id, .. }
             | Op::Evict { id, .. }
-            | Op::Delete { id } => Some(id),
+            | Op::Delete { id }
+            | Op::RefMoved { id, .. } => Some(id),
             Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => None,
         }
     }
@@ -101,6 +117,7 @@ impl Op {
             Op::Gap { .. } => "gap",
             Op::Checkpoint { .. } => "checkpoint",
             Op::Pruned { .. } => "pruned",
+            Op::RefMoved { .. } => "ref",
         }
     }
 }
@@ -191,6 +208,12 @@ mod tests {
                 content: [9; 32],
             },
             Op::Pruned { first_kept: 12 },
+            Op::RefMoved {
+                id: "a".into(),
+                name: "main".into(),
+                from: Some("c2".into()),
+                to: None,
+            },
         ];
         for op in ops {
             let p = Payload {

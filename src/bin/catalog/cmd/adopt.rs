@@ -1,4 +1,4 @@
-//! `catalog adopt <PATH> [--in-place] [--dry-run] [--as OLD_ID=NEW_ID]…`:
+//! `catalog adopt <PATH> [--in-place] [--dry-run] [--allow-partial] [--as OLD_ID=NEW_ID]…`:
 //! register the models a node already has (a Hugging Face hub cache, an
 //! Ollama models directory, a plain directory or GGUF file), linked rather
 //! than copied and checked against the digests their stores name them by.
@@ -30,8 +30,17 @@ pub struct Args {
     /// reference: a snapshot missing a listed file is skipped as
     /// incomplete, a file it does not list is left out (skipped as
     /// unlisted), every file is checked against its digest there.
-    /// Datasets and spaces are skipped.
+    /// Datasets and spaces are skipped. One entry per commit: `org/name`
+    /// for the one `main` points to, `org/name@<7 hex>` for any other;
+    /// tags and `refs/pr/N` are aliases, recorded in the entry's history
+    /// as they move ("main moved from … to …"); a commit `main` left keeps
+    /// its verification (same inode, size and change time: not read
+    /// again) under its own id.
     path: PathBuf,
+    /// Adopt a Hugging Face snapshot missing files its publisher lists
+    /// (`allow_patterns`) as it is: warned, never verified.
+    #[arg(long)]
+    allow_partial: bool,
     /// Register the files where they are (no link into the store); such
     /// models are never removed or moved by evict, delete or gc.
     #[arg(long)]
@@ -67,6 +76,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let mut opts = AdoptOptions::default()
         .in_place(args.in_place)
         .dry_run(args.dry_run)
+        .allow_partial(args.allow_partial)
         .context(ctx.op_context("adopt"));
     for (old, new) in &args.rename {
         opts = opts.rename(old, new);
@@ -148,6 +158,9 @@ fn print(ctx: &Context, r: &AdoptReport) {
                 "models": models,
                 "conflicts": conflicts,
                 "skipped": skipped,
+                "ref_moves": r.ref_moves.iter().map(|m| json!({
+                    "id": m.id, "name": m.name, "from": m.from, "to": m.to,
+                })).collect::<Vec<_>>(),
                 "bytes_hashed": r.bytes_hashed(),
                 "bytes_written": r.bytes_written(),
                 "duration_ms": r.duration_ms,
@@ -201,6 +214,25 @@ fn print(ctx: &Context, r: &AdoptReport) {
         }
         outln!("{line}");
         outln!("    {}", m.model_ref);
+        if !m.refs.is_empty() {
+            outln!("    refs: {}", m.refs.join(", "));
+        }
+        for s in &m.stand_ins {
+            outln!("    shared: {s}");
+        }
+    }
+    for mv in &r.ref_moves {
+        let short = |c: &Option<String>| {
+            c.as_deref()
+                .map_or("-".into(), |c| c[..12.min(c.len())].to_string())
+        };
+        outln!(
+            "ref {} of {}: {} -> {}",
+            mv.name,
+            mv.id,
+            short(&mv.from),
+            short(&mv.to)
+        );
     }
     for c in &r.conflicts {
         outln!("conflict {c}");
@@ -240,6 +272,8 @@ fn model_json(m: &AdoptedModel) -> serde_json::Value {
         "bytes_hashed": m.bytes_hashed,
         "trust": trust(m.trust),
         "failure": m.failure,
+        "refs": m.refs,
+        "stand_ins": m.stand_ins,
         "entry": m.entry.as_ref().map(entry_json),
     })
 }
