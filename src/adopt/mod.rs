@@ -41,6 +41,7 @@ mod read;
 mod rename;
 mod report;
 mod settle;
+mod sync;
 
 pub(crate) use conflict::describe as describe_conflicts;
 pub use conflict::{AdoptConflict, ConflictKind};
@@ -49,6 +50,7 @@ pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
 pub use report::{
     AdoptAction, AdoptReport, AdoptedModel, IngestCounts, RefMove, SkipKind, Skipped,
 };
+pub use sync::{Vanished, VanishedModel};
 
 use crate::catalog::Catalog;
 use crate::context::OpContext;
@@ -79,6 +81,10 @@ pub struct AdoptOptions {
     /// for its commit (`trees/<commit>.json`) as it is: `warned`, never
     /// `verified`, its digest computed when adopted.
     pub allow_partial: bool,
+    /// What to do with the entries adopted from this Hugging Face cache
+    /// whose snapshot is gone (`hf cache rm`, `hf cache prune`): ignore
+    /// (the default), report, retire or delete them.
+    pub vanished: Vanished,
 }
 
 impl AdoptOptions {
@@ -100,6 +106,11 @@ impl AdoptOptions {
     /// Adopts partial snapshots too (as `warned`).
     pub fn allow_partial(mut self, allow: bool) -> Self {
         self.allow_partial = allow;
+        self
+    }
+    /// Reconciles: what to do with entries whose snapshot vanished.
+    pub fn vanished(mut self, how: Vanished) -> Self {
+        self.vanished = how;
         self
     }
     /// Registers the model found as `found` under `id` instead.
@@ -272,6 +283,7 @@ impl AdoptPlan {
             conflicts: self.conflicts,
             skipped: self.skipped,
             ref_moves: Vec::new(),
+            vanished: Vec::new(),
             duration_ms: elapsed_ms(started),
         }
     }
@@ -354,7 +366,10 @@ impl Catalog {
         let started = Instant::now();
         settle::settle(self, &mut plan, opts)?;
         if opts.dry_run {
-            return Ok(plan.dry_run_report(opts.in_place, started));
+            let vanished = sync::reconcile(self, &plan, opts.vanished, true, &opts.context)?;
+            let mut report = plan.dry_run_report(opts.in_place, started);
+            report.vanished = vanished;
+            return Ok(report);
         }
         if !plan.conflicts.is_empty() {
             return Err(crate::Error::AdoptConflict {
@@ -362,19 +377,11 @@ impl Catalog {
             });
         }
         opts.context.validate()?;
-        let session = self.store_session()?;
         let main_before = aliases::main_before(self, &plan.candidates);
-        let mut run = apply::Run::new(self, &session, opts, progress);
-        let mut models = Vec::with_capacity(plan.candidates.len());
-        let mut skipped = plan.skipped;
-        for candidate in &plan.candidates {
-            match run.adopt_one(candidate)? {
-                Ok(model) => models.push(model),
-                Err(skip) => skipped.push(skip),
-            }
-        }
+        let (models, skipped) = self.adopt_candidates(&plan, opts, progress)?;
         let ref_moves =
             aliases::record(self, &plan.candidates, &models, &main_before, &opts.context)?;
+        let vanished = sync::reconcile(self, &plan, opts.vanished, false, &opts.context)?;
         let report = AdoptReport {
             layout: plan.layout,
             source: plan.source,
@@ -384,6 +391,7 @@ impl Catalog {
             conflicts: Vec::new(),
             skipped,
             ref_moves,
+            vanished,
             duration_ms: elapsed_ms(started),
         };
         tracing::info!(
@@ -399,6 +407,30 @@ impl Catalog {
             "adoption finished"
         );
         Ok(report)
+    }
+}
+
+impl Catalog {
+    /// Adopts each candidate of `plan`, under the store lock imports take:
+    /// the models registered, and what was skipped (the scan's and the
+    /// adoption's).
+    fn adopt_candidates(
+        &self,
+        plan: &AdoptPlan,
+        opts: &AdoptOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Vec<AdoptedModel>, Vec<Skipped>)> {
+        let session = self.store_session()?;
+        let mut run = apply::Run::new(self, &session, opts, progress);
+        let mut models = Vec::with_capacity(plan.candidates.len());
+        let mut skipped = plan.skipped.clone();
+        for candidate in &plan.candidates {
+            match run.adopt_one(candidate)? {
+                Ok(model) => models.push(model),
+                Err(skip) => skipped.push(skip),
+            }
+        }
+        Ok((models, skipped))
     }
 }
 

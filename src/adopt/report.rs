@@ -189,6 +189,9 @@ pub struct AdoptReport {
     pub skipped: Vec<Skipped>,
     /// The refs recorded as moved (none in a dry run).
     pub ref_moves: Vec<RefMove>,
+    /// Entries adopted from this cache whose snapshot is gone, and what was
+    /// done (`AdoptOptions::vanished`; empty unless asked).
+    pub vanished: Vec<super::VanishedModel>,
     /// Wall-clock time, in milliseconds.
     pub duration_ms: u64,
 }

@@ -21,7 +21,8 @@ pub use engine::{
     SalvageGap, TornTail,
 };
 pub use models::{
-    EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
+    ACCESS_GRANULARITY_MS, EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan,
+    VerifyReport,
 };
 pub use with_context::WithContext;
 

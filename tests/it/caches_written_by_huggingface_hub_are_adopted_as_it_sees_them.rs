@@ -690,3 +690,164 @@ fn a_partial_snapshot_is_adopted_when_asked_as_warned_never_verified() {
         .unwrap();
     assert_eq!(v.entry.trust, TrustState::Warned, "{}", v.outcome.reason);
 }
+
+/// Bytes of `id`'s files that no other entry of `catalog` names.
+fn own_bytes(catalog: &Catalog, id: &str) -> u64 {
+    let e = catalog.get(id).unwrap();
+    let others: Vec<catalog_core::Digest> = catalog
+        .list_shared()
+        .iter()
+        .filter(|o| o.id != id)
+        .flat_map(|o| o.files.iter().map(|f| f.digest))
+        .collect();
+    e.files
+        .iter()
+        .filter(|f| !others.contains(&f.digest))
+        .map(|f| f.size_bytes)
+        .sum()
+}
+
+/// Row 7: `hf cache rm` of a repository after adoption: adopting again
+/// with `--sync` reports its entry (once silent), with the bytes deleting
+/// it frees for real — the store's links were all that kept them — and
+/// `--sync delete` frees them.
+#[test]
+fn a_repository_hf_cache_rm_removed_is_reported_and_freed() {
+    let Some(staged) = Staged::new("removed") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let first = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(first.models.len(), 3, "{:?}", first.skipped);
+    let own = own_bytes(&catalog, "org/gone");
+    let removed = staged.step("rm");
+    assert!(
+        removed["scan"]["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["repo_id"] != "org/gone"),
+        "huggingface_hub removed it"
+    );
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Report),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(report.vanished.len(), 1, "{:?}", report.vanished);
+    let v = &report.vanished[0];
+    assert_eq!(v.id, "org/gone");
+    assert_eq!(
+        v.bytes_freed,
+        Some(own),
+        "its own files, once only the store links them"
+    );
+    assert!(catalog.exists("org/gone"), "reported, not removed");
+
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Delete),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(report.vanished.len(), 1);
+    assert_eq!(report.vanished[0].bytes_freed, Some(own));
+    assert!(!catalog.exists("org/gone"));
+    assert!(catalog.exists("org/kept"));
+}
+
+/// Row 8: `hf cache prune` removes the detached revision (exactly the
+/// catalog's `@<7 hex>` entry): `--sync retire` retires that entry, and
+/// only it.
+#[test]
+fn a_revision_hf_cache_prune_removed_is_retired_when_asked() {
+    let Some(staged) = Staged::new("removed") else {
+        return;
+    };
+    let before = staged.step("before");
+    let old = before["notes"]["commits"]["old"].as_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let detached = format!("org/kept@{}", &old[..7]);
+    assert!(catalog.exists(&detached));
+    staged.step("prune");
+    let dry = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default()
+                .vanished(catalog_core::Vanished::Retire)
+                .dry_run(true),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(dry.vanished.len(), 1);
+    assert_eq!(
+        catalog.get(&detached).unwrap().lifecycle,
+        catalog_core::Lifecycle::Active,
+        "a dry run changes nothing"
+    );
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Retire),
+            &|_| {},
+        )
+        .unwrap();
+    let ids: Vec<&str> = report.vanished.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, [detached.as_str()]);
+    assert_eq!(
+        catalog.get(&detached).unwrap().lifecycle,
+        catalog_core::Lifecycle::Retired
+    );
+    for id in ["org/kept", "org/gone"] {
+        assert_eq!(
+            catalog.get(id).unwrap().lifecycle,
+            catalog_core::Lifecycle::Active
+        );
+    }
+}
+
+/// Row 10: last access (huggingface_hub keeps it for `hf cache ls --filter
+/// "accessed>30d"`; the catalog kept none): handing a model's path out
+/// marks it, at most once an hour and without a journal record.
+#[test]
+fn handing_out_a_models_path_records_its_last_access_coarsely() {
+    let Some(staged) = Staged::new("twins") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(catalog.last_accessed("org/twin-a"), None);
+    let seq = catalog.head().seq;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    catalog.model_path("org/twin-a").unwrap();
+    let first = catalog.last_accessed("org/twin-a").unwrap();
+    assert!(first + 5_000 >= now, "marked now: {first} vs {now}");
+    assert_eq!(catalog.last_accessed("org/twin-b"), None);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    catalog.model_path("org/twin-a").unwrap();
+    assert_eq!(
+        catalog.last_accessed("org/twin-a"),
+        Some(first),
+        "at most once per {} ms",
+        catalog_core::ACCESS_GRANULARITY_MS
+    );
+    assert_eq!(catalog.head().seq, seq, "no journal record");
+}

@@ -48,6 +48,8 @@ mod listing;
 mod refs;
 mod snapshot;
 
+pub(crate) use snapshot::snapshot_id;
+
 use super::plan::{Scan, unsafe_source};
 use super::report::SkipKind;
 use crate::error::{Error, Result};

@@ -80,12 +80,17 @@ pub(super) fn scan(repo: &Repo, dir: &Path, scan: &mut Scan) -> Result<()> {
 /// for the commit `main` points to, `org/name@<first 7 hex of the commit>`
 /// for any other. A tag or any other ref never names an entry: it is an
 /// alias of its commit's, recorded in the journal as it moves.
-pub(crate) fn id_of(repo: &str, commit: &str, refs: &[String]) -> String {
+fn id_of(repo: &str, commit: &str, refs: &[String]) -> String {
     if refs.iter().any(|r| r == "main") {
         repo.to_owned()
     } else {
-        format!("{repo}@{}", &commit[..7.min(commit.len())])
+        snapshot_id(repo, commit)
     }
+}
+
+/// The id of a commit `main` does not point to: `org/name@<7 hex>`.
+pub(crate) fn snapshot_id(repo: &str, commit: &str) -> String {
+    format!("{repo}@{}", &commit[..7.min(commit.len())])
 }
 
 /// What the listing says of a snapshot.

@@ -124,7 +124,12 @@ impl Catalog {
             .into_iter()
             .filter(|e| e.lifecycle == Lifecycle::Retired)
             .collect();
-        retired.sort_by_key(|e| (e.updated_at_ms, e.updated_seq));
+        // Least recently used first: the later of its last change and its
+        // last access (`model_path`, recorded per hour).
+        retired.sort_by_key(|e| {
+            let used = self.last_accessed(&e.id).unwrap_or(0);
+            (e.updated_at_ms.max(used), e.updated_seq)
+        });
         let mut ctx = opts.context.clone();
         if ctx.actor.is_none() {
             ctx.actor = Some("catalog gc (size budget)".into());

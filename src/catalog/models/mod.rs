@@ -3,6 +3,7 @@
 //! verifying their bytes, evicting them, collecting the store's garbage, and
 //! finding entries by reference.
 
+pub(crate) mod accessed;
 pub(crate) mod evict;
 pub(crate) mod gc;
 pub(crate) mod import;
@@ -13,6 +14,7 @@ pub(crate) mod stored_candidates;
 pub(crate) mod verify;
 pub(crate) mod verify_plan;
 
+pub use accessed::ACCESS_GRANULARITY_MS;
 pub use evict::EvictReport;
 pub use import::{ImportOptions, ImportReport};
 pub use verify::{VerifyOptions, VerifyReport};

@@ -10,7 +10,7 @@ use super::Context;
 use super::progress::Progress;
 use crate::output::{entry_json, human_size, trust};
 use catalog_core::{
-    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, Error, Result,
+    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, Error, Result, Vanished,
 };
 use serde_json::json;
 use std::path::PathBuf;
@@ -37,6 +37,14 @@ pub struct Args {
     /// its verification (same inode, size and change time: not read
     /// again) under its own id.
     path: PathBuf,
+    /// Reconcile: entries adopted from this Hugging Face cache whose
+    /// snapshot is gone (`hf cache rm`, `hf cache prune`) are reported
+    /// (`--sync`, `--sync report`), retired (`--sync retire`) or deleted
+    /// (`--sync delete`), with the bytes deleting them frees for real
+    /// (the store's links counted).
+    #[arg(long, value_name = "ACTION", num_args = 0..=1, default_missing_value = "report",
+          value_parser = ["report", "retire", "delete"])]
+    sync: Option<String>,
     /// Adopt a Hugging Face snapshot missing files its publisher lists
     /// (`allow_patterns`) as it is: warned, never verified.
     #[arg(long)]
@@ -77,6 +85,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .in_place(args.in_place)
         .dry_run(args.dry_run)
         .allow_partial(args.allow_partial)
+        .vanished(match args.sync.as_deref() {
+            None => Vanished::Ignore,
+            Some("retire") => Vanished::Retire,
+            Some("delete") => Vanished::Delete,
+            Some(_) => Vanished::Report,
+        })
         .context(ctx.op_context("adopt"));
     for (old, new) in &args.rename {
         opts = opts.rename(old, new);
@@ -161,6 +175,10 @@ fn print(ctx: &Context, r: &AdoptReport) {
                 "ref_moves": r.ref_moves.iter().map(|m| json!({
                     "id": m.id, "name": m.name, "from": m.from, "to": m.to,
                 })).collect::<Vec<_>>(),
+                "vanished": r.vanished.iter().map(|v| json!({
+                    "id": v.id, "ref": v.model_ref, "snapshot": v.snapshot,
+                    "action": v.action.as_str(), "bytes_freed": v.bytes_freed,
+                })).collect::<Vec<_>>(),
                 "bytes_hashed": r.bytes_hashed(),
                 "bytes_written": r.bytes_written(),
                 "duration_ms": r.duration_ms,
@@ -220,6 +238,34 @@ fn print(ctx: &Context, r: &AdoptReport) {
         for s in &m.stand_ins {
             outln!("    shared: {s}");
         }
+    }
+    for v in &r.vanished {
+        let would = if r.dry_run && v.action != Vanished::Report {
+            "would be "
+        } else {
+            ""
+        };
+        let done = match v.action {
+            Vanished::Retire => "retired",
+            Vanished::Delete => "deleted",
+            _ => "reported",
+        };
+        let freed = v
+            .bytes_freed
+            .map_or("unknown (read-only)".into(), human_size);
+        outln!(
+            "vanished {} ({} is gone): {would}{done}; deleting it frees {freed}",
+            v.id,
+            v.snapshot.display()
+        );
+    }
+    if !r.vanished.is_empty() {
+        let total: u64 = r.vanished.iter().filter_map(|v| v.bytes_freed).sum();
+        outln!(
+            "{} vanished, {} freed by deleting them",
+            r.vanished.len(),
+            human_size(total)
+        );
     }
     for mv in &r.ref_moves {
         let short = |c: &Option<String>| {
