@@ -19,7 +19,8 @@ impl Catalog {
     /// views no entry uses, each only once older than `opts.grace`; stops at
     /// `opts.max_time` and reports what it did not reach. With
     /// `opts.max_bytes`, first evicts retired models, least recently
-    /// changed first (no access times are tracked), until the store fits.
+    /// used first (the later of its last access, recorded per hour by
+    /// `model_path`, and its last change), until the store fits.
     /// `progress` is called once per store object examined.
     pub fn gc(&self, opts: GcOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<GcReport> {
         let w = self.writer()?;
@@ -83,7 +84,7 @@ impl Catalog {
         Ok(report)
     }
 
-    /// Evicts retired models, least recently changed first, while the blobs
+    /// Evicts retired models, least recently used first (last access, else last change), while the blobs
     /// in use take more than `budget` bytes.
     fn fit_budget(
         &self,
