@@ -364,15 +364,16 @@ impl<'a> Run<'a> {
         f: &CandidateFile,
         in_place: bool,
     ) -> Option<(Hashed, Meta, bool)> {
+        let catalog = self.catalog;
+        let known = self.known.get_or_insert_with(|| Known::of(catalog));
+        if known.is_empty() {
+            return None;
+        }
         let meta = crate::fs::meta_of(&std::fs::symlink_metadata(&f.source).ok()?);
         if meta.kind != FileKind::File {
             return None;
         }
-        let catalog = self.catalog;
-        let hashed = self
-            .known
-            .get_or_insert_with(|| Known::of(catalog))
-            .get(f, &meta)?;
+        let hashed = known.get(f, &meta)?;
         if in_place {
             return Some((hashed, meta, false));
         }

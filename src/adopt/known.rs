@@ -70,6 +70,11 @@ impl Known {
         }
     }
 
+    /// Whether nothing was verified.
+    pub(super) fn is_empty(&self) -> bool {
+        self.by_fingerprint.is_empty()
+    }
+
     /// What `f` hashed to when it was verified, if it is a file verified
     /// with the fingerprint it has now (`meta`) and its publisher's digest
     /// is still the one found then.
