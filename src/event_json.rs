@@ -90,12 +90,16 @@ struct EventJson<'a> {
     files: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_kept: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Option<&'a str>>,
     id: Option<&'a str>,
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_lost: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lifecycle: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     node: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +119,8 @@ struct EventJson<'a> {
     snapshot_seq: Option<u64>,
     time: Shown<IsoTime>,
     time_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Option<&'a str>>,
 }
 
 /// A value serialized as the string its `Display` writes, without an
@@ -151,10 +157,12 @@ impl<'a> EventJson<'a> {
             external: None,
             files: None,
             first_kept: None,
+            from: None,
             id: e.model_id(),
             kind: e.kind(),
             last_lost: None,
             lifecycle: None,
+            name: None,
             node: fleet.map(|f| f.0),
             path: None,
             reason: None,
@@ -166,6 +174,7 @@ impl<'a> EventJson<'a> {
             snapshot_seq: None,
             time: Shown(IsoTime(e.time_ms)),
             time_ms: e.time_ms,
+            to: None,
         };
         match &e.op {
             Op::Put(spec) => {
@@ -204,6 +213,11 @@ impl<'a> EventJson<'a> {
                 j.content = Some(content.iter().map(|b| format!("{b:02x}")).collect());
             }
             Op::Pruned { first_kept } => j.first_kept = Some(*first_kept),
+            Op::RefMoved { name, from, to, .. } => {
+                j.name = Some(name);
+                j.from = Some(from.as_deref());
+                j.to = Some(to.as_deref());
+            }
             Op::VerifySignature {
                 outcome, signature, ..
             } => {
@@ -329,7 +343,42 @@ mod tests {
                 content: [7u8; 32],
             },
             Op::Pruned { first_kept: 5 },
+            Op::RefMoved {
+                id: "m".into(),
+                name: "main".into(),
+                from: Some("c2".into()),
+                to: None,
+            },
+            Op::VerifySignature {
+                id: "m".into(),
+                outcome: Verification::new(VerifyResult::Pass, "signed"),
+                signature: Box::new(crate::signature::SignatureRecord {
+                    signer: crate::signature::Signer::Key { hint: "ab".into() },
+                    bundle: Digest::of_bytes(b"bundle"),
+                    root: None,
+                }),
+            },
         ]
+    }
+
+    #[test]
+    fn a_ref_move_shows_its_name_and_both_commits() {
+        let e = Event {
+            seq: 1,
+            time_ms: 0,
+            op: Op::RefMoved {
+                id: "m".into(),
+                name: "v1.0".into(),
+                from: None,
+                to: Some("c4".into()),
+            },
+            context: OpContext::new(),
+            chain: "ab".repeat(32),
+        };
+        let v = e.to_json();
+        assert_eq!(v["name"], "v1.0");
+        assert_eq!(v["from"], serde_json::Value::Null);
+        assert_eq!(v["to"], "c4");
     }
 
     #[test]

@@ -101,15 +101,16 @@ mod store_trait;
 
 pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
-    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
+    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, RefMove, SkipKind, Skipped, SourceLayout, Vanished,
+    VanishedModel,
 };
 #[cfg(feature = "signature")]
 pub use catalog::SignatureReport;
 pub use catalog::{
-    AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
-    EventsPosition, EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem,
-    ProblemKind, RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions,
-    VerifyPlan, VerifyReport, WithContext,
+    ACCESS_GRANULARITY_MS, AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats,
+    CompactionReport, Event, Events, EventsPosition, EvictReport, ImportOptions, ImportReport,
+    JournalHead, Options, Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport,
+    SalvageGap, TornTail, VerifyOptions, VerifyPlan, VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

@@ -16,6 +16,7 @@
 //! files by SHA-256), so every later `verify` checks the publisher's own
 //! digest too.
 
+use super::known::Known;
 use super::plan::{Candidate, CandidateFile};
 use super::read::{FileRead, ReadError, read_files};
 use super::report::{AdoptAction, AdoptedModel, IngestCounts, SkipKind, Skipped};
@@ -47,6 +48,12 @@ pub(super) struct Run<'a> {
     /// snapshots share): read once — what it hashed to, the fingerprint to
     /// record for it — and whether it is in the store now.
     read: HashMap<PathBuf, (Hashed, Meta, bool)>,
+    /// Sources not read, their digests those of an earlier verification
+    /// (`known`).
+    carried: BTreeSet<PathBuf>,
+    /// What the catalog verified before, by fingerprint (built when first
+    /// needed).
+    known: Option<Known>,
 }
 
 /// One file read (and, linked, staged).
@@ -60,6 +67,8 @@ struct Read {
     again: bool,
     /// Already in the store from earlier in this adoption.
     stored: bool,
+    /// Not read: verified before with the fingerprint it has now.
+    carried: bool,
 }
 
 impl<'a> Run<'a> {
@@ -75,6 +84,8 @@ impl<'a> Run<'a> {
             opts,
             progress,
             read: HashMap::new(),
+            carried: BTreeSet::new(),
+            known: None,
         }
     }
 
@@ -128,14 +139,23 @@ impl<'a> Run<'a> {
                 .filter(|r| !r.again)
                 .map(|r| r.hashed.file.bytes)
                 .sum(),
+            carried: reads.iter().filter(|r| r.carried).count() as u64,
             ..Tally::default()
         };
+        // A mismatch never replaces what the entry's publisher said: the
+        // entry of this very revision keeps its digests and is marked failed.
+        if let (Some(problem), Some(e)) = (&mismatch, &existing)
+            && e.model_ref == c.model_ref.canonical()
+        {
+            undo(self.store, reads);
+            return self.fail_in_place(c, e, problem, tally, started).map(Ok);
+        }
         // 3. The entry: in the store, or where it is.
         let (spec, fingerprints) = if mismatch.is_none() && !in_place {
             self.publish(c, reads, &mut tally)?
         } else {
             undo(self.store, reads);
-            self.in_place_spec(c, &mut tally)?
+            self.in_place_spec(c, mismatch.is_some(), &mut tally)?
         };
         let spec = spec.lifecycle(
             existing
@@ -150,12 +170,26 @@ impl<'a> Run<'a> {
                      download it again, then adopt"
                 ),
             ),
+            None if c.partial.is_some() => (
+                VerifyResult::Warn,
+                format!(
+                    "every file there matches its publisher's digest, but the snapshot is {}",
+                    c.partial.as_deref().unwrap_or("partial")
+                ),
+            ),
             None if c.all_published() => (
                 VerifyResult::Pass,
-                format!(
-                    "all {} files match the digests their store names them by",
-                    c.files.len()
-                ),
+                match tally.carried {
+                    0 => format!(
+                        "all {} files match the digests their store names them by",
+                        c.files.len()
+                    ),
+                    n => format!(
+                        "all {} files match the digests their store names them by ({n} not \
+                         read again: the same inode, size and change time as when verified)",
+                        c.files.len()
+                    ),
+                },
             ),
             None => (
                 VerifyResult::Warn,
@@ -216,6 +250,40 @@ impl<'a> Run<'a> {
         Ok(Ok(model))
     }
 
+    /// Records that the bytes of `e` (the entry of the revision `c` is) no
+    /// longer match its publisher's digests: a failed verification naming
+    /// the file; the entry, its digests and their source stay as they are.
+    fn fail_in_place(
+        &self,
+        c: &Candidate,
+        e: &ModelEntry,
+        problem: &str,
+        tally: Tally,
+        started: Instant,
+    ) -> Result<AdoptedModel> {
+        let outcome = Verification {
+            result: VerifyResult::Fail,
+            reason: fit_reason(format!(
+                "{problem}; the entry keeps its publisher's digests — download it again, then \
+                 adopt"
+            )),
+            actual: None,
+            bytes: tally.hashed,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            files: Vec::new(),
+        };
+        let entry = self.catalog.record_verification_with(
+            &c.id,
+            outcome,
+            &self.opts.context,
+            VerifyReason::Mismatch,
+            Some(e),
+        )?;
+        let mut model = self.model(c, AdoptAction::Updated, entry, tally);
+        model.failure = Some(problem.to_owned());
+        Ok(model)
+    }
+
     /// Reads each of `c`'s files that this adoption has not read yet, once
     /// (`read::read_files`, on every core), and lists a [`Read`] per file in
     /// `c`'s order. On a failure, what was staged is dropped and the first
@@ -229,7 +297,13 @@ impl<'a> Run<'a> {
         let mut seen: BTreeSet<&Path> = BTreeSet::new();
         for f in &c.files {
             if !self.read.contains_key(&f.source) && seen.insert(&f.source) {
-                fresh.push(f);
+                match self.verified_before(f, in_place) {
+                    Some(known) => {
+                        self.read.insert(f.source.clone(), known);
+                        self.carried.insert(f.source.clone());
+                    }
+                    None => fresh.push(f),
+                }
             }
         }
         let results = read_files(self.store, &fresh, in_place, self.progress);
@@ -263,6 +337,7 @@ impl<'a> Run<'a> {
                     staged: r.staged,
                     again: false,
                     stored: false,
+                    carried: false,
                 },
                 None => {
                     let (hashed, meta, stored) = self.read[&f.source];
@@ -272,10 +347,43 @@ impl<'a> Run<'a> {
                         staged: None,
                         again: true,
                         stored,
+                        carried: self.carried.contains(&f.source),
                     }
                 }
             })
             .collect())
+    }
+
+    /// What `f` hashed to, the fingerprint to record and whether it is in
+    /// the store, when the catalog verified it before with the fingerprint
+    /// it has now (`Known`) — and, linked, the store's blob is that very
+    /// file (one inode): then it is not read again.
+    fn verified_before(
+        &mut self,
+        f: &CandidateFile,
+        in_place: bool,
+    ) -> Option<(Hashed, Meta, bool)> {
+        let catalog = self.catalog;
+        let known = self.known.get_or_insert_with(|| Known::of(catalog));
+        if known.is_empty() {
+            return None;
+        }
+        let meta = crate::fs::meta_of(&std::fs::symlink_metadata(&f.source).ok()?);
+        if meta.kind != FileKind::File {
+            return None;
+        }
+        let hashed = known.get(f, &meta)?;
+        if in_place {
+            return Some((hashed, meta, false));
+        }
+        let blob = Object::Blob(hashed.file.digest).rel();
+        let stored = self
+            .store
+            .fs
+            .metadata_beneath(self.store.root(), &blob)
+            .ok()??;
+        (stored.kind == FileKind::File && stored.inode == meta.inode && stored.len == meta.len)
+            .then_some((hashed, stored, true))
     }
 
     /// Publishes every staged file under its digest and builds the view:
@@ -303,6 +411,19 @@ impl<'a> Run<'a> {
                     };
                     if method == Method::Copied {
                         tally.written += ingested.digest.bytes;
+                    }
+                    if !ingested.stored
+                        && matches!(method, Method::Linked | Method::Present)
+                        && ingested.meta.inode != r.meta.inode
+                    {
+                        tally.stand_ins.push(format!(
+                            "{}: the store already holds these bytes as another file (inode {}), \
+                             which this entry names and watches instead of {} (inode {})",
+                            f.path,
+                            ingested.meta.inode,
+                            f.source.display(),
+                            r.meta.inode
+                        ));
                     }
                     match (ingested.stored, method) {
                         (false, _) => tally.counts.already_stored += 1,
@@ -350,11 +471,7 @@ impl<'a> Run<'a> {
             });
         }
         store.sync_dir(BLOBS_DIR)?;
-        let source = if c.all_published() {
-            DigestSource::Publisher
-        } else {
-            DigestSource::Import
-        };
+        let source = c.digest_source();
         let model_ref = c.model_ref.canonical();
         let spec = if c.single {
             let f = files.first().ok_or_else(|| no_file(c))?;
@@ -369,6 +486,25 @@ impl<'a> Run<'a> {
                 .size_bytes(size)
                 .files(files)
         };
+        // Linking the view moved each blob's change time: the fingerprint
+        // is the blob as it is now, if nothing but its links changed since
+        // it was read (the same inode, size and modification time).
+        let digests: Vec<Digest> = if c.single {
+            spec.digest.into_iter().collect()
+        } else {
+            spec.files.iter().map(|f| f.digest).collect()
+        };
+        for (d, m) in digests.iter().zip(metas.iter_mut()) {
+            if let Ok(Some(now)) = store
+                .fs
+                .metadata_beneath(store.root(), &Object::Blob(*d).rel())
+                && now.inode == m.inode
+                && now.len == m.len
+                && now.modified_ns == m.modified_ns
+            {
+                *m = now;
+            }
+        }
         let fingerprints = if c.single {
             spec.digest
                 .iter()
@@ -390,6 +526,7 @@ impl<'a> Run<'a> {
     fn in_place_spec(
         &mut self,
         c: &Candidate,
+        mismatched: bool,
         tally: &mut Tally,
     ) -> Result<(EntrySpec, Vec<FileFingerprint>)> {
         let base = c.base.to_str().ok_or_else(|| Error::NonUtf8Path {
@@ -420,10 +557,11 @@ impl<'a> Run<'a> {
                 publisher_digest: f.publisher.filter(|p| *p != sha256),
             });
         }
-        let source = if c.all_published() {
-            DigestSource::Publisher
-        } else {
+        // The manifest of bytes that did not match is never a publisher's.
+        let source = if mismatched {
             DigestSource::Import
+        } else {
+            c.digest_source()
         };
         let model_ref = c.model_ref.canonical();
         let spec = if c.single {
@@ -484,6 +622,12 @@ impl<'a> Run<'a> {
             trust: entry.trust,
             failure: None,
             entry: Some(entry),
+            refs: c
+                .revision
+                .as_ref()
+                .map(|r| r.refs.clone())
+                .unwrap_or_default(),
+            stand_ins: t.stand_ins,
         }
     }
 }
@@ -494,6 +638,11 @@ struct Tally {
     counts: IngestCounts,
     written: u64,
     hashed: u64,
+    /// Files not read: verified before with the fingerprint they have now.
+    carried: u64,
+    /// Files whose bytes the store holds as another file, which stands in
+    /// for this one's.
+    stand_ins: Vec<String>,
 }
 
 /// A candidate left with no file read (cannot happen: every candidate has

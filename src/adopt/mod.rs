@@ -28,11 +28,13 @@
 //! `*_beneath` operations, `put` and the verification record, under the
 //! store lock imports take.
 
+mod aliases;
 mod apply;
 mod conflict;
 mod conflict_kind;
 mod detect;
 mod hf_cache;
+mod known;
 mod ollama;
 mod plain;
 mod plan;
@@ -40,12 +42,16 @@ mod read;
 mod rename;
 mod report;
 mod settle;
+mod sync;
 
 pub(crate) use conflict::describe as describe_conflicts;
 pub use conflict::{AdoptConflict, ConflictKind};
 pub use detect::SourceLayout;
 pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
-pub use report::{AdoptAction, AdoptReport, AdoptedModel, IngestCounts, SkipKind, Skipped};
+pub use report::{
+    AdoptAction, AdoptReport, AdoptedModel, IngestCounts, RefMove, SkipKind, Skipped,
+};
+pub use sync::{Vanished, VanishedModel};
 
 use crate::catalog::Catalog;
 use crate::context::OpContext;
@@ -72,6 +78,14 @@ pub struct AdoptOptions {
     /// them (found id → id): the way to adopt a model whose id the catalog
     /// holds for a model from elsewhere.
     pub rename: BTreeMap<String, String>,
+    /// Adopt a Hugging Face snapshot that lacks files its publisher lists
+    /// for its commit (`trees/<commit>.json`) as it is: `warned`, never
+    /// `verified`, its digest computed when adopted.
+    pub allow_partial: bool,
+    /// What to do with the entries adopted from this Hugging Face cache
+    /// whose snapshot is gone (`hf cache rm`, `hf cache prune`): ignore
+    /// (the default), report, retire or delete them.
+    pub vanished: Vanished,
 }
 
 impl AdoptOptions {
@@ -88,6 +102,16 @@ impl AdoptOptions {
     /// Stores `ctx` with the records.
     pub fn context(mut self, ctx: OpContext) -> Self {
         self.context = ctx;
+        self
+    }
+    /// Adopts partial snapshots too (as `warned`).
+    pub fn allow_partial(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
+        self
+    }
+    /// Reconciles: what to do with entries whose snapshot vanished.
+    pub fn vanished(mut self, how: Vanished) -> Self {
+        self.vanished = how;
         self
     }
     /// Registers the model found as `found` under `id` instead.
@@ -112,6 +136,8 @@ pub struct AdoptPlan {
     /// the bytes decide when it runs).
     actions: Vec<AdoptAction>,
     skipped: Vec<Skipped>,
+    /// Partial snapshots (each also in `skipped`), for `allow_partial`.
+    partial: Vec<Candidate>,
 }
 
 impl AdoptPlan {
@@ -135,8 +161,24 @@ impl AdoptPlan {
             conflicts: Vec::new(),
             candidates: scan.candidates,
             skipped: scan.skipped,
+            partial: scan.partial,
             source,
         })
+    }
+
+    /// Moves the partial snapshots into the models to adopt (`allow_partial`),
+    /// out of what is reported skipped.
+    fn take_partial(&mut self) {
+        for c in std::mem::take(&mut self.partial) {
+            if self.found_ids.contains(&c.id) {
+                continue;
+            }
+            self.skipped
+                .retain(|s| !(s.kind == SkipKind::Incomplete && s.path == c.origin));
+            self.found_ids.push(c.id.clone());
+            self.actions.push(AdoptAction::Added);
+            self.candidates.push(c);
+        }
     }
 
     /// The layout recognised.
@@ -199,6 +241,9 @@ impl AdoptPlan {
     /// written). With a catalog, [`Catalog::adopt_planned`] with
     /// `opts.dry_run` says what would be updated, unchanged or in conflict.
     pub fn into_dry_run(mut self, opts: &AdoptOptions) -> Result<AdoptReport> {
+        if opts.allow_partial {
+            self.take_partial();
+        }
         self.apply_renames(&opts.rename)?;
         Ok(self.dry_run_report(opts.in_place, Instant::now()))
     }
@@ -222,6 +267,12 @@ impl AdoptPlan {
                 trust: TrustState::Unverified,
                 failure: None,
                 entry: None,
+                refs: c
+                    .revision
+                    .as_ref()
+                    .map(|r| r.refs.clone())
+                    .unwrap_or_default(),
+                stand_ins: Vec::new(),
             })
             .collect();
         AdoptReport {
@@ -232,6 +283,8 @@ impl AdoptPlan {
             models,
             conflicts: self.conflicts,
             skipped: self.skipped,
+            ref_moves: Vec::new(),
+            vanished: Vec::new(),
             duration_ms: elapsed_ms(started),
         }
     }
@@ -314,7 +367,10 @@ impl Catalog {
         let started = Instant::now();
         settle::settle(self, &mut plan, opts)?;
         if opts.dry_run {
-            return Ok(plan.dry_run_report(opts.in_place, started));
+            let vanished = sync::reconcile(self, &plan, opts.vanished, true, &opts.context)?;
+            let mut report = plan.dry_run_report(opts.in_place, started);
+            report.vanished = vanished;
+            return Ok(report);
         }
         if !plan.conflicts.is_empty() {
             return Err(crate::Error::AdoptConflict {
@@ -322,16 +378,11 @@ impl Catalog {
             });
         }
         opts.context.validate()?;
-        let session = self.store_session()?;
-        let mut run = apply::Run::new(self, &session, opts, progress);
-        let mut models = Vec::with_capacity(plan.candidates.len());
-        let mut skipped = plan.skipped;
-        for candidate in &plan.candidates {
-            match run.adopt_one(candidate)? {
-                Ok(model) => models.push(model),
-                Err(skip) => skipped.push(skip),
-            }
-        }
+        let main_before = aliases::main_before(self, &plan.candidates);
+        let (models, skipped) = self.adopt_candidates(&plan, opts, progress)?;
+        let ref_moves =
+            aliases::record(self, &plan.candidates, &models, &main_before, &opts.context)?;
+        let vanished = sync::reconcile(self, &plan, opts.vanished, false, &opts.context)?;
         let report = AdoptReport {
             layout: plan.layout,
             source: plan.source,
@@ -340,6 +391,8 @@ impl Catalog {
             models,
             conflicts: Vec::new(),
             skipped,
+            ref_moves,
+            vanished,
             duration_ms: elapsed_ms(started),
         };
         tracing::info!(
@@ -355,6 +408,30 @@ impl Catalog {
             "adoption finished"
         );
         Ok(report)
+    }
+}
+
+impl Catalog {
+    /// Adopts each candidate of `plan`, under the store lock imports take:
+    /// the models registered, and what was skipped (the scan's and the
+    /// adoption's).
+    fn adopt_candidates(
+        &self,
+        plan: &AdoptPlan,
+        opts: &AdoptOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Vec<AdoptedModel>, Vec<Skipped>)> {
+        let session = self.store_session()?;
+        let mut run = apply::Run::new(self, &session, opts, progress);
+        let mut models = Vec::with_capacity(plan.candidates.len());
+        let mut skipped = plan.skipped.clone();
+        for candidate in &plan.candidates {
+            match run.adopt_one(candidate)? {
+                Ok(model) => models.push(model),
+                Err(skip) => skipped.push(skip),
+            }
+        }
+        Ok((models, skipped))
     }
 }
 

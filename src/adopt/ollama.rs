@@ -314,6 +314,8 @@ fn candidate(
         base: blobs.to_path_buf(),
         single: false,
         files,
+        revision: None,
+        partial: None,
     })
 }
 

@@ -53,6 +53,8 @@ pub(crate) fn scan(path: &Path) -> Result<Scan> {
         base: path.to_path_buf(),
         single,
         files,
+        revision: None,
+        partial: None,
     });
     Ok(scan)
 }

@@ -4,7 +4,7 @@
 
 use super::report::{SkipKind, Skipped};
 use crate::digest::Digest;
-use crate::entry::{MAX_MANIFEST_FILES, check_relative_path};
+use crate::entry::{DigestSource, MAX_MANIFEST_FILES, check_relative_path};
 use crate::error::Error;
 use crate::model_ref::ModelRef;
 use std::collections::BTreeMap;
@@ -26,6 +26,22 @@ pub(crate) struct Candidate {
     pub single: bool,
     /// Its files.
     pub files: Vec<CandidateFile>,
+    /// A Hugging Face snapshot's repository, commit and refs.
+    pub revision: Option<Revision>,
+    /// Why it is partial (files its publisher lists are missing): adopted
+    /// only with `--allow-partial`, as `warned`.
+    pub partial: Option<String>,
+}
+
+/// Which revision of a Hugging Face repository a candidate is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Revision {
+    /// `org/name`.
+    pub repo: String,
+    /// The commit (40 hex).
+    pub commit: String,
+    /// The refs pointing to it (`main`, tags, `refs/pr/N`), sorted.
+    pub refs: Vec<String>,
 }
 
 /// One file of a candidate.
@@ -74,6 +90,17 @@ impl Candidate {
     pub fn all_published(&self) -> bool {
         self.files.iter().all(|f| f.publisher.is_some())
     }
+
+    /// Where its digest comes from: its publisher when every file has a
+    /// publisher's digest and none its publisher lists is missing; else
+    /// computed when adopted (a partial snapshot is never `verified`).
+    pub fn digest_source(&self) -> DigestSource {
+        if self.all_published() && self.partial.is_none() {
+            DigestSource::Publisher
+        } else {
+            DigestSource::Import
+        }
+    }
 }
 
 /// What a scan found: candidates, and what it skipped.
@@ -81,6 +108,8 @@ impl Candidate {
 pub(crate) struct Scan {
     pub candidates: Vec<Candidate>,
     pub skipped: Vec<Skipped>,
+    /// Partial snapshots (each also in `skipped`): adopted only when asked.
+    pub partial: Vec<Candidate>,
 }
 
 impl Scan {
@@ -90,6 +119,14 @@ impl Scan {
             kind,
             reason: reason.into(),
         });
+    }
+
+    /// Keeps a partial candidate (already reported in `skipped`), for
+    /// `--allow-partial`.
+    pub fn add_partial(&mut self, candidate: Candidate) {
+        if !candidate.files.is_empty() {
+            self.partial.push(candidate);
+        }
     }
 
     /// Adds a candidate unless it cannot be registered as it is (too many
@@ -208,6 +245,8 @@ mod tests {
             base: PathBuf::from("/src"),
             single: false,
             files: paths.iter().map(|p| file(p)).collect(),
+            revision: None,
+            partial: None,
         }
     }
 

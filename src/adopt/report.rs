@@ -100,6 +100,31 @@ pub struct AdoptedModel {
     pub failure: Option<String>,
     /// The entry as registered (`None` in a dry run).
     pub entry: Option<ModelEntry>,
+    /// The refs pointing to its commit (a Hugging Face snapshot's `main`,
+    /// tags, `refs/pr/N`): aliases of this entry (docs/MODEL_REF.md §6).
+    pub refs: Vec<String>,
+    /// Files of it whose bytes the store already held as another file
+    /// (another repository's, hard-linked earlier): that file stands in
+    /// for this one's, one inode for both — said plainly, one line each.
+    pub stand_ins: Vec<String>,
+}
+
+/// A ref of a Hugging Face repository that an adoption found pointing
+/// elsewhere than the catalog had recorded, and recorded
+/// (`Op::RefMoved`, in the history of the entry `id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefMove {
+    /// The entry whose history records it: the commit's it points to now
+    /// (or, when it is gone, the one it pointed to).
+    pub id: String,
+    /// The ref (`main`, `v1.0`, `refs/pr/1`).
+    pub name: String,
+    /// The commit it pointed to, as recorded; `None` the first time.
+    pub from: Option<String>,
+    /// The commit it points to now; `None` when it no longer points to any
+    /// commit adopted.
+    pub to: Option<String>,
 }
 
 /// Why something found in the source was not adopted.
@@ -162,6 +187,11 @@ pub struct AdoptReport {
     pub conflicts: Vec<super::AdoptConflict>,
     /// What was not adopted.
     pub skipped: Vec<Skipped>,
+    /// The refs recorded as moved (none in a dry run).
+    pub ref_moves: Vec<RefMove>,
+    /// Entries adopted from this cache whose snapshot is gone, and what was
+    /// done (`AdoptOptions::vanished`; empty unless asked).
+    pub vanished: Vec<super::VanishedModel>,
     /// Wall-clock time, in milliseconds.
     pub duration_ms: u64,
 }

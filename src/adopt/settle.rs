@@ -14,6 +14,9 @@ use crate::store::root_overlap::RootGuard;
 
 /// Settles `plan` against `catalog` as `opts` ask.
 pub(super) fn settle(catalog: &Catalog, plan: &mut AdoptPlan, opts: &AdoptOptions) -> Result<()> {
+    if opts.allow_partial {
+        plan.take_partial();
+    }
     refuse_catalog_files(catalog, plan)?;
     plan.apply_renames(&opts.rename)?;
     plan.conflicts = conflict::find(catalog, &plan.candidates);

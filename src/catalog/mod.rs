@@ -23,7 +23,8 @@ pub use engine::{
 #[cfg(feature = "signature")]
 pub use models::SignatureReport;
 pub use models::{
-    EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
+    ACCESS_GRANULARITY_MS, EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan,
+    VerifyReport,
 };
 pub use with_context::WithContext;
 

@@ -153,6 +153,29 @@ impl Catalog {
         Ok(entry)
     }
 
+    /// Records that the ref `name` of model `id`'s repository moved from
+    /// `from` to `to` (adoption; `Op::RefMoved`). The entry must exist.
+    pub(crate) fn record_ref_moved(
+        &self,
+        id: &str,
+        name: &str,
+        moved: (Option<&str>, Option<&str>),
+        ctx: &OpContext,
+    ) -> Result<()> {
+        check_id(id)?;
+        ctx.validate()?;
+        self.commit(id, ctx, |current| match current {
+            Some(_) => Ok(Plan::Write(Op::RefMoved {
+                id: id.to_string(),
+                name: name.to_string(),
+                from: moved.0.map(str::to_owned),
+                to: moved.1.map(str::to_owned),
+            })),
+            None => Err(Error::NotFound { id: id.to_string() }),
+        })?;
+        Ok(())
+    }
+
     pub(super) fn commit(
         &self,
         id: &str,

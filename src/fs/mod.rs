@@ -24,6 +24,7 @@ pub use foreign::{
     read_regular, resolve_named,
 };
 pub use std_fs::StdFs;
+pub(crate) use meta::meta_of;
 
 use std::fmt;
 use std::io;

@@ -69,6 +69,21 @@ pub enum Op {
         /// First sequence number the journal still holds after the deletion.
         first_kept: u64,
     },
+    /// Written by adoption: a ref of a Hugging Face repository (`main`, a
+    /// tag, `refs/pr/1`) was found pointing somewhere else than the
+    /// catalog last recorded. Filed in the history of `id`, the entry of
+    /// the commit it now points to (or, when it is gone, of the one it
+    /// pointed to). No effect on the map; the entry must exist.
+    RefMoved {
+        /// The entry it concerns.
+        id: String,
+        /// The ref (`main`, `v1.0`, `refs/pr/1`).
+        name: String,
+        /// The commit it pointed to, if the catalog had recorded one.
+        from: Option<String>,
+        /// The commit it points to now; `None` when it is gone.
+        to: Option<String>,
+    },
     /// Record the outcome of a signature verification (format 4): the
     /// verification of the model's bytes it rests on, and who signed. A
     /// pass makes the entry's digests the signer's
@@ -93,6 +108,7 @@ impl Op {
             | Op::Verify { id, .. }
             | Op::Evict { id, .. }
             | Op::Delete { id }
+            | Op::RefMoved { id, .. }
             | Op::VerifySignature { id, .. } => Some(id),
             Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => None,
         }
@@ -115,6 +131,7 @@ impl Op {
             Op::Gap { .. } => "gap",
             Op::Checkpoint { .. } => "checkpoint",
             Op::Pruned { .. } => "pruned",
+            Op::RefMoved { .. } => "ref",
             Op::VerifySignature { .. } => "verify_signature",
         }
     }
@@ -201,6 +218,12 @@ mod tests {
                 content: [9; 32],
             },
             Op::Pruned { first_kept: 12 },
+            Op::RefMoved {
+                id: "a".into(),
+                name: "main".into(),
+                from: Some("c2".into()),
+                to: None,
+            },
             Op::VerifySignature {
                 id: "a".into(),
                 outcome: Verification::new(VerifyResult::Pass, "signed"),

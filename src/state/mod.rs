@@ -100,6 +100,10 @@ pub fn change_for(
             current.ok_or_else(|| missing("delete", &id))?;
             Change::Remove(id)
         }
+        Op::RefMoved { id, .. } => {
+            current.ok_or_else(|| missing("ref", &id))?;
+            Change::Nothing
+        }
         Op::Gap { .. } | Op::Checkpoint { .. } | Op::Pruned { .. } => Change::Nothing,
     })
 }

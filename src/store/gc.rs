@@ -23,7 +23,7 @@ pub struct GcOptions {
     /// Stop after this long and report what was not reached.
     pub max_time: Option<Duration>,
     /// If the store holds more than this many bytes, evict retired models,
-    /// least recently changed first, until it fits.
+    /// least recently used first (last access, else last change), until it fits.
     pub max_bytes: Option<u64>,
     /// Report what would be removed, remove nothing.
     pub dry_run: bool,

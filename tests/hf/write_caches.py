@@ -2,6 +2,8 @@
 situations of issue 20, one cache per case, from a mock Hub on 127.0.0.1.
 
     python write_caches.py OUT_DIR [CASE ...]     the cases (default: all)
+    python write_caches.py OUT_DIR CASE:STEP      one step of a staged case (the
+                                                  test adopts between steps)
     python write_caches.py OUT_DIR --bench N       one cache of N repositories
 
 Each case gets OUT_DIR/<case>/hub (HF_HUB_CACHE) and OUT_DIR/<case>/home
@@ -75,6 +77,10 @@ def child(op: dict) -> None:
         )
         if not ok:
             raise SystemExit("publish_blob_to_shared_store refused")
+    elif op["op"] == "cli":
+        # The `hf` command of this environment, as a user runs it.
+        hf_cli = Path(sys.executable).parent / "hf"
+        subprocess.run([str(hf_cli), *op["args"], "--cache-dir", cache, "-y"], check=True, capture_output=True)
     elif op["op"] == "report":
         print(json.dumps(report(cache)))
     else:
@@ -270,6 +276,51 @@ def dataset_beside_model(case: Case, hub: MockHub) -> None:
     case.notes.update(commits={"org/plain": m, "datasets/org/corpus": d})
 
 
+# Staged cases: the test adopts the cache between steps. Each step declares
+# the Hub's whole state again (commit hashes are deterministic), then runs
+# only its own downloads or removals.
+
+
+def moving_main(case: Case, hub: MockHub, step: str) -> None:
+    """main and tag v1.0 on c2; then main moves to c4 (v1.0 stays)."""
+    repo = hub.repo("org/moving-main")
+    c2 = repo.commit(model_files("moving-main-2"), refs=("main", "v1.0"))
+    if step == "before":
+        case.run({"op": "snapshot", "repo": "org/moving-main"})
+        case.run({"op": "snapshot", "repo": "org/moving-main", "revision": "v1.0"})
+        case.notes.update(commits={"c2": c2})
+        return
+    c4 = repo.commit(model_files("moving-main-4"))
+    case.run({"op": "snapshot", "repo": "org/moving-main"})
+    case.notes.update(commits={"c2": c2, "c4": c4})
+
+
+def removed(case: Case, hub: MockHub, step: str) -> None:
+    """Two repositories and a detached revision; then `hf cache rm` of one
+    repository (step rm) or `hf cache prune` (step prune)."""
+    keep = hub.repo("org/kept")
+    kept = keep.commit(model_files("kept"))
+    gone = hub.repo("org/gone").commit(model_files("gone"))
+    old = keep.commit(model_files("kept-old"), refs=())
+    if step == "before":
+        case.run({"op": "snapshot", "repo": "org/kept"})
+        case.run({"op": "snapshot", "repo": "org/gone"})
+        case.run({"op": "snapshot", "repo": "org/kept", "revision": old})  # detached
+    elif step == "rm":
+        case.run({"op": "cli", "args": ["cache", "rm", "model/org/gone"]})
+    elif step == "prune":
+        case.run({"op": "cli", "args": ["cache", "prune"]})
+    case.notes.update(commits={"kept": kept, "gone": gone, "old": old})
+
+
+def twins(case: Case, hub: MockHub, step: str) -> None:
+    """The same weights in two repositories (no shared store)."""
+    same_weights_two_repos(case, hub)
+
+
+STAGED = {"moving_main": moving_main, "removed": removed, "twins": twins}
+
+
 CASES = {
     "shared_blob_store": ({}, shared_blob_store),
     "stale_incomplete": ({}, stale_incomplete),
@@ -312,6 +363,12 @@ def main() -> None:
         only = sys.argv[2:] or list(CASES)
         results = {}
         for name in only:
+            if ":" in name:
+                staged, step = name.split(":", 1)
+                case = Case(out, staged, hub)
+                STAGED[staged](case, hub, step)
+                results[name] = case.result()
+                continue
             env, build = CASES[name]
             case = Case(out, name, hub, env)
             build(case, hub)

@@ -1,7 +1,7 @@
 //! `Catalog::adopt` of a Hugging Face hub cache built byte for byte as
 //! huggingface_hub lays it out: one entry per snapshot (`org/name` for
-//! `main`, `org/name@<ref>` for another ref, `org/name@<short commit>` for
-//! a detached one), referenced by commit; every file followed through its
+//! `main`, `org/name@<short commit>` for any other; other refs are its
+//! aliases), referenced by commit; every file followed through its
 //! symlink, hard-linked into the store (the same inode: zero bytes
 //! copied), read once — a blob shared by snapshots too — and checked
 //! against its blob name (SHA-256 for LFS files, the git blob id for small
@@ -60,10 +60,10 @@ fn every_snapshot_a_ref_points_to_is_adopted_by_hard_link_and_verified() {
     assert_eq!(
         ids,
         [
-            "Qwen/Qwen2-0.5B@v1.0".to_string(),
+            format!("Qwen/Qwen2-0.5B@{}", &tagged[..7]),
             "org/llama".to_string(),
             format!("org/llama@{short}"),
-            "org/llama@refs/pr/1".to_string(),
+            format!("org/llama@{}", &pr[..7]),
         ]
     );
     assert!(report.models.iter().all(|m| m.action == AdoptAction::Added));
@@ -120,7 +120,7 @@ fn every_snapshot_a_ref_points_to_is_adopted_by_hard_link_and_verified() {
         std::fs::read(view.join("sub/tokenizer.json")).unwrap(),
         tokenizer
     );
-    let pr_entry = catalog.get("org/llama@refs/pr/1").unwrap();
+    let pr_entry = catalog.get(&format!("org/llama@{}", &pr[..7])).unwrap();
     assert_eq!(pr_entry.model_ref, format!("hf:org/llama@{pr}"));
     let m = &report.models.iter().find(|m| m.id == "org/llama").unwrap();
     assert_eq!(m.ingest.hard_linked, 3);

@@ -70,6 +70,53 @@ fn case(name: &str) -> Option<Case> {
     })
 }
 
+/// A staged case: huggingface_hub writes each step into one cache (its
+/// own temporary directory), the test adopting between steps.
+struct Staged {
+    out: tempfile::TempDir,
+    python: std::ffi::OsString,
+    name: &'static str,
+}
+
+impl Staged {
+    fn new(name: &'static str) -> Option<Staged> {
+        let Some(python) = std::env::var_os("CATALOG_HF_PYTHON") else {
+            eprintln!("note: CATALOG_HF_PYTHON is not set: {name} did not run");
+            return None;
+        };
+        Some(Staged {
+            out: tempfile::tempdir().unwrap(),
+            python,
+            name,
+        })
+    }
+
+    fn hub(&self) -> PathBuf {
+        self.out.path().join(self.name).join("hub")
+    }
+
+    /// Runs one step; huggingface_hub's view of the cache afterwards.
+    fn step(&self, step: &str) -> Value {
+        let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hf/write_caches.py");
+        let key = format!("{}:{step}", self.name);
+        let run = std::process::Command::new(&self.python)
+            .arg(&driver)
+            .arg(self.out.path())
+            .arg(&key)
+            .env_remove("HF_TOKEN")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let view: Value = serde_json::from_slice(&run.stdout).unwrap();
+        view["cases"][&key].clone()
+    }
+}
+
 impl Case {
     fn commit(&self, key: &str) -> &str {
         self.view["notes"]["commits"][key].as_str().unwrap()
@@ -365,24 +412,124 @@ fn real_files_in_a_snapshot_are_checked_against_the_listing() {
     );
 }
 
-/// Row 5, the part that is adoption's: each revision huggingface_hub
-/// sees (main and tag v1.0 on one commit; tag v0.9 on a commit first
-/// downloaded detached) is one entry, referenced by its commit.
+/// Row 5: each revision huggingface_hub sees (main and tag v1.0 on one
+/// commit; tag v0.9 on a commit first downloaded detached) is one entry,
+/// referenced by its commit; the refs are its aliases, every one recorded
+/// in the journal with its commit (v1.0 was recorded nowhere; v0.9 made a
+/// second entry of one commit).
 #[test]
-fn each_revision_with_its_refs_is_one_entry() {
+fn each_revision_is_one_entry_and_every_ref_is_recorded() {
     let Some(case) = case("tags_and_refs") else {
         return;
     };
     let (_root, catalog, report) = case.adopt_and_compare();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let (main, old) = (case.commit("main"), case.commit("v0.9"));
     assert_eq!(
         catalog.get("org/tagged").unwrap().model_ref,
-        format!("hf:org/tagged@{}", case.commit("main"))
+        format!("hf:org/tagged@{main}")
     );
+    let detached = format!("org/tagged@{}", &old[..7]);
     assert_eq!(
-        catalog.get("org/tagged@v0.9").unwrap().model_ref,
-        format!("hf:org/tagged@{}", case.commit("v0.9"))
+        catalog.get(&detached).unwrap().model_ref,
+        format!("hf:org/tagged@{old}")
     );
+    assert_eq!(catalog.list_shared().len(), 2, "one entry per commit");
+    let refs = |id: &str| {
+        report
+            .models
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.refs.clone())
+            .unwrap()
+    };
+    assert_eq!(refs("org/tagged"), ["main", "v1.0"]);
+    assert_eq!(refs(&detached), ["v0.9"]);
+    for (id, name, commit) in [
+        ("org/tagged", "v1.0", main),
+        (detached.as_str(), "v0.9", old),
+    ] {
+        let recorded = catalog.history(id).unwrap().into_iter().any(|e| {
+            matches!(&e.op, catalog_core::Op::RefMoved { name: n, to: Some(to), .. }
+                if n == name && to == commit)
+        });
+        assert!(recorded, "{name} -> {commit} is in the history of {id}");
+    }
+    // Again: nothing moved, nothing is written.
+    let seq = catalog.head().seq;
+    let again = catalog
+        .adopt(&case.hub, AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert!(again.ref_moves.is_empty(), "{:?}", again.ref_moves);
+    assert_eq!(catalog.head().seq, seq);
+}
+
+/// Row 5, when `main` moves (huggingface_hub downloads the new commit; the
+/// old one stays, with tag v1.0): `org/name`, the id an orchestrator uses,
+/// is the new commit's entry and keeps its history, which says "main
+/// moved"; the old commit becomes its own entry without a byte read again
+/// (it was re-hashed under a new id with fresh history); one entry per
+/// commit.
+#[test]
+fn when_main_moves_its_id_keeps_its_history_and_nothing_is_read_again() {
+    let Some(staged) = Staged::new("moving_main") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let before = staged.step("before");
+    let c2 = before["notes"]["commits"]["c2"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(first.models.len(), 1);
+    assert_eq!(first.models[0].id, "org/moving-main");
+    let after = staged.step("after");
+    let c4 = after["notes"]["commits"]["c4"].as_str().unwrap();
+    let report = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let main = catalog.get("org/moving-main").unwrap();
+    assert_eq!(main.model_ref, format!("hf:org/moving-main@{c4}"));
+    let old_id = format!("org/moving-main@{}", &c2[..7]);
+    let old = report.models.iter().find(|m| m.id == old_id).unwrap();
+    assert_eq!(old.trust, TrustState::Verified, "{:?}", old.failure);
+    assert_eq!(
+        old.bytes_hashed, 0,
+        "the old commit's files are not read again"
+    );
+    assert_eq!(old.refs, ["v1.0"]);
+    assert_eq!(catalog.list_shared().len(), 2, "one entry per commit");
+    assert!(
+        report.ref_moves.iter().any(|m| m.id == "org/moving-main"
+            && m.name == "main"
+            && m.from.as_deref() == Some(c2.as_str())
+            && m.to.as_deref() == Some(c4)),
+        "{:?}",
+        report.ref_moves
+    );
+    let history = catalog.history("org/moving-main").unwrap();
+    let puts: Vec<&str> = history
+        .iter()
+        .filter_map(|e| match &e.op {
+            catalog_core::Op::Put(spec) => Some(spec.model_ref.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            format!("hf:org/moving-main@{c2}"),
+            format!("hf:org/moving-main@{c4}")
+        ],
+        "one history for org/moving-main across the move"
+    );
+    assert!(history.iter().any(|e| matches!(&e.op,
+        catalog_core::Op::RefMoved { name, from: Some(f), to: Some(t), .. }
+            if name == "main" && *f == c2 && t == c4)));
 }
 
 /// Row 6, the part that is adoption's: the same weights in two
@@ -405,4 +552,302 @@ fn a_dataset_is_reported_and_the_model_beside_it_adopted() {
     let (_root, _catalog, report) = case.adopt_and_compare();
     assert_eq!(report.models.len(), 1);
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+}
+
+/// The weights file of `repo`'s only snapshot in `hub`, opened to be
+/// damaged (its write bits are off once the store shares its inode).
+fn weights_of(hub: &Path, repo: &str) -> PathBuf {
+    let snapshots = hub
+        .join(format!("models--{}", repo.replace('/', "--")))
+        .join("snapshots");
+    let commit = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let link = commit.join("model-00001-of-00002.safetensors");
+    let blob = std::fs::canonicalize(&link).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&blob, std::fs::Permissions::from_mode(0o644)).unwrap();
+    blob
+}
+
+/// Row 6: the same weights in two repositories, hard-linked: the store
+/// keeps one file for both, so one repository's file stands in for the
+/// other's — the adoption says so plainly, naming both files and the one
+/// inode; the repository whose own file the store holds is watched by its
+/// own bytes (damaging the other's file fails neither: their entries name
+/// the intact one).
+#[test]
+fn the_same_weights_in_two_repositories_say_plainly_which_file_stands_in() {
+    let Some(staged) = Staged::new("twins") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let report = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let model = |id: &str| report.models.iter().find(|m| m.id == id).unwrap();
+    assert!(model("org/twin-a").stand_ins.is_empty());
+    let b = model("org/twin-b");
+    // The weights and the two small files both repositories hold alike.
+    assert_eq!(b.stand_ins.len(), 3, "{:?}", b.stand_ins);
+    let b_own = weights_of(&staged.hub(), "org/twin-b");
+    assert!(
+        b.stand_ins
+            .iter()
+            .any(|s| s.contains("model-00001-of-00002.safetensors")
+                && s.contains(&b_own.display().to_string())),
+        "{:?}",
+        b.stand_ins
+    );
+    // Damage org/twin-b's own file: org/twin-a's weights are its own, intact.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&b_own)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"XXXX").unwrap();
+    drop(f);
+    let a = catalog
+        .verify(
+            "org/twin-a",
+            catalog_core::VerifyOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(a.entry.trust, TrustState::Verified, "{}", a.outcome.reason);
+}
+
+/// Row 9: a blob damaged after adoption (huggingface_hub's file, grown),
+/// then adopted again: the entry keeps its publisher's digest — the
+/// damaged bytes' manifest never becomes one — and is marked failed,
+/// naming the file.
+#[test]
+fn a_damaged_blob_adopted_again_never_becomes_the_publishers_digest() {
+    let Some(staged) = Staged::new("twins") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let before = catalog.get("org/twin-a").unwrap();
+    let blob = weights_of(&staged.hub(), "org/twin-a");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&blob)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"damage").unwrap();
+    drop(f);
+    let report = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let m = report.models.iter().find(|m| m.id == "org/twin-a").unwrap();
+    assert_eq!(m.trust, TrustState::Failed);
+    assert!(
+        m.failure
+            .as_deref()
+            .is_some_and(|f| f.contains("model-00001-of-00002.safetensors")),
+        "{:?}",
+        m.failure
+    );
+    let after = catalog.get("org/twin-a").unwrap();
+    assert_eq!(after.digest, before.digest, "the publisher's digest stays");
+    assert_eq!(after.files, before.files);
+    assert_eq!(after.digest_source, Some(DigestSource::Publisher));
+    assert_eq!(after.trust, TrustState::Failed);
+}
+
+/// `--allow-partial`: the snapshot `allow_patterns=["*.json"]` left is
+/// adopted as it is — warned, its digest computed when adopted, never
+/// verified (a later verification stays warned).
+#[test]
+fn a_partial_snapshot_is_adopted_when_asked_as_warned_never_verified() {
+    let Some(case) = case("partial_snapshot") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let opts = AdoptOptions::default().allow_partial(true);
+    let report = catalog.adopt(&case.hub, opts, &|_| {}).unwrap();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.models.len(), 1);
+    assert_eq!(report.models[0].trust, TrustState::Warned);
+    assert_eq!(report.models[0].files, 4, "the four .json files");
+    let e = catalog.get("org/partial").unwrap();
+    assert_eq!(e.digest_source, Some(DigestSource::Import));
+    let v = catalog
+        .verify(
+            "org/partial",
+            catalog_core::VerifyOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(v.entry.trust, TrustState::Warned, "{}", v.outcome.reason);
+}
+
+/// Bytes of `id`'s files that no other entry of `catalog` names.
+fn own_bytes(catalog: &Catalog, id: &str) -> u64 {
+    let e = catalog.get(id).unwrap();
+    let others: Vec<catalog_core::Digest> = catalog
+        .list_shared()
+        .iter()
+        .filter(|o| o.id != id)
+        .flat_map(|o| o.files.iter().map(|f| f.digest))
+        .collect();
+    e.files
+        .iter()
+        .filter(|f| !others.contains(&f.digest))
+        .map(|f| f.size_bytes)
+        .sum()
+}
+
+/// Row 7: `hf cache rm` of a repository after adoption: adopting again
+/// with `--sync` reports its entry (once silent), with the bytes deleting
+/// it frees for real — the store's links were all that kept them — and
+/// `--sync delete` frees them.
+#[test]
+fn a_repository_hf_cache_rm_removed_is_reported_and_freed() {
+    let Some(staged) = Staged::new("removed") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    let first = catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(first.models.len(), 3, "{:?}", first.skipped);
+    let own = own_bytes(&catalog, "org/gone");
+    let removed = staged.step("rm");
+    assert!(
+        removed["scan"]["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["repo_id"] != "org/gone"),
+        "huggingface_hub removed it"
+    );
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Report),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(report.vanished.len(), 1, "{:?}", report.vanished);
+    let v = &report.vanished[0];
+    assert_eq!(v.id, "org/gone");
+    assert_eq!(
+        v.bytes_freed,
+        Some(own),
+        "its own files, once only the store links them"
+    );
+    assert!(catalog.exists("org/gone"), "reported, not removed");
+
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Delete),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(report.vanished.len(), 1);
+    assert_eq!(report.vanished[0].bytes_freed, Some(own));
+    assert!(!catalog.exists("org/gone"));
+    assert!(catalog.exists("org/kept"));
+}
+
+/// Row 8: `hf cache prune` removes the detached revision (exactly the
+/// catalog's `@<7 hex>` entry): `--sync retire` retires that entry, and
+/// only it.
+#[test]
+fn a_revision_hf_cache_prune_removed_is_retired_when_asked() {
+    let Some(staged) = Staged::new("removed") else {
+        return;
+    };
+    let before = staged.step("before");
+    let old = before["notes"]["commits"]["old"].as_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    let detached = format!("org/kept@{}", &old[..7]);
+    assert!(catalog.exists(&detached));
+    staged.step("prune");
+    let dry = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default()
+                .vanished(catalog_core::Vanished::Retire)
+                .dry_run(true),
+            &|_| {},
+        )
+        .unwrap();
+    assert_eq!(dry.vanished.len(), 1);
+    assert_eq!(
+        catalog.get(&detached).unwrap().lifecycle,
+        catalog_core::Lifecycle::Active,
+        "a dry run changes nothing"
+    );
+    let report = catalog
+        .adopt(
+            &staged.hub(),
+            AdoptOptions::default().vanished(catalog_core::Vanished::Retire),
+            &|_| {},
+        )
+        .unwrap();
+    let ids: Vec<&str> = report.vanished.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, [detached.as_str()]);
+    assert_eq!(
+        catalog.get(&detached).unwrap().lifecycle,
+        catalog_core::Lifecycle::Retired
+    );
+    for id in ["org/kept", "org/gone"] {
+        assert_eq!(
+            catalog.get(id).unwrap().lifecycle,
+            catalog_core::Lifecycle::Active
+        );
+    }
+}
+
+/// Row 10: last access (huggingface_hub keeps it for `hf cache ls --filter
+/// "accessed>30d"`; the catalog kept none): handing a model's path out
+/// marks it, at most once an hour and without a journal record.
+#[test]
+fn handing_out_a_models_path_records_its_last_access_coarsely() {
+    let Some(staged) = Staged::new("twins") else {
+        return;
+    };
+    staged.step("before");
+    let root = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(root.path()).unwrap();
+    catalog
+        .adopt(&staged.hub(), AdoptOptions::default(), &|_| {})
+        .unwrap();
+    assert_eq!(catalog.last_accessed("org/twin-a"), None);
+    let seq = catalog.head().seq;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    catalog.model_path("org/twin-a").unwrap();
+    let first = catalog.last_accessed("org/twin-a").unwrap();
+    assert!(first + 5_000 >= now, "marked now: {first} vs {now}");
+    assert_eq!(catalog.last_accessed("org/twin-b"), None);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    catalog.model_path("org/twin-a").unwrap();
+    assert_eq!(
+        catalog.last_accessed("org/twin-a"),
+        Some(first),
+        "at most once per {} ms",
+        catalog_core::ACCESS_GRANULARITY_MS
+    );
+    assert_eq!(catalog.head().seq, seq, "no journal record");
 }

@@ -112,6 +112,17 @@ pub fn op_summary(op: &Op) -> String {
         Op::Pruned { first_kept } => {
             format!("history before sequence {first_kept} pruned (retain_history off)")
         }
+        Op::RefMoved { name, from, to, .. } => {
+            let short = |c: &String| c.chars().take(12).collect::<String>();
+            match (from, to) {
+                (Some(from), Some(to)) => {
+                    format!("{name} moved from {} to {}", short(from), short(to))
+                }
+                (None, Some(to)) => format!("{name} points to {}", short(to)),
+                (Some(from), None) => format!("{name} removed (it pointed to {})", short(from)),
+                (None, None) => format!("{name} removed"),
+            }
+        }
         Op::VerifySignature {
             outcome, signature, ..
         } => format!(

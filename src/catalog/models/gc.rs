@@ -19,7 +19,8 @@ impl Catalog {
     /// views no entry uses, each only once older than `opts.grace`; stops at
     /// `opts.max_time` and reports what it did not reach. With
     /// `opts.max_bytes`, first evicts retired models, least recently
-    /// changed first (no access times are tracked), until the store fits.
+    /// used first (the later of its last access, recorded per hour by
+    /// `model_path`, and its last change), until the store fits.
     /// `progress` is called once per store object examined.
     pub fn gc(&self, opts: GcOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<GcReport> {
         let w = self.writer()?;
@@ -83,7 +84,7 @@ impl Catalog {
         Ok(report)
     }
 
-    /// Evicts retired models, least recently changed first, while the blobs
+    /// Evicts retired models, least recently used first (last access, else last change), while the blobs
     /// in use take more than `budget` bytes.
     fn fit_budget(
         &self,
@@ -124,7 +125,12 @@ impl Catalog {
             .into_iter()
             .filter(|e| e.lifecycle == Lifecycle::Retired)
             .collect();
-        retired.sort_by_key(|e| (e.updated_at_ms, e.updated_seq));
+        // Least recently used first: the later of its last change and its
+        // last access (`model_path`, recorded per hour).
+        retired.sort_by_key(|e| {
+            let used = self.last_accessed(&e.id).unwrap_or(0);
+            (e.updated_at_ms.max(used), e.updated_seq)
+        });
         let mut ctx = opts.context.clone();
         if ctx.actor.is_none() {
             ctx.actor = Some("catalog gc (size budget)".into());

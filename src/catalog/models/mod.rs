@@ -3,6 +3,7 @@
 //! verifying their bytes, evicting them, collecting the store's garbage, and
 //! finding entries by reference.
 
+pub(crate) mod accessed;
 pub(crate) mod evict;
 pub(crate) mod flights;
 pub(crate) mod gc;
@@ -18,6 +19,7 @@ pub(crate) mod stored_candidates;
 pub(crate) mod verify;
 pub(crate) mod verify_plan;
 
+pub use accessed::ACCESS_GRANULARITY_MS;
 pub use evict::EvictReport;
 pub use import::{ImportOptions, ImportReport};
 #[cfg(feature = "signature")]

@@ -70,6 +70,8 @@ impl Catalog {
     /// that a crash left incomplete; a reader reports it.
     pub fn model_path(&self, id: &str) -> Result<PathBuf> {
         let entry = self.get(id)?;
+        // Coarsely, at most once an hour, without a record or an fsync.
+        self.mark_accessed(id);
         if entry.external {
             // Registered in place: where its files are (the catalog never
             // builds anything for it).

@@ -1,4 +1,4 @@
-//! `catalog adopt <PATH> [--in-place] [--dry-run] [--as OLD_ID=NEW_ID]…`:
+//! `catalog adopt <PATH> [--in-place] [--dry-run] [--allow-partial] [--as OLD_ID=NEW_ID]…`:
 //! register the models a node already has (a Hugging Face hub cache, an
 //! Ollama models directory, a plain directory or GGUF file), linked rather
 //! than copied and checked against the digests their stores name them by.
@@ -10,7 +10,7 @@ use super::Context;
 use super::progress::Progress;
 use crate::output::{entry_json, human_size, trust};
 use catalog_core::{
-    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, Error, Result,
+    AdoptAction, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, Error, Result, Vanished,
 };
 use serde_json::json;
 use std::path::PathBuf;
@@ -30,8 +30,25 @@ pub struct Args {
     /// reference: a snapshot missing a listed file is skipped as
     /// incomplete, a file it does not list is left out (skipped as
     /// unlisted), every file is checked against its digest there.
-    /// Datasets and spaces are skipped.
+    /// Datasets and spaces are skipped. One entry per commit: `org/name`
+    /// for the one `main` points to, `org/name@<7 hex>` for any other;
+    /// tags and `refs/pr/N` are aliases, recorded in the entry's history
+    /// as they move ("main moved from … to …"); a commit `main` left keeps
+    /// its verification (same inode, size and change time: not read
+    /// again) under its own id.
     path: PathBuf,
+    /// Reconcile: entries adopted from this Hugging Face cache whose
+    /// snapshot is gone (`hf cache rm`, `hf cache prune`) are reported
+    /// (`--sync`, `--sync report`), retired (`--sync retire`) or deleted
+    /// (`--sync delete`), with the bytes deleting them frees for real
+    /// (the store's links counted).
+    #[arg(long, value_name = "ACTION", num_args = 0..=1, default_missing_value = "report",
+          value_parser = ["report", "retire", "delete"])]
+    sync: Option<String>,
+    /// Adopt a Hugging Face snapshot missing files its publisher lists
+    /// (`allow_patterns`) as it is: warned, never verified.
+    #[arg(long)]
+    allow_partial: bool,
     /// Register the files where they are (no link into the store); such
     /// models are never removed or moved by evict, delete or gc.
     #[arg(long)]
@@ -67,6 +84,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
     let mut opts = AdoptOptions::default()
         .in_place(args.in_place)
         .dry_run(args.dry_run)
+        .allow_partial(args.allow_partial)
+        .vanished(match args.sync.as_deref() {
+            None => Vanished::Ignore,
+            Some("retire") => Vanished::Retire,
+            Some("delete") => Vanished::Delete,
+            Some(_) => Vanished::Report,
+        })
         .context(ctx.op_context("adopt"));
     for (old, new) in &args.rename {
         opts = opts.rename(old, new);
@@ -148,6 +172,13 @@ fn print(ctx: &Context, r: &AdoptReport) {
                 "models": models,
                 "conflicts": conflicts,
                 "skipped": skipped,
+                "ref_moves": r.ref_moves.iter().map(|m| json!({
+                    "id": m.id, "name": m.name, "from": m.from, "to": m.to,
+                })).collect::<Vec<_>>(),
+                "vanished": r.vanished.iter().map(|v| json!({
+                    "id": v.id, "ref": v.model_ref, "snapshot": v.snapshot,
+                    "action": v.action.as_str(), "bytes_freed": v.bytes_freed,
+                })).collect::<Vec<_>>(),
                 "bytes_hashed": r.bytes_hashed(),
                 "bytes_written": r.bytes_written(),
                 "duration_ms": r.duration_ms,
@@ -201,6 +232,53 @@ fn print(ctx: &Context, r: &AdoptReport) {
         }
         outln!("{line}");
         outln!("    {}", m.model_ref);
+        if !m.refs.is_empty() {
+            outln!("    refs: {}", m.refs.join(", "));
+        }
+        for s in &m.stand_ins {
+            outln!("    shared: {s}");
+        }
+    }
+    for v in &r.vanished {
+        let would = if r.dry_run && v.action != Vanished::Report {
+            "would be "
+        } else {
+            ""
+        };
+        let done = match v.action {
+            Vanished::Retire => "retired",
+            Vanished::Delete => "deleted",
+            _ => "reported",
+        };
+        let freed = v
+            .bytes_freed
+            .map_or("unknown (read-only)".into(), human_size);
+        outln!(
+            "vanished {} ({} is gone): {would}{done}; deleting it frees {freed}",
+            v.id,
+            v.snapshot.display()
+        );
+    }
+    if !r.vanished.is_empty() {
+        let total: u64 = r.vanished.iter().filter_map(|v| v.bytes_freed).sum();
+        outln!(
+            "{} vanished, {} freed by deleting them",
+            r.vanished.len(),
+            human_size(total)
+        );
+    }
+    for mv in &r.ref_moves {
+        let short = |c: &Option<String>| {
+            c.as_deref()
+                .map_or("-".into(), |c| c[..12.min(c.len())].to_string())
+        };
+        outln!(
+            "ref {} of {}: {} -> {}",
+            mv.name,
+            mv.id,
+            short(&mv.from),
+            short(&mv.to)
+        );
     }
     for c in &r.conflicts {
         outln!("conflict {c}");
@@ -240,6 +318,8 @@ fn model_json(m: &AdoptedModel) -> serde_json::Value {
         "bytes_hashed": m.bytes_hashed,
         "trust": trust(m.trust),
         "failure": m.failure,
+        "refs": m.refs,
+        "stand_ins": m.stand_ins,
         "entry": m.entry.as_ref().map(entry_json),
     })
 }

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, value_name = "SECS")]
     max_time: Option<u64>,
     /// Size budget for the store (bytes, or with a K/M/G/T suffix, powers of
-    /// 1024): evict retired models, least recently changed first, until the
+    /// 1024): evict retired models, least recently used first (last access, else last change), until the
     /// models in use fit.
     #[arg(long, value_name = "N", value_parser = parse_size)]
     max_bytes: Option<u64>,

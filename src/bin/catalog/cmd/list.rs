@@ -1,7 +1,7 @@
 //! `catalog list`
 
 use super::Context;
-use crate::output::{entry_json, human_size, lifecycle, table, trust};
+use crate::output::{entry_json, human_size, iso_time, lifecycle, table, trust};
 use catalog_core::{ModelRef, Result};
 use std::process::ExitCode;
 
@@ -13,8 +13,9 @@ pub struct Args {
     /// Only models in this trust state.
     #[arg(long, value_parser = ["verified", "warned", "unverified", "failed"])]
     trust: Option<String>,
-    /// Sort order.
-    #[arg(long, default_value = "id", value_parser = ["id", "size", "registered", "updated"])]
+    /// Sort order (`accessed`: most recently handed out by `model_path`
+    /// first, recorded per hour; never accessed last).
+    #[arg(long, default_value = "id", value_parser = ["id", "size", "registered", "updated", "accessed"])]
     sort: String,
 }
 
@@ -34,10 +35,21 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         "size" => entries.sort_by_key(|e| std::cmp::Reverse(e.size_bytes)),
         "registered" => entries.sort_by_key(|e| e.registered_at_ms),
         "updated" => entries.sort_by_key(|e| std::cmp::Reverse(e.updated_seq)),
+        "accessed" => {
+            entries.sort_by_cached_key(|e| std::cmp::Reverse(catalog.last_accessed(&e.id)))
+        }
         _ => {}
     }
+    let accessed = |id: &str| catalog.last_accessed(id).map_or("-".into(), iso_time);
     if ctx.json {
-        let items: Vec<_> = entries.iter().map(|e| entry_json(e)).collect();
+        let items: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let mut j = entry_json(e);
+                j["last_accessed_ms"] = catalog.last_accessed(&e.id).into();
+                j
+            })
+            .collect();
         outln!("{}", serde_json::Value::Array(items));
         return Ok(ExitCode::SUCCESS);
     }
@@ -51,11 +63,15 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
                 human_size(e.size_bytes),
                 e.digest
                     .map_or_else(|| "-".to_string(), |d| short_digest(&d.to_string())),
+                accessed(&e.id),
                 ModelRef::redact_stored(&e.model_ref),
             ]
         })
         .collect();
-    table(&["ID", "STATE", "TRUST", "SIZE", "DIGEST", "REF"], &rows);
+    table(
+        &["ID", "STATE", "TRUST", "SIZE", "DIGEST", "ACCESSED", "REF"],
+        &rows,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
