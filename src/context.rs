@@ -55,7 +55,7 @@ impl OpContext {
             ("actor", &self.actor),
         ] {
             if let Some(v) = value {
-                crate::entry::check_text(field, v, MAX_CONTEXT_LEN)?;
+                crate::text_check::check_text(field, v, MAX_CONTEXT_LEN)?;
             }
         }
         Ok(())

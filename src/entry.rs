@@ -2,6 +2,7 @@
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+pub(crate) use crate::text_check::check_text;
 use serde::{Deserialize, Serialize};
 
 /// Longest model id accepted, in bytes.
@@ -462,26 +463,6 @@ pub(crate) fn check_absolute_path(field: &'static str, path: &str) -> Result<()>
         ));
     }
     check_relative_path(field, rest)
-}
-
-/// Checks a non-empty text field of bounded length with no control characters.
-pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<()> {
-    if value.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if value.len() > max {
-        return Err(Error::invalid(
-            field,
-            format!("{} bytes, at most {max}", value.len()),
-        ));
-    }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(
-            field,
-            format!("control character {c:?} is not allowed"),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks a `/`-separated path that must stay under the root: relative, no

@@ -98,6 +98,7 @@ mod snapshot;
 mod state;
 mod store;
 mod store_trait;
+mod text_check;
 
 pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,

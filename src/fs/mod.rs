@@ -23,8 +23,8 @@ pub use foreign::{
     DirId, ForeignFile, ForeignPath, Links, changed, is_changed, is_not_regular, not_regular,
     read_regular, resolve_named,
 };
-pub use std_fs::StdFs;
 pub(crate) use meta::meta_of;
+pub use std_fs::StdFs;
 
 use std::fmt;
 use std::io;

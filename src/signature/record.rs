@@ -5,8 +5,8 @@
 //! feature still reads and shows what was recorded.
 
 use crate::digest::Digest;
-use crate::entry::check_text;
 use crate::error::Result;
+use crate::text_check::check_text;
 use serde::{Deserialize, Serialize};
 
 /// Longest signer field kept (a certificate subject, an identity), in bytes.
