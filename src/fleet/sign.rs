@@ -206,6 +206,17 @@ impl Keys {
     /// Keys given out of band, one `<node> ed25519:<hex>` per line (`#`
     /// starts a comment; a node may have several lines: its keys old and
     /// new). Only these count; a claim's keys are ignored.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// use catalog_core::fleet::{Keys, NodeKey};
+    /// // What `catalog export --sign` prints on node n1.
+    /// let public = NodeKey::from_seed([7; 32]).public_hex();
+    /// let keys = Keys::pinned(&format!("# the fleet's keys\nn1 {public}\n"))?;
+    /// assert!(keys.is_pinned());
+    /// assert!(Keys::pinned("n1 ed25519:not-a-key").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn pinned(text: &str) -> Result<Keys> {
         let mut pinned: HashMap<String, Vec<VerifyingKey>> = HashMap::new();
         for (n, line) in text.lines().enumerate() {
