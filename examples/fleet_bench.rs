@@ -198,7 +198,7 @@ fn main() {
         .collect();
     ratios.sort_by(f64::total_cmp);
     println!(
-        "catch-up export / bare loop, round by round: {}",
+        "catch-up export / bare loop, each round's ratio (sorted): {}",
         ratios
             .iter()
             .map(|r| format!("{r:.2}"))

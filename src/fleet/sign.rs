@@ -107,6 +107,10 @@ impl NodeKey {
         Ok(NodeKey::from_seed(seed))
     }
 
+    /// Makes a key and publishes it whole: written to a temporary file
+    /// (0600) and synced, then linked under its name (which fails if
+    /// another exporter made one meanwhile: that one is used), so a crash
+    /// never leaves half a key file.
     fn create(path: &Path) -> Result<NodeKey> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -115,15 +119,26 @@ impl NodeKey {
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
             .map_err(|e| Error::io("/dev/urandom", e))?;
         let text = format!("{KEY_MAGIC}{KEY_VERSION}\n{}\n", crate::digest::hex(&seed));
-        let mut file = std::fs::OpenOptions::new()
+        let temp = path.with_extension(format!("key.{}.tmp", std::process::id()));
+        let written = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(path, e))?;
+            .open(&temp)
+            .and_then(|mut file| {
+                file.write_all(text.as_bytes())?;
+                file.sync_all()
+            });
+        let linked = written.and_then(|()| std::fs::hard_link(&temp, path));
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                return Self::load(path, &text);
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        }
         if let Some(dir) = path.parent() {
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
@@ -206,6 +221,17 @@ impl Keys {
     /// Keys given out of band, one `<node> ed25519:<hex>` per line (`#`
     /// starts a comment; a node may have several lines: its keys old and
     /// new). Only these count; a claim's keys are ignored.
+    ///
+    /// ```
+    /// # fn main() -> catalog_core::Result<()> {
+    /// use catalog_core::fleet::{Keys, NodeKey};
+    /// // What `catalog export --sign` prints on node n1.
+    /// let public = NodeKey::from_seed([7; 32]).public_hex();
+    /// let keys = Keys::pinned(&format!("# the fleet's keys\nn1 {public}\n"))?;
+    /// assert!(keys.is_pinned());
+    /// assert!(Keys::pinned("n1 ed25519:not-a-key").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn pinned(text: &str) -> Result<Keys> {
         let mut pinned: HashMap<String, Vec<VerifyingKey>> = HashMap::new();
         for (n, line) in text.lines().enumerate() {

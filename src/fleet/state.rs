@@ -267,7 +267,7 @@ impl NodeState {
         bucket: &str,
     ) -> Result<u64> {
         let want = std::mem::take(&mut self.want);
-        let mut acks = Vec::new();
+        let mut acks = std::collections::VecDeque::new();
         let mut put = Vec::new();
         for m in want {
             if self.held.get(&m.id) == Some(&m) {
@@ -283,15 +283,15 @@ impl NodeState {
                 .send_publish(subject, publish.payload(body.into()))
                 .await
                 .map_err(|e| nats.error("putting fleet state", e))?;
-            acks.push(ack);
+            acks.push_back(ack);
             put.push(m);
             // The context allows a bounded number of acknowledgements in
-            // flight: await them a window at a time.
-            if acks.len() == FLUSH_WINDOW {
-                for ack in acks.drain(..) {
-                    ack.await
-                        .map_err(|e| nats.error("putting fleet state", e))?;
-                }
+            // flight: a sliding window, the oldest awaited as the next goes.
+            if acks.len() >= FLUSH_WINDOW
+                && let Some(ack) = acks.pop_front()
+            {
+                ack.await
+                    .map_err(|e| nats.error("putting fleet state", e))?;
             }
         }
         for ack in acks {

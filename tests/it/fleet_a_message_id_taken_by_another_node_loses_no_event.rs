@@ -5,7 +5,9 @@
 //! success. It says which id was taken and by which subject (exit 1), and
 //! still stores both events, each once, under ids nobody can guess; the
 //! next export has nothing to do, and `fleet history` shows n1's events
-//! once and none of n2's forgeries.
+//! once and none of n2's forgeries. n1 signs (`--sign`): its events
+//! published again under fallback ids are signed over those ids, and pass
+//! `fleet history --verify`.
 
 use crate::nats_support::{NatsServer, as_user, catalog, publish_as, read_stream_as, run};
 use catalog_core::{Catalog, EntrySpec};
@@ -25,10 +27,11 @@ fn a_taken_message_id_is_reported_and_its_event_still_stored_once() {
     put(d1.path(), "m");
     put(d2.path(), "other");
     let export = |root: &std::path::Path, node: &str| {
-        run(as_user(
-            &mut catalog(root, &["--json", "export", "--nats", &url, "--node", node]),
-            node,
-        ))
+        let mut args = vec!["--json", "export", "--nats", &url, "--node", node];
+        if node == "n1" {
+            args.push("--sign");
+        }
+        run(as_user(&mut catalog(root, &args), node))
     };
     assert_eq!(export(d1.path(), "n1").0, 0);
     assert_eq!(export(d2.path(), "n2").0, 0);
@@ -90,7 +93,9 @@ fn a_taken_message_id_is_reported_and_its_event_still_stored_once() {
         let (code, out, err) = run(as_user(
             &mut catalog(
                 d1.path(),
-                &["--json", "fleet", "history", model, "--nats", &url],
+                &[
+                    "--json", "fleet", "history", model, "--nats", &url, "--verify",
+                ],
             ),
             "reader",
         ));
