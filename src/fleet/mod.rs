@@ -22,22 +22,24 @@ mod origin;
 mod query;
 mod read;
 mod resume;
+mod rows;
 mod sign;
 mod state;
 mod subject;
+mod wire;
 
 pub use config::NatsConfig;
 pub use exporter::{ExportOptions, ExportReport, event_body, export};
 pub use layout::Layout;
 pub use origin::{DropReason, Dropped};
 pub use query::{FleetHistory, FleetListing, NodeStatus, fleet_history, fleet_ls};
-pub use resume::{MSG_ID_HEADER, msg_id};
 pub use sign::{KEY_FILE, Keys, NodeKey, SIG_HEADER, key_path};
 pub use state::{FleetModel, FleetNode};
 pub use subject::{
     DEFAULT_BUCKET, DEFAULT_STREAM, MAX_NODE_LEN, NodeName, STREAM_SUBJECTS, check_stream_name,
     escape_id, unescape_id,
 };
+pub use wire::{MSG_ID_HEADER, msg_id};
 
 use crate::error::{Error, Result};
 

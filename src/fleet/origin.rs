@@ -18,9 +18,9 @@
 //! [`DropReason`]); so is the second copy of an event (the same node,
 //! catalog id and sequence number), which a re-sent message can leave.
 
-use super::resume::parse_msg_id;
-use super::state::{FleetModel, FleetNode};
+use super::rows::{FleetModel, FleetNode};
 use super::subject::subject_node;
+use super::wire::parse_msg_id;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;

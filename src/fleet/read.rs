@@ -16,8 +16,7 @@
 //! `fleet history` (messages since a time).
 
 use super::config::NatsConfig;
-use super::resume::MSG_ID_HEADER;
-use super::sign::SIG_HEADER;
+use super::wire::{MSG_ID_HEADER, SIG_HEADER};
 use crate::error::{Error, Result};
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use async_nats::jetstream::stream::Stream;

@@ -27,8 +27,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The header a signature travels in.
-pub const SIG_HEADER: &str = "Catalog-Sig";
+pub use super::wire::SIG_HEADER;
 
 /// What the signed bytes start with (the format's version).
 const DOMAIN: &[u8] = b"catalog-fleet-sig/1\n";

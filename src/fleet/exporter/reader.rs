@@ -8,9 +8,9 @@
 use crate::catalog::{Catalog, Event, EventsPosition};
 use crate::entry::ModelEntry;
 use crate::error::Result;
-use crate::fleet::resume::msg_id;
 use crate::fleet::sign::NodeKey;
 use crate::fleet::subject::NodeName;
+use crate::fleet::wire::msg_id;
 use crate::journal::op::Op;
 use crate::state::{Change, change_for};
 use bytes::BufMut;

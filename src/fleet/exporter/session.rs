@@ -3,16 +3,17 @@
 //! (`resume`), then publish every event after that, pipelined with a
 //! sliding window, bringing the fleet bucket up to date as it goes.
 
+use super::options::{ExportOptions, ExportReport, host_name, sleep_unless_stopped};
 use super::reader::{Entries, Folded, ReadFrom, Window, read_windows};
 use super::settle::{InFlight, Settle, publish_error};
-use super::{ExportOptions, ExportReport, host_name, sleep_unless_stopped};
 use crate::catalog::{Catalog, EventsPosition};
 use crate::entry::ModelEntry;
 use crate::error::{Error, Result};
 use crate::fleet::config::{Connection, NatsConfig};
-use crate::fleet::resume::{claim, last_exported, msg_id};
+use crate::fleet::resume::{claim, last_exported};
 use crate::fleet::sign::SIG_HEADER;
 use crate::fleet::state::{FleetNode, NodeState};
+use crate::fleet::wire::msg_id;
 use async_nats::jetstream::{self, kv, message::PublishMessage as Publish};
 use std::collections::VecDeque;
 use std::fmt::Write as _;

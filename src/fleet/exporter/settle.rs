@@ -2,15 +2,15 @@
 //! a duplicate of this node's own event, or an id another client took),
 //! and the event noted as exported.
 
-use super::ExportOptions;
-use super::ExportReport;
+use super::options::ExportOptions;
+use super::options::ExportReport;
 use super::reader::Item;
 use crate::error::{Error, Result};
 use crate::fleet::config::NatsConfig;
 use crate::fleet::origin::check_event;
-use crate::fleet::resume::{MSG_ID_HEADER, fallback_msg_id, msg_id};
 use crate::fleet::sign::SIG_HEADER;
 use crate::fleet::state::NodeState;
+use crate::fleet::wire::{MSG_ID_HEADER, fallback_msg_id, msg_id};
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 
 /// A message sent whose acknowledgement is awaited.
