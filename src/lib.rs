@@ -102,16 +102,17 @@ mod text_check;
 
 pub use adopt::{
     AdoptAction, AdoptConflict, AdoptOptions, AdoptPlan, AdoptReport, AdoptedModel, ConflictKind,
-    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, RefMove, SkipKind, Skipped, SourceLayout, Vanished,
-    VanishedModel,
+    IngestCounts, MAX_OLLAMA_MANIFEST_BYTES, SkipKind, Skipped, SourceLayout,
 };
+pub use adopt::{RefMove, Vanished, VanishedModel};
+pub use catalog::ACCESS_GRANULARITY_MS;
 #[cfg(feature = "signature")]
 pub use catalog::SignatureReport;
 pub use catalog::{
-    ACCESS_GRANULARITY_MS, AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats,
-    CompactionReport, Event, Events, EventsPosition, EvictReport, ImportOptions, ImportReport,
-    JournalHead, Options, Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport,
-    SalvageGap, TornTail, VerifyOptions, VerifyPlan, VerifyReport, WithContext,
+    AutoCompact, Catalog, CheckOptions, CheckReport, CommitStats, CompactionReport, Event, Events,
+    EventsPosition, EvictReport, ImportOptions, ImportReport, JournalHead, Options, Problem,
+    ProblemKind, RecoveryMode, RecoveryReport, RepairReport, SalvageGap, TornTail, VerifyOptions,
+    VerifyPlan, VerifyReport, WithContext,
 };
 pub use context::{MAX_CONTEXT_LEN, OpContext};
 pub use digest::{Digest, DigestAlgorithm};

@@ -119,28 +119,11 @@ impl<'a> Run<'a> {
         if let Err(reason) = records_fit(c, in_place, &self.opts.context) {
             return Ok(Err(skipped(c, SkipKind::Unsupported, reason)));
         }
-        // 1. Read every file once (staging it into the store unless in place).
-        let reads = match self.read_all(c, in_place) {
-            Ok(reads) => reads,
-            Err(ReadError::Source(reason)) => {
-                return Ok(Err(skipped(c, SkipKind::Incomplete, reason)));
-            }
-            Err(ReadError::Store(e)) => return Err(e),
-        };
-        // 2. Compare each with the digest its publisher gave it.
-        let mismatch = c
-            .files
-            .iter()
-            .zip(&reads)
-            .find_map(|(f, r)| mismatch(f, &r.hashed));
-        let mut tally = Tally {
-            hashed: reads
-                .iter()
-                .filter(|r| !r.again)
-                .map(|r| r.hashed.file.bytes)
-                .sum(),
-            carried: reads.iter().filter(|r| r.carried).count() as u64,
-            ..Tally::default()
+        // 1–2. Read every file once (staged into the store unless in place),
+        // and compare each with the digest its publisher gave it.
+        let (reads, mismatch, mut tally) = match self.read_and_compare(c, in_place)? {
+            Ok(read) => read,
+            Err(skip) => return Ok(Err(skip)),
         };
         // A mismatch never replaces what the entry's publisher said: the
         // entry of this very revision keeps its digests and is marked failed.
@@ -162,40 +145,7 @@ impl<'a> Run<'a> {
                 .as_ref()
                 .map_or(Default::default(), |e| e.lifecycle),
         );
-        let (result, reason) = match &mismatch {
-            Some(problem) => (
-                VerifyResult::Fail,
-                format!(
-                    "{problem}; registered where it is (its bytes never enter the store) — \
-                     download it again, then adopt"
-                ),
-            ),
-            None if c.partial.is_some() => (
-                VerifyResult::Warn,
-                format!(
-                    "every file there matches its publisher's digest, but the snapshot is {}",
-                    c.partial.as_deref().unwrap_or("partial")
-                ),
-            ),
-            None if c.all_published() => (
-                VerifyResult::Pass,
-                match tally.carried {
-                    0 => format!(
-                        "all {} files match the digests their store names them by",
-                        c.files.len()
-                    ),
-                    n => format!(
-                        "all {} files match the digests their store names them by ({n} not \
-                         read again: the same inode, size and change time as when verified)",
-                        c.files.len()
-                    ),
-                },
-            ),
-            None => (
-                VerifyResult::Warn,
-                "no publisher's digest to check against: digests computed when adopted".into(),
-            ),
-        };
+        let (result, reason) = judged(c, mismatch.as_deref(), tally.carried);
         let outcome = Verification {
             result,
             reason: fit_reason(reason),
@@ -221,9 +171,57 @@ impl<'a> Run<'a> {
         } else {
             AdoptAction::Added
         };
+        let entry = self.register(c, action, spec, outcome, &tally)?;
+        let mut model = self.model(c, action, entry, tally);
+        model.failure = mismatch;
+        Ok(Ok(model))
+    }
+
+    /// Reads every file of `c` once (staged into the store unless in
+    /// place), compares each with its publisher's digest, and counts what
+    /// was read: `Ok(Err)` when a source could not be read (skipped).
+    #[allow(clippy::type_complexity)]
+    fn read_and_compare(
+        &mut self,
+        c: &Candidate,
+        in_place: bool,
+    ) -> Result<std::result::Result<(Vec<Read>, Option<String>, Tally), Skipped>> {
+        let reads = match self.read_all(c, in_place) {
+            Ok(reads) => reads,
+            Err(ReadError::Source(reason)) => {
+                return Ok(Err(skipped(c, SkipKind::Incomplete, reason)));
+            }
+            Err(ReadError::Store(e)) => return Err(e),
+        };
+        let mismatch = c
+            .files
+            .iter()
+            .zip(&reads)
+            .find_map(|(f, r)| mismatch(f, &r.hashed));
+        let tally = Tally {
+            hashed: reads
+                .iter()
+                .filter(|r| !r.again)
+                .map(|r| r.hashed.file.bytes)
+                .sum(),
+            carried: reads.iter().filter(|r| r.carried).count() as u64,
+            ..Tally::default()
+        };
+        Ok(Ok((reads, mismatch, tally)))
+    }
+
+    /// Appends the `Put` of `spec` and the verification `outcome` for `c`.
+    fn register(
+        &self,
+        c: &Candidate,
+        action: AdoptAction,
+        spec: EntrySpec,
+        outcome: Verification,
+        tally: &Tally,
+    ) -> Result<ModelEntry> {
         let ctx = &self.opts.context;
         let registered = self.catalog.put_locked(spec, ctx)?;
-        let reason_metric = match result {
+        let reason_metric = match outcome.result {
             VerifyResult::Fail => VerifyReason::Mismatch,
             other => VerifyReason::from_result(other),
         };
@@ -245,9 +243,7 @@ impl<'a> Run<'a> {
             correlation_id = ctx.correlation_id.as_deref(),
             "model adopted"
         );
-        let mut model = self.model(c, action, entry, tally);
-        model.failure = mismatch;
-        Ok(Ok(model))
+        Ok(entry)
     }
 
     /// Records that the bytes of `e` (the entry of the revision `c` is) no
@@ -368,7 +364,7 @@ impl<'a> Run<'a> {
         if known.is_empty() {
             return None;
         }
-        let meta = crate::fs::meta_of(&std::fs::symlink_metadata(&f.source).ok()?);
+        let meta = self.store.fs.metadata(&f.source, false).ok()??;
         if meta.kind != FileKind::File {
             return None;
         }
@@ -400,66 +396,18 @@ impl<'a> Run<'a> {
         let mut rest = reads.into_iter().zip(&c.files);
         while let Some((r, f)) = rest.next() {
             let meta = match r.staged {
-                Some(staged) => {
-                    let method = staged.method;
-                    let ingested: Ingested = match staged.publish(store) {
-                        Ok(i) => i,
-                        Err(e) => {
-                            undo(store, rest.map(|(r, _)| r).collect());
-                            return Err(e);
-                        }
-                    };
-                    if method == Method::Copied {
-                        tally.written += ingested.digest.bytes;
+                Some(staged) => match self.publish_staged(f, &r.hashed, &r.meta, staged, tally) {
+                    Ok(meta) => meta,
+                    Err(e) => {
+                        undo(store, rest.map(|(r, _)| r).collect());
+                        return Err(e);
                     }
-                    if !ingested.stored
-                        && matches!(method, Method::Linked | Method::Present)
-                        && ingested.meta.inode != r.meta.inode
-                    {
-                        tally.stand_ins.push(format!(
-                            "{}: the store already holds these bytes as another file (inode {}), \
-                             which this entry names and watches instead of {} (inode {})",
-                            f.path,
-                            ingested.meta.inode,
-                            f.source.display(),
-                            r.meta.inode
-                        ));
-                    }
-                    match (ingested.stored, method) {
-                        (false, _) => tally.counts.already_stored += 1,
-                        (true, Method::Linked) => tally.counts.hard_linked += 1,
-                        (true, Method::Reflinked) => tally.counts.reflinked += 1,
-                        (true, _) => tally.counts.copied += 1,
-                    }
-                    self.read
-                        .insert(f.source.clone(), (r.hashed, ingested.meta, true));
-                    ingested.meta
-                }
+                },
                 None if r.stored => {
                     tally.counts.already_stored += 1;
                     r.meta
                 }
-                None => {
-                    // Read for another model whose adoption failed: it is
-                    // not in the store, and it matched here — so the other
-                    // model's failure was another file's. Bring it in now,
-                    // and only if it still hashes to what was read.
-                    let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
-                    let (staged, again) = stage_adopted(store, f.at(), git_len, &mut |_| {})?;
-                    if again != r.hashed {
-                        staged.undo(store);
-                        return Err(Error::SourceChanged {
-                            path: f.source.clone(),
-                            reason: "it changed between two reads of this adoption".into(),
-                        });
-                    }
-                    let ingested = staged.publish(store)?;
-                    tally.counts.already_stored += u64::from(!ingested.stored);
-                    tally.counts.hard_linked += u64::from(ingested.stored);
-                    self.read
-                        .insert(f.source.clone(), (r.hashed, ingested.meta, true));
-                    ingested.meta
-                }
+                None => self.publish_again(f, &r.hashed, tally)?,
             };
             metas.push(meta);
             files.push(ManifestFile {
@@ -486,39 +434,75 @@ impl<'a> Run<'a> {
                 .size_bytes(size)
                 .files(files)
         };
-        // Linking the view moved each blob's change time: the fingerprint
-        // is the blob as it is now, if nothing but its links changed since
-        // it was read (the same inode, size and modification time).
-        let digests: Vec<Digest> = if c.single {
-            spec.digest.into_iter().collect()
-        } else {
-            spec.files.iter().map(|f| f.digest).collect()
-        };
-        for (d, m) in digests.iter().zip(metas.iter_mut()) {
-            if let Ok(Some(now)) = store
-                .fs
-                .metadata_beneath(store.root(), &Object::Blob(*d).rel())
-                && now.inode == m.inode
-                && now.len == m.len
-                && now.modified_ns == m.modified_ns
-            {
-                *m = now;
-            }
-        }
-        let fingerprints = if c.single {
-            spec.digest
-                .iter()
-                .zip(&metas)
-                .map(|(d, m)| FileFingerprint::of(Object::Blob(*d).rel(), m))
-                .collect()
-        } else {
-            spec.files
-                .iter()
-                .zip(&metas)
-                .map(|(f, m)| FileFingerprint::of(Object::Blob(f.digest).rel(), m))
-                .collect()
-        };
+        let fingerprints = stored_fingerprints(store, c, &spec, metas);
         Ok((spec, fingerprints))
+    }
+
+    /// Publishes one staged file under its digest, counting how it came
+    /// in (and naming it when another file of the store stands in for it):
+    /// the stored blob's metadata.
+    fn publish_staged(
+        &mut self,
+        f: &CandidateFile,
+        hashed: &Hashed,
+        read_as: &Meta,
+        staged: Staged,
+        tally: &mut Tally,
+    ) -> Result<Meta> {
+        let method = staged.method;
+        let ingested: Ingested = staged.publish(self.store)?;
+        if method == Method::Copied {
+            tally.written += ingested.digest.bytes;
+        }
+        if !ingested.stored
+            && matches!(method, Method::Linked | Method::Present)
+            && ingested.meta.inode != read_as.inode
+        {
+            tally.stand_ins.push(format!(
+                "{}: the store already holds these bytes as another file (inode {}), which \
+                 this entry names and watches instead of {} (inode {})",
+                f.path,
+                ingested.meta.inode,
+                f.source.display(),
+                read_as.inode
+            ));
+        }
+        match (ingested.stored, method) {
+            (false, _) => tally.counts.already_stored += 1,
+            (true, Method::Linked) => tally.counts.hard_linked += 1,
+            (true, Method::Reflinked) => tally.counts.reflinked += 1,
+            (true, _) => tally.counts.copied += 1,
+        }
+        self.read
+            .insert(f.source.clone(), (*hashed, ingested.meta, true));
+        Ok(ingested.meta)
+    }
+
+    /// Brings in a file read for another model whose adoption failed: it is
+    /// not in the store, and it matched here — so the other model's failure
+    /// was another file's. Only if it still hashes to what was read.
+    fn publish_again(
+        &mut self,
+        f: &CandidateFile,
+        hashed: &Hashed,
+        tally: &mut Tally,
+    ) -> Result<Meta> {
+        let store = self.store;
+        let git_len = f.publisher.filter(|p| !p.is_sha256()).map(|_| f.size);
+        let (staged, again) = stage_adopted(store, f.at(), git_len, &mut |_| {})?;
+        if again != *hashed {
+            staged.undo(store);
+            return Err(Error::SourceChanged {
+                path: f.source.clone(),
+                reason: "it changed between two reads of this adoption".into(),
+            });
+        }
+        let ingested = staged.publish(store)?;
+        tally.counts.already_stored += u64::from(!ingested.stored);
+        tally.counts.hard_linked += u64::from(ingested.stored);
+        self.read
+            .insert(f.source.clone(), (*hashed, ingested.meta, true));
+        Ok(ingested.meta)
     }
 
     /// The spec of an entry registered where its files are (`--in-place`,
@@ -645,6 +629,39 @@ struct Tally {
     stand_ins: Vec<String>,
 }
 
+/// Each stored file's fingerprint, by its blob's path. Linking the view
+/// moved each blob's change time: the fingerprint is the blob as it is now,
+/// if nothing but its links changed since it was read (the same inode,
+/// size and modification time as `metas`).
+fn stored_fingerprints(
+    store: &Store,
+    c: &Candidate,
+    spec: &EntrySpec,
+    mut metas: Vec<Meta>,
+) -> Vec<FileFingerprint> {
+    let digests: Vec<Digest> = if c.single {
+        spec.digest.into_iter().collect()
+    } else {
+        spec.files.iter().map(|f| f.digest).collect()
+    };
+    for (d, m) in digests.iter().zip(metas.iter_mut()) {
+        if let Ok(Some(now)) = store
+            .fs
+            .metadata_beneath(store.root(), &Object::Blob(*d).rel())
+            && now.inode == m.inode
+            && now.len == m.len
+            && now.modified_ns == m.modified_ns
+        {
+            *m = now;
+        }
+    }
+    digests
+        .iter()
+        .zip(&metas)
+        .map(|(d, m)| FileFingerprint::of(Object::Blob(*d).rel(), m))
+        .collect()
+}
+
 /// A candidate left with no file read (cannot happen: every candidate has
 /// one, and every file is read before an entry is made).
 fn no_file(c: &Candidate) -> Error {
@@ -665,6 +682,46 @@ fn undo(store: &Store, reads: Vec<Read>) {
         if let Some(s) = r.staged {
             s.undo(store);
         }
+    }
+}
+
+/// The verification result adopting `c` records, and its reason: failed on
+/// a mismatch, warned for a partial snapshot or without a publisher's
+/// digest, else passed (saying how many files were not read again).
+fn judged(c: &Candidate, mismatch: Option<&str>, carried: u64) -> (VerifyResult, String) {
+    match mismatch {
+        Some(problem) => (
+            VerifyResult::Fail,
+            format!(
+                "{problem}; registered where it is (its bytes never enter the store) — \
+                 download it again, then adopt"
+            ),
+        ),
+        None if c.partial.is_some() => (
+            VerifyResult::Warn,
+            format!(
+                "every file there matches its publisher's digest, but the snapshot is {}",
+                c.partial.as_deref().unwrap_or("partial")
+            ),
+        ),
+        None if c.all_published() => (
+            VerifyResult::Pass,
+            match carried {
+                0 => format!(
+                    "all {} files match the digests their store names them by",
+                    c.files.len()
+                ),
+                n => format!(
+                    "all {} files match the digests their store names them by ({n} not read \
+                     again: the same inode, size and change time as when verified)",
+                    c.files.len()
+                ),
+            },
+        ),
+        None => (
+            VerifyResult::Warn,
+            "no publisher's digest to check against: digests computed when adopted".into(),
+        ),
     }
 }
 

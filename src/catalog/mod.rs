@@ -20,11 +20,11 @@ pub use engine::{
     EventsPosition, Options, Problem, ProblemKind, RecoveryMode, RecoveryReport, RepairReport,
     SalvageGap, TornTail,
 };
+pub use models::ACCESS_GRANULARITY_MS;
 #[cfg(feature = "signature")]
 pub use models::SignatureReport;
 pub use models::{
-    ACCESS_GRANULARITY_MS, EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan,
-    VerifyReport,
+    EvictReport, ImportOptions, ImportReport, VerifyOptions, VerifyPlan, VerifyReport,
 };
 pub use with_context::WithContext;
 

@@ -6,7 +6,7 @@ use super::{FileKind, Meta};
 use std::fs;
 
 /// The store's view of an OS file's metadata.
-pub(crate) fn meta_of(meta: &fs::Metadata) -> Meta {
+pub(super) fn meta_of(meta: &fs::Metadata) -> Meta {
     use std::os::unix::fs::MetadataExt;
     let ft = meta.file_type();
     let kind = if ft.is_symlink() {

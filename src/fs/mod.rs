@@ -23,7 +23,6 @@ pub use foreign::{
     DirId, ForeignFile, ForeignPath, Links, changed, is_changed, is_not_regular, not_regular,
     read_regular, resolve_named,
 };
-pub(crate) use meta::meta_of;
 pub use std_fs::StdFs;
 
 use std::fmt;

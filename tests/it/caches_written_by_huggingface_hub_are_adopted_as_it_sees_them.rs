@@ -851,3 +851,46 @@ fn handing_out_a_models_path_records_its_last_access_coarsely() {
     );
     assert_eq!(catalog.head().seq, seq, "no journal record");
 }
+
+/// Rows 8 and 10 through the command line: `catalog adopt --sync-retire`
+/// after the real `hf cache prune` retires the detached revision's entry
+/// and says what deleting it frees; `catalog list --sort accessed` puts
+/// the model last handed out first.
+#[test]
+fn the_command_line_reconciles_and_sorts_by_access() {
+    let Some(staged) = Staged::new("removed") else {
+        return;
+    };
+    let before = staged.step("before");
+    let old = before["notes"]["commits"]["old"].as_str().unwrap();
+    let detached = format!("org/kept@{}", &old[..7]);
+    let cli = crate::cli_support::Cli::new();
+    let hub = staged.hub();
+    let hub = hub.to_str().unwrap();
+    cli.ok(&["adopt", hub]);
+    staged.step("prune");
+    let report = cli.json(&["adopt", hub, "--sync-retire"]);
+    let vanished = report["vanished"].as_array().unwrap();
+    assert_eq!(vanished.len(), 1, "{report}");
+    assert_eq!(vanished[0]["id"], detached.as_str());
+    assert_eq!(vanished[0]["action"], "retire");
+    assert!(vanished[0]["bytes_freed"].as_u64().unwrap() > 0, "{report}");
+    let list = cli.json(&["list"]);
+    let state = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .map(|e| e["lifecycle"].clone())
+            .unwrap()
+    };
+    assert_eq!(state(&detached), "retired", "{list}");
+    assert_eq!(state("org/kept"), "active");
+
+    let catalog = Catalog::open(cli.root()).unwrap();
+    catalog.model_path("org/gone").unwrap();
+    drop(catalog);
+    let sorted = cli.json(&["list", "--sort", "accessed"]);
+    assert_eq!(sorted[0]["id"], "org/gone", "{sorted}");
+    assert!(sorted[0]["last_accessed_ms"].as_u64().is_some());
+}

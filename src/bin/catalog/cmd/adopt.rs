@@ -1,4 +1,5 @@
-//! `catalog adopt <PATH> [--in-place] [--dry-run] [--allow-partial] [--as OLD_ID=NEW_ID]…`:
+//! `catalog adopt <PATH> [--in-place] [--dry-run] [--allow-partial] [--sync | --sync-retire |
+//! --sync-delete] [--as OLD_ID=NEW_ID]…`:
 //! register the models a node already has (a Hugging Face hub cache, an
 //! Ollama models directory, a plain directory or GGUF file), linked rather
 //! than copied and checked against the digests their stores name them by.
@@ -37,14 +38,18 @@ pub struct Args {
     /// its verification (same inode, size and change time: not read
     /// again) under its own id.
     path: PathBuf,
-    /// Reconcile: entries adopted from this Hugging Face cache whose
-    /// snapshot is gone (`hf cache rm`, `hf cache prune`) are reported
-    /// (`--sync`, `--sync report`), retired (`--sync retire`) or deleted
-    /// (`--sync delete`), with the bytes deleting them frees for real
-    /// (the store's links counted).
-    #[arg(long, value_name = "ACTION", num_args = 0..=1, default_missing_value = "report",
-          value_parser = ["report", "retire", "delete"])]
-    sync: Option<String>,
+    /// Reconcile: report the entries adopted from this Hugging Face cache
+    /// whose snapshot is gone (`hf cache rm`, `hf cache prune`), with the
+    /// bytes deleting them frees for real (the store's links counted).
+    #[arg(long)]
+    sync: bool,
+    /// `--sync`, and retire those entries (gc's size budget evicts retired
+    /// models first).
+    #[arg(long, conflicts_with = "sync_delete")]
+    sync_retire: bool,
+    /// `--sync`, and delete those entries, freeing what they alone held.
+    #[arg(long)]
+    sync_delete: bool,
     /// Adopt a Hugging Face snapshot missing files its publisher lists
     /// (`allow_patterns`) as it is: warned, never verified.
     #[arg(long)]
@@ -85,11 +90,14 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitCode> {
         .in_place(args.in_place)
         .dry_run(args.dry_run)
         .allow_partial(args.allow_partial)
-        .vanished(match args.sync.as_deref() {
-            None => Vanished::Ignore,
-            Some("retire") => Vanished::Retire,
-            Some("delete") => Vanished::Delete,
-            Some(_) => Vanished::Report,
+        .vanished(if args.sync_delete {
+            Vanished::Delete
+        } else if args.sync_retire {
+            Vanished::Retire
+        } else if args.sync {
+            Vanished::Report
+        } else {
+            Vanished::Ignore
         })
         .context(ctx.op_context("adopt"));
     for (old, new) in &args.rename {
@@ -142,49 +150,7 @@ fn print(ctx: &Context, r: &AdoptReport) {
         );
     }
     if ctx.json {
-        let models: Vec<_> = r.models.iter().map(model_json).collect();
-        let conflicts: Vec<_> = r
-            .conflicts
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id,
-                    "kind": c.kind.as_str(),
-                    "existing_ref": c.existing_ref,
-                    "existing_path": c.existing_path,
-                    "offered_ref": c.offered_ref,
-                    "offered_path": c.offered_path,
-                })
-            })
-            .collect();
-        let skipped: Vec<_> = r
-            .skipped
-            .iter()
-            .map(|s| json!({ "path": s.path, "kind": s.kind.as_str(), "reason": s.reason }))
-            .collect();
-        outln!(
-            "{}",
-            json!({
-                "layout": r.layout.as_str(),
-                "source": r.source,
-                "dry_run": r.dry_run,
-                "in_place": r.in_place,
-                "models": models,
-                "conflicts": conflicts,
-                "skipped": skipped,
-                "ref_moves": r.ref_moves.iter().map(|m| json!({
-                    "id": m.id, "name": m.name, "from": m.from, "to": m.to,
-                })).collect::<Vec<_>>(),
-                "vanished": r.vanished.iter().map(|v| json!({
-                    "id": v.id, "ref": v.model_ref, "snapshot": v.snapshot,
-                    "action": v.action.as_str(), "bytes_freed": v.bytes_freed,
-                })).collect::<Vec<_>>(),
-                "bytes_hashed": r.bytes_hashed(),
-                "bytes_written": r.bytes_written(),
-                "duration_ms": r.duration_ms,
-                "failed": r.failed(),
-            })
-        );
+        print_json(r);
         return;
     }
     outln!(
@@ -204,6 +170,32 @@ fn print(ctx: &Context, r: &AdoptReport) {
             ""
         }
     );
+    print_models(r);
+    print_changes(r);
+    for c in &r.conflicts {
+        outln!("conflict {c}");
+    }
+    for s in &r.skipped {
+        outln!(
+            "skipped {} ({}): {}",
+            s.path.display(),
+            s.kind.as_str(),
+            s.reason
+        );
+    }
+    if !r.dry_run {
+        outln!(
+            "hashed {}, wrote {}, in {} ms",
+            human_size(r.bytes_hashed()),
+            human_size(r.bytes_written()),
+            r.duration_ms
+        );
+    }
+}
+
+/// One paragraph per model: what was done, its reference, its refs and
+/// the files another stands in for.
+fn print_models(r: &AdoptReport) {
     for m in &r.models {
         let would = if r.dry_run { "would be " } else { "" };
         let mut line = format!(
@@ -239,6 +231,11 @@ fn print(ctx: &Context, r: &AdoptReport) {
             outln!("    shared: {s}");
         }
     }
+}
+
+/// The entries whose source vanished (and the bytes deleting them
+/// frees), and the refs recorded as moved.
+fn print_changes(r: &AdoptReport) {
     for v in &r.vanished {
         let would = if r.dry_run && v.action != Vanished::Report {
             "would be "
@@ -280,25 +277,52 @@ fn print(ctx: &Context, r: &AdoptReport) {
             short(&mv.to)
         );
     }
-    for c in &r.conflicts {
-        outln!("conflict {c}");
-    }
-    for s in &r.skipped {
-        outln!(
-            "skipped {} ({}): {}",
-            s.path.display(),
-            s.kind.as_str(),
-            s.reason
-        );
-    }
-    if !r.dry_run {
-        outln!(
-            "hashed {}, wrote {}, in {} ms",
-            human_size(r.bytes_hashed()),
-            human_size(r.bytes_written()),
-            r.duration_ms
-        );
-    }
+}
+
+fn print_json(r: &AdoptReport) {
+    let models: Vec<_> = r.models.iter().map(model_json).collect();
+    let conflicts: Vec<_> = r
+        .conflicts
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "kind": c.kind.as_str(),
+                "existing_ref": c.existing_ref,
+                "existing_path": c.existing_path,
+                "offered_ref": c.offered_ref,
+                "offered_path": c.offered_path,
+            })
+        })
+        .collect();
+    let skipped: Vec<_> = r
+        .skipped
+        .iter()
+        .map(|s| json!({ "path": s.path, "kind": s.kind.as_str(), "reason": s.reason }))
+        .collect();
+    outln!(
+        "{}",
+        json!({
+            "layout": r.layout.as_str(),
+            "source": r.source,
+            "dry_run": r.dry_run,
+            "in_place": r.in_place,
+            "models": models,
+            "conflicts": conflicts,
+            "skipped": skipped,
+            "ref_moves": r.ref_moves.iter().map(|m| json!({
+                "id": m.id, "name": m.name, "from": m.from, "to": m.to,
+            })).collect::<Vec<_>>(),
+            "vanished": r.vanished.iter().map(|v| json!({
+                "id": v.id, "ref": v.model_ref, "snapshot": v.snapshot,
+                "action": v.action.as_str(), "bytes_freed": v.bytes_freed,
+            })).collect::<Vec<_>>(),
+            "bytes_hashed": r.bytes_hashed(),
+            "bytes_written": r.bytes_written(),
+            "duration_ms": r.duration_ms,
+            "failed": r.failed(),
+        })
+    );
 }
 
 fn model_json(m: &AdoptedModel) -> serde_json::Value {
