@@ -249,104 +249,48 @@ pub fn decode_stream(
     crc.update(&header);
     content.update(&header);
     let corrupt = |offset: u64, kind: CorruptKind, reason: String| {
-        Error::corrupt(
-            file,
-            offset,
-            Some(meta.seq),
-            kind,
-            format!("snapshot: {reason}"),
-        )
+        snapshot_corrupt(file, offset, meta.seq, kind, reason)
     };
     let Some(body_end) = file_len
         .checked_sub(TRAILER_LEN as u64)
         .filter(|&e| e >= HEADER_LEN as u64)
     else {
-        return Err(corrupt(
-            file_len,
-            CorruptKind::Truncated,
-            "truncated (no trailer)".into(),
-        ));
+        let reason = "truncated (no trailer)".into();
+        return Err(corrupt(file_len, CorruptKind::Truncated, reason));
     };
     let max_count = (body_end - HEADER_LEN as u64) / FRAME_HEADER_LEN as u64;
     if count > max_count {
-        return Err(corrupt(
-            COUNT_OFFSET as u64,
-            CorruptKind::Header,
-            format!("entry count {count} cannot fit in the file"),
-        ));
+        let reason = format!("entry count {count} cannot fit in the file");
+        return Err(corrupt(COUNT_OFFSET as u64, CorruptKind::Header, reason));
     }
     let mut pos = HEADER_LEN as u64;
     let mut body = Vec::new();
     for i in 0..count {
-        if pos + FRAME_HEADER_LEN as u64 > body_end {
-            return Err(corrupt(
-                pos,
-                CorruptKind::Truncated,
-                format!("entry {i} frame truncated"),
-            ));
-        }
-        let mut frame = [0u8; FRAME_HEADER_LEN];
-        read_exact(reader, &mut frame, file, pos)?;
-        crc.update(&frame);
-        content.update(frame);
-        let len = u32_at(&frame, 0).unwrap_or_default() as usize;
-        let entry_crc = u32_at(&frame, 4).unwrap_or_default();
-        let start = pos + FRAME_HEADER_LEN as u64;
-        if len > MAX_ENTRY_LEN || start + len as u64 > body_end {
-            return Err(corrupt(
-                pos,
-                CorruptKind::Header,
-                format!("entry {i} length {len} out of bounds"),
-            ));
-        }
-        body.resize(len, 0);
-        read_exact(reader, &mut body, file, start)?;
-        crc.update(&body);
-        content.update(&body);
-        if crc32fast::hash(&body) != entry_crc {
-            return Err(corrupt(
-                pos,
-                CorruptKind::Checksum,
-                format!("entry {i} CRC mismatch"),
-            ));
-        }
-        // Formats 1 to 3 wrote entries with fewer fields (see `legacy`).
-        let entry = match crate::legacy::decode_entry(&body, version) {
-            Ok(entry) => entry,
-            Err(_) => {
-                return Err(corrupt(
-                    pos,
-                    CorruptKind::Decode,
-                    format!("entry {i} does not decode"),
-                ));
-            }
+        let at = Frame {
+            i,
+            pos,
+            body_end,
+            version,
+            seq: meta.seq,
         };
+        let (entry, next) = read_entry(reader, file, &at, (&mut crc, &mut content), &mut body)?;
         visit(entry)?;
-        pos = start + len as u64;
+        pos = next;
     }
     if pos != body_end {
-        return Err(corrupt(
-            pos,
-            CorruptKind::Decode,
-            "bytes after the last entry".into(),
-        ));
+        let reason = "bytes after the last entry".into();
+        return Err(corrupt(pos, CorruptKind::Decode, reason));
     }
     let mut trailer = [0u8; TRAILER_LEN];
     read_exact(reader, &mut trailer, file, body_end)?;
     if trailer[..8] != END_MAGIC {
-        return Err(corrupt(
-            body_end,
-            CorruptKind::Truncated,
-            "bad end marker (truncated?)".into(),
-        ));
+        let reason = "bad end marker (truncated?)".into();
+        return Err(corrupt(body_end, CorruptKind::Truncated, reason));
     }
     crc.update(&trailer[..8]);
     if crc.finalize() != u32_at(&trailer, 8).unwrap_or_default() {
-        return Err(corrupt(
-            body_end + 8,
-            CorruptKind::Checksum,
-            "file CRC mismatch".into(),
-        ));
+        let reason = "file CRC mismatch".into();
+        return Err(corrupt(body_end + 8, CorruptKind::Checksum, reason));
     }
     Ok(Decoded {
         meta,
@@ -354,6 +298,82 @@ pub fn decode_stream(
         entries: count,
         content: content.finalize().into(),
     })
+}
+
+/// Where one entry's frame is read.
+struct Frame {
+    /// The entry's index.
+    i: u64,
+    /// Offset of its frame.
+    pos: u64,
+    /// Where the entries end (the trailer starts).
+    body_end: u64,
+    /// The snapshot's format version.
+    version: u32,
+    /// The snapshot's sequence number (for errors).
+    seq: u64,
+}
+
+/// Reads the entry framed at `at.pos` (into `body`), feeding the file's
+/// CRC and content digest; checks its length and CRC before decoding it.
+/// Returns it and where the next frame starts.
+fn read_entry(
+    reader: &mut dyn Read,
+    file: &Path,
+    at: &Frame,
+    (crc, content): (&mut crc32fast::Hasher, &mut sha2::Sha256),
+    body: &mut Vec<u8>,
+) -> Result<(ModelEntry, u64)> {
+    use sha2::Digest as _;
+    let (i, pos) = (at.i, at.pos);
+    let corrupt =
+        |kind: CorruptKind, reason: String| snapshot_corrupt(file, pos, at.seq, kind, reason);
+    if pos + FRAME_HEADER_LEN as u64 > at.body_end {
+        return Err(corrupt(
+            CorruptKind::Truncated,
+            format!("entry {i} frame truncated"),
+        ));
+    }
+    let mut frame = [0u8; FRAME_HEADER_LEN];
+    read_exact(reader, &mut frame, file, pos)?;
+    crc.update(&frame);
+    content.update(frame);
+    let len = u32_at(&frame, 0).unwrap_or_default() as usize;
+    let entry_crc = u32_at(&frame, 4).unwrap_or_default();
+    let start = pos + FRAME_HEADER_LEN as u64;
+    if len > MAX_ENTRY_LEN || start + len as u64 > at.body_end {
+        let reason = format!("entry {i} length {len} out of bounds");
+        return Err(corrupt(CorruptKind::Header, reason));
+    }
+    body.resize(len, 0);
+    read_exact(reader, body, file, start)?;
+    crc.update(body);
+    content.update(&body[..]);
+    if crc32fast::hash(body) != entry_crc {
+        return Err(corrupt(
+            CorruptKind::Checksum,
+            format!("entry {i} CRC mismatch"),
+        ));
+    }
+    // Formats 1 to 3 wrote entries with fewer fields (see `legacy`).
+    match crate::legacy::decode_entry(body, at.version) {
+        Ok(entry) => Ok((entry, start + len as u64)),
+        Err(_) => Err(corrupt(
+            CorruptKind::Decode,
+            format!("entry {i} does not decode"),
+        )),
+    }
+}
+
+/// A damaged snapshot at sequence `seq`.
+fn snapshot_corrupt(
+    file: &Path,
+    offset: u64,
+    seq: u64,
+    kind: CorruptKind,
+    reason: String,
+) -> Error {
+    Error::corrupt(file, offset, Some(seq), kind, format!("snapshot: {reason}"))
 }
 
 /// `read_exact`, with a short file reported as a truncated snapshot.

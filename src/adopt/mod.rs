@@ -51,7 +51,7 @@ pub use ollama::MAX_MANIFEST_BYTES as MAX_OLLAMA_MANIFEST_BYTES;
 pub use report::{
     AdoptAction, AdoptReport, AdoptedModel, IngestCounts, RefMove, SkipKind, Skipped,
 };
-pub use sync::{Vanished, VanishedModel};
+pub use report::{Vanished, VanishedModel};
 
 use crate::catalog::Catalog;
 use crate::context::OpContext;

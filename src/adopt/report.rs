@@ -191,7 +191,7 @@ pub struct AdoptReport {
     pub ref_moves: Vec<RefMove>,
     /// Entries adopted from this cache whose snapshot is gone, and what was
     /// done (`AdoptOptions::vanished`; empty unless asked).
-    pub vanished: Vec<super::VanishedModel>,
+    pub vanished: Vec<VanishedModel>,
     /// Wall-clock time, in milliseconds.
     pub duration_ms: u64,
 }
@@ -212,4 +212,50 @@ impl AdoptReport {
     pub fn bytes_written(&self) -> u64 {
         self.models.iter().map(|m| m.bytes_written).sum()
     }
+}
+
+/// What to do with entries whose source vanished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Vanished {
+    /// Nothing: they are not looked for (the default).
+    #[default]
+    Ignore,
+    /// Report them.
+    Report,
+    /// Retire them (gc's size budget evicts retired models first).
+    Retire,
+    /// Delete them, freeing the store's files no other entry uses.
+    Delete,
+}
+
+impl Vanished {
+    /// `"ignore"`, `"report"`, `"retire"` or `"delete"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vanished::Ignore => "ignore",
+            Vanished::Report => "report",
+            Vanished::Retire => "retire",
+            Vanished::Delete => "delete",
+        }
+    }
+}
+
+/// An entry whose snapshot vanished from the cache, and what was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VanishedModel {
+    /// Its id.
+    pub id: String,
+    /// Its reference.
+    pub model_ref: String,
+    /// The snapshot directory that is gone.
+    pub snapshot: PathBuf,
+    /// What was done: `Report` (nothing), `Retire`, `Delete` (a dry run:
+    /// what would be).
+    pub action: Vanished,
+    /// Bytes deleting it frees (deleted: freed), measured from the store's
+    /// link counts; `None` when it could not be measured (a read-only
+    /// handle).
+    pub bytes_freed: Option<u64>,
 }

@@ -17,58 +17,13 @@ use super::AdoptPlan;
 use super::detect::SourceLayout;
 use super::hf_cache::snapshot_id;
 use super::plan::is_hex;
+use super::report::{Vanished, VanishedModel};
 use crate::catalog::Catalog;
 use crate::context::OpContext;
 use crate::entry::{Lifecycle, ModelEntry};
 use crate::error::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// What to do with entries whose source vanished.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Vanished {
-    /// Nothing: they are not looked for (the default).
-    #[default]
-    Ignore,
-    /// Report them.
-    Report,
-    /// Retire them (gc's size budget evicts retired models first).
-    Retire,
-    /// Delete them, freeing the store's files no other entry uses.
-    Delete,
-}
-
-impl Vanished {
-    /// `"ignore"`, `"report"`, `"retire"` or `"delete"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vanished::Ignore => "ignore",
-            Vanished::Report => "report",
-            Vanished::Retire => "retire",
-            Vanished::Delete => "delete",
-        }
-    }
-}
-
-/// An entry whose snapshot vanished from the cache, and what was done.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct VanishedModel {
-    /// Its id.
-    pub id: String,
-    /// Its reference.
-    pub model_ref: String,
-    /// The snapshot directory that is gone.
-    pub snapshot: PathBuf,
-    /// What was done: `Report` (nothing), `Retire`, `Delete` (a dry run:
-    /// what would be).
-    pub action: Vanished,
-    /// Bytes deleting it frees (deleted: freed), measured from the store's
-    /// link counts; `None` when it could not be measured (a read-only
-    /// handle).
-    pub bytes_freed: Option<u64>,
-}
 
 /// The cache a plan was scanned from, and the one repository folder if
 /// only one was named.

@@ -111,3 +111,17 @@ pub(crate) fn read_headers(
     }
     Ok(headers)
 }
+
+/// The error for segment `h` (at `path`) whose header does not continue
+/// the segment before it, which ended before sequence `expected_seq`.
+pub(crate) fn not_continuing(path: &Path, h: &SegmentHeader, expected_seq: u64) -> Error {
+    Error::corrupt(
+        path,
+        0,
+        Some(h.first_seq),
+        CorruptKind::Sequence,
+        format!(
+            "segment does not continue the one before it (expected first sequence {expected_seq})"
+        ),
+    )
+}

@@ -48,6 +48,42 @@ pub struct Visited<'a> {
     pub next: Cursor,
 }
 
+/// Where reading ends at bytes (at `pos`, file offset `base + pos`) that
+/// hold no valid record: the newest segment's clean end (its preallocated
+/// zeros) or torn tail, or else damage.
+fn unparsed_end(
+    unparsed: Parsed<'_>,
+    bytes: &[u8],
+    (base, pos): (u64, usize),
+    cursor: Cursor,
+    may_be_torn: bool,
+    corrupt: &dyn Fn(CorruptKind, String) -> Error,
+) -> Result<(Cursor, ScanEnd)> {
+    let (kind, reason) = match unparsed {
+        Parsed::Invalid(kind, r) => (kind, r),
+        _ => (CorruptKind::Truncated, "incomplete record"),
+    };
+    if !may_be_torn {
+        return Err(corrupt(kind, format!("{reason} in a sealed segment")));
+    }
+    if bytes[pos..].iter().all(|&b| b == 0) {
+        return Ok((cursor, ScanEnd::Clean));
+    }
+    match torn_tail::classify(bytes, base, pos, cursor.next_seq) {
+        TailVerdict::Torn => Ok((cursor, ScanEnd::Torn { reason })),
+        TailVerdict::Corrupt {
+            evidence_offset,
+            evidence_seq,
+        } => Err(corrupt(
+            kind,
+            format!(
+                "{reason}, but record {evidence_seq} at byte {evidence_offset} was \
+                 written after these bytes were durable, so this is not a torn tail"
+            ),
+        )),
+    }
+}
+
 /// Reads records from `bytes` (the file's bytes from `cursor.offset` on),
 /// checking CRC, sequence, chain and payload of each, and hands each to
 /// `visit` in order. Returns the cursor after the last valid record.
@@ -72,39 +108,9 @@ pub fn scan(
         };
         let rec = match record::parse(&bytes[pos..]) {
             Parsed::Record(rec) => rec,
-            // The newest segment's preallocated zeros: its clean end.
-            Parsed::Incomplete | Parsed::Invalid(..)
-                if may_be_torn && bytes[pos..].iter().all(|&b| b == 0) =>
-            {
-                return Ok((cursor, ScanEnd::Clean));
-            }
-            Parsed::Incomplete | Parsed::Invalid(..) if may_be_torn => {
-                let (kind, reason) = match record::parse(&bytes[pos..]) {
-                    Parsed::Invalid(kind, r) => (kind, r),
-                    _ => (CorruptKind::Truncated, "incomplete record"),
-                };
-                return match torn_tail::classify(bytes, base, pos, cursor.next_seq) {
-                    TailVerdict::Torn => Ok((cursor, ScanEnd::Torn { reason })),
-                    TailVerdict::Corrupt {
-                        evidence_offset,
-                        evidence_seq,
-                    } => Err(corrupt(
-                        kind,
-                        format!(
-                            "{reason}, but record {evidence_seq} at byte {evidence_offset} was \
-                         written after these bytes were durable, so this is not a torn tail"
-                        ),
-                    )),
-                };
-            }
-            Parsed::Incomplete => {
-                return Err(corrupt(
-                    CorruptKind::Truncated,
-                    "incomplete record in a sealed segment".into(),
-                ));
-            }
-            Parsed::Invalid(kind, reason) => {
-                return Err(corrupt(kind, format!("{reason} in a sealed segment")));
+            unparsed => {
+                let at = (base, pos);
+                return unparsed_end(unparsed, bytes, at, cursor, may_be_torn, &corrupt);
             }
         };
         let h = rec.header;

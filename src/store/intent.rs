@@ -208,20 +208,12 @@ impl Intent {
         )?;
         let version = u32_at(bytes, preamble::VERSION_OFFSET).unwrap_or_default();
         let corrupt = |offset: usize, kind: CorruptKind, reason: &str| {
-            Error::corrupt(
-                file,
-                offset as u64,
-                None,
-                kind,
-                format!("move intent: {reason}"),
-            )
+            let reason = format!("move intent: {reason}");
+            Error::corrupt(file, offset as u64, None, kind, reason)
         };
         if bytes.len() < ID_OFFSET + 4 + CRC_LEN || bytes.len() as u64 > MAX_LEN {
-            return Err(corrupt(
-                bytes.len(),
-                CorruptKind::Header,
-                "impossible length",
-            ));
+            let reason = "impossible length";
+            return Err(corrupt(bytes.len(), CorruptKind::Header, reason));
         }
         let body = bytes.len() - CRC_LEN;
         if crc32fast::hash(&bytes[..body]) != u32_at(bytes, body).unwrap_or_default() {
@@ -245,61 +237,11 @@ impl Intent {
         let count = count.ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad file count"))?;
         let mut files = Vec::with_capacity(count);
         for _ in 0..count {
-            let at = r.pos;
-            let staged = r
-                .text(2, MAX_STAGED_NAME_LEN)
-                .filter(|s| check_staged_name(s))
-                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad staging name"))?;
-            let at = r.pos;
-            let rel = r
-                .text(2, MAX_PATH_LEN)
-                .filter(|p| p.is_empty() || check_relative_path("rel", p).is_ok())
-                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad model file path"))?;
-            let at = r.pos;
-            let source = r
-                .field(4, MAX_SOURCE_LEN)
-                .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b.to_vec())))
-                .filter(|p| p.is_absolute())
-                .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad source path"))?;
-            let at = r.pos;
-            let inode = r
-                .field_exact(8)
-                .and_then(|b| u64_at(b, 0))
-                .ok_or_else(|| corrupt(at, CorruptKind::Truncated, "truncated inode"))?;
-            let dir = if version >= 2 {
-                let at = r.pos;
-                let raw = r.field_exact(16).ok_or_else(|| {
-                    corrupt(at, CorruptKind::Truncated, "truncated directory identity")
-                })?;
-                let (dev, inode) = (u64_at(raw, 0), u64_at(raw, 8));
-                match (dev, inode) {
-                    (Some(0), Some(0)) => None,
-                    (Some(dev), Some(inode)) => Some(crate::fs::DirId { dev, inode }),
-                    _ => {
-                        return Err(corrupt(
-                            at,
-                            CorruptKind::Truncated,
-                            "truncated directory identity",
-                        ));
-                    }
-                }
-            } else {
-                None
-            };
-            files.push(IntentFile {
-                staged,
-                rel,
-                source,
-                inode,
-                dir,
-            });
+            files.push(decode_file(&mut r, version, &corrupt)?);
         }
         if r.pos != body {
-            return Err(corrupt(
-                r.pos,
-                CorruptKind::Decode,
-                "bytes after the last file",
-            ));
+            let reason = "bytes after the last file";
+            return Err(corrupt(r.pos, CorruptKind::Decode, reason));
         }
         Ok(Intent {
             head_seq,
@@ -307,6 +249,54 @@ impl Intent {
             files,
         })
     }
+}
+
+/// Decodes one file's record of an intent of format `version`.
+fn decode_file(
+    r: &mut Reader<'_>,
+    version: u32,
+    corrupt: &impl Fn(usize, CorruptKind, &str) -> Error,
+) -> Result<IntentFile> {
+    let at = r.pos;
+    let staged = r
+        .text(2, MAX_STAGED_NAME_LEN)
+        .filter(|s| check_staged_name(s))
+        .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad staging name"))?;
+    let at = r.pos;
+    let rel = r
+        .text(2, MAX_PATH_LEN)
+        .filter(|p| p.is_empty() || check_relative_path("rel", p).is_ok())
+        .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad model file path"))?;
+    let at = r.pos;
+    let source = r
+        .field(4, MAX_SOURCE_LEN)
+        .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b.to_vec())))
+        .filter(|p| p.is_absolute())
+        .ok_or_else(|| corrupt(at, CorruptKind::Decode, "bad source path"))?;
+    let at = r.pos;
+    let inode = r
+        .field_exact(8)
+        .and_then(|b| u64_at(b, 0))
+        .ok_or_else(|| corrupt(at, CorruptKind::Truncated, "truncated inode"))?;
+    let dir = if version >= 2 {
+        let at = r.pos;
+        let truncated = || corrupt(at, CorruptKind::Truncated, "truncated directory identity");
+        let raw = r.field_exact(16).ok_or_else(truncated)?;
+        match (u64_at(raw, 0), u64_at(raw, 8)) {
+            (Some(0), Some(0)) => None,
+            (Some(dev), Some(inode)) => Some(crate::fs::DirId { dev, inode }),
+            _ => return Err(truncated()),
+        }
+    } else {
+        None
+    };
+    Ok(IntentFile {
+        staged,
+        rel,
+        source,
+        inode,
+        dir,
+    })
 }
 
 /// Publishes `intent` as `blobs/tmp/<name>`: temp, fsync, rename, fsync of

@@ -46,7 +46,10 @@
 mod links;
 mod listing;
 mod refs;
+mod repo;
 mod snapshot;
+
+use repo::Repo;
 
 pub(crate) use snapshot::snapshot_id;
 
@@ -54,13 +57,7 @@ use super::plan::{Scan, unsafe_source};
 use super::report::SkipKind;
 use crate::error::{Error, Result};
 use crate::model_ref::ModelRef;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// Deepest directory tree walked in a snapshot.
-pub(super) const MAX_DEPTH: usize = 64;
-/// Most paths named in one report line.
-const NAMED: usize = 5;
+use std::path::Path;
 
 /// Scans every repository of a hub cache.
 pub(crate) fn scan_cache(hub: &Path) -> Result<Scan> {
@@ -98,22 +95,6 @@ pub(crate) fn scan_repo(repo: &Path) -> Result<Scan> {
     let hub = repo.parent().unwrap_or(repo);
     scan_repo_into(hub, repo, &mut scan)?;
     Ok(scan)
-}
-
-/// What a snapshot of one repository is read against: where the cache and
-/// the repository are, the repository's id, its refs and its download in
-/// progress, if any.
-pub(super) struct Repo<'a> {
-    /// The cache (its shared blob store is there).
-    pub hub: &'a Path,
-    /// The `models--org--name` directory.
-    pub path: &'a Path,
-    /// `org/name`.
-    pub id: String,
-    /// Every ref (`main`, a tag, `refs/pr/1`) and its commit.
-    pub refs: BTreeMap<String, String>,
-    /// The first `.incomplete` file whose blob is not there.
-    pub running: Option<PathBuf>,
 }
 
 fn scan_repo_into(hub: &Path, repo: &Path, scan: &mut Scan) -> Result<()> {
@@ -222,18 +203,4 @@ fn directory_or_absent(dir: &Path, what: &str) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io(dir, e)),
     }
-}
-
-/// The first few of `paths`, for a report line.
-pub(super) fn named(paths: &[&str]) -> String {
-    let mut out = paths
-        .iter()
-        .take(NAMED)
-        .map(|p| format!("`{p}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if paths.len() > NAMED {
-        out.push_str(&format!(" and {} more", paths.len() - NAMED));
-    }
-    out
 }

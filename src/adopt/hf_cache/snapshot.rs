@@ -6,7 +6,8 @@
 
 use super::super::plan::{Candidate, CandidateFile, Revision, Scan, is_hex, unsafe_source};
 use super::super::report::SkipKind;
-use super::{MAX_DEPTH, Repo, links, listing, named};
+use super::repo::{MAX_DEPTH, Repo, named};
+use super::{links, listing};
 use crate::error::{Error, Result};
 use crate::model_ref::ModelRef;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use super::event::Event;
 use super::history_index::{HistoryIndex, Stale};
 use crate::catalog::Catalog;
 use crate::entry::ModelEntry;
-use crate::error::{CorruptKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::journal::listing::{list_numbered, read_headers};
 use crate::journal::op::Op;
 use crate::journal::position::{scan_from, still_ends_at};
@@ -123,15 +123,10 @@ impl Events<'_> {
             if let Some(prev) = self.prev_end
                 && (h.first_seq != prev.next_seq || h.prev_chain != prev.chain)
             {
-                return Err(Error::corrupt(
+                return Err(crate::journal::listing::not_continuing(
                     &path,
-                    0,
-                    Some(h.first_seq),
-                    CorruptKind::Sequence,
-                    format!(
-                        "segment does not continue the one before it (expected first sequence {})",
-                        prev.next_seq
-                    ),
+                    &h,
+                    prev.next_seq,
                 ));
             }
             let fs = &*self.catalog.inner.opts.fs;

@@ -130,15 +130,10 @@ fn next_segment(fs: &dyn Fs, next_path: &Path, identity: &Identity, v: &mut View
         || h.first_seq != v.cursor.next_seq
         || h.prev_chain != v.cursor.chain
     {
-        return Err(Error::corrupt(
+        return Err(crate::journal::listing::not_continuing(
             next_path,
-            0,
-            Some(h.first_seq),
-            CorruptKind::Sequence,
-            format!(
-                "segment does not continue the one before it (expected first sequence {})",
-                v.cursor.next_seq
-            ),
+            &h,
+            v.cursor.next_seq,
         ));
     }
     v.segment_no = h.segment_no;

@@ -112,15 +112,10 @@ pub(super) fn replay(
     for (i, h) in headers.iter().enumerate().skip(start) {
         let path = journal.layout.segment_file(h.segment_no);
         if i > start && (h.first_seq != cursor.next_seq || h.prev_chain != cursor.chain) {
-            return Err(Error::corrupt(
+            return Err(crate::journal::listing::not_continuing(
                 &path,
-                0,
-                Some(h.first_seq),
-                CorruptKind::Sequence,
-                format!(
-                    "segment does not continue the one before it (expected first sequence {})",
-                    cursor.next_seq
-                ),
+                h,
+                cursor.next_seq,
             ));
         }
         match run.segment(journal, h, i == newest, report)? {
