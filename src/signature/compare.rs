@@ -126,6 +126,48 @@ pub fn compare_resources(
     }
 }
 
+/// The model's files no resource of the statement covers, in two lists:
+/// those the statement's `ignore_paths` or the policy's (`extra_ignored`)
+/// leave out (a signer's or an operator's explicit choice, named in the
+/// outcome), and the rest, signed by nobody: a model passes only without
+/// any of those. So a `.gitattributes` or a second `model.sig` model-signing
+/// would skip by default fails here (stricter: the catalog records the
+/// whole model as signed). Never listed: the signature itself (a file
+/// whose SHA-256 is the bundle's), and in a shard statement an empty file
+/// (model-signing cuts no shard from it).
+pub fn uncovered(
+    statement: &Statement,
+    files: &[(String, Digest)],
+    bundle: Digest,
+    extra_ignored: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let covered: std::collections::BTreeSet<String> = statement
+        .resources
+        .iter()
+        .map(|r| file_of(statement, &r.name))
+        .collect();
+    let chosen: Vec<&str> = ignored(statement, extra_ignored)
+        .into_iter()
+        .skip(IGNORED_BY_DEFAULT.len() + 1)
+        .collect();
+    let empty = Digest::of_bytes(b"");
+    let (mut unsigned, mut left_out) = (Vec::new(), Vec::new());
+    for (name, digest) in files {
+        if covered.contains(name)
+            || *digest == bundle
+            || (statement.method == Method::Shards && *digest == empty)
+        {
+            continue;
+        }
+        if is_ignored(name, &chosen) {
+            left_out.push(name.clone());
+        } else {
+            unsigned.push(name.clone());
+        }
+    }
+    (unsigned, left_out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +222,27 @@ mod tests {
         let mut listed = s.clone();
         listed.ignore_paths = vec!["./ignore-me".into()];
         assert_eq!(compare(&listed, &extra, &[]), Ok(()), "the statement's own");
+    }
+
+    #[test]
+    fn a_file_no_resource_covers_is_unsigned_unless_chosen_or_the_signature() {
+        let mut s = statement(&[("a", b"a")]);
+        s.ignore_paths = vec!["by-signer".into()];
+        let bundle = Digest::of_bytes(b"bundle");
+        let files = vec![
+            ("a".to_string(), Digest::of_bytes(b"a")),
+            (".gitattributes".to_string(), Digest::of_bytes(b"g")),
+            ("model.sig".to_string(), bundle),
+            (
+                "sub/model.sig".to_string(),
+                Digest::of_bytes(b"not the bundle"),
+            ),
+            ("by-signer/x".to_string(), Digest::of_bytes(b"x")),
+            ("by-operator".to_string(), Digest::of_bytes(b"o")),
+        ];
+        let (unsigned, left_out) = uncovered(&s, &files, bundle, &["by-operator".into()]);
+        assert_eq!(unsigned, [".gitattributes", "sub/model.sig"]);
+        assert_eq!(left_out, ["by-signer/x", "by-operator"]);
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub use bundle::{Bundle, MAX_BUNDLE_LEN, Material};
 #[cfg(feature = "signature")]
 pub use chain::Roots;
 #[cfg(feature = "signature")]
-pub use compare::{IGNORED_BY_DEFAULT, compare, compare_resources, is_ignored, is_plain};
+pub use compare::{
+    IGNORED_BY_DEFAULT, compare, compare_resources, is_ignored, is_plain, uncovered,
+};
 #[cfg(feature = "signature")]
 pub use failure::Failure;
 #[cfg(feature = "signature")]

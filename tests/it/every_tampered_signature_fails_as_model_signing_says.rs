@@ -131,3 +131,98 @@ fn bytes_changed_after_import_fail_even_when_the_statement_matches() {
     );
     assert_eq!(r.entry.trust, TrustState::Failed);
 }
+
+/// The race a reviewer won (a writer puts the signed bytes back while the
+/// statement's BLAKE/shard digests are computed, then the recorded bytes
+/// while SHA-256 is checked) needs two reads; there is one. Shown without
+/// a race: the entry records `model-changed`'s bytes, the disk holds the
+/// signed `model`'s. The statement's digests match what is read, but the
+/// same read's SHA-256 is not the recorded one, and that read is what
+/// fails, naming the file.
+#[test]
+fn the_statements_digests_and_the_recorded_ones_are_proven_by_one_read() {
+    for sig in ["shard.sig", "blake3.sig", "blake2.sig"] {
+        let (root, _src, catalog) = catalog_with("model-changed");
+        let e = catalog.get("m").unwrap();
+        let f = e.files.iter().find(|f| f.path == "config.json").unwrap();
+        let blob = root.path().join("blobs/sha256").join(f.digest.hex());
+        let mut perm = std::fs::metadata(&blob).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(&blob, perm).unwrap();
+        let signed = std::fs::read(fixtures().join("model/config.json")).unwrap();
+        std::fs::write(&blob, signed).unwrap();
+        let bundle = std::fs::read(fixtures().join(sig)).unwrap();
+        let r = catalog
+            .verify_signature("m", &bundle, &policy("p256"))
+            .unwrap();
+        assert!(
+            matches!(r.failure, Some(Failure::Bytes(ref why))
+                if why.contains("config.json") && why.contains("not the ones the catalog recorded")),
+            "{sig}: {:?}",
+            r.failure
+        );
+        assert_eq!(r.entry.trust, TrustState::Failed, "{sig}");
+    }
+}
+
+/// A file in the model that no resource covers is signed by nobody: a
+/// `model.sig` that is not the signature checked fails as an extra file
+/// (as in model-signing); one the signed statement itself leaves out
+/// (`ignore_paths`: model-signing writes its defaults there, `.git*`)
+/// passes, but the outcome says it is not signed; the signature itself,
+/// kept in the model, is left out.
+#[test]
+fn a_file_nobody_signed_fails_unless_it_is_the_signature_itself() {
+    let bundle = std::fs::read(fixtures().join("p256.sig")).unwrap();
+    for (extra, bytes, passes) in [
+        (".gitattributes", b"* binary\n".to_vec(), true),
+        ("model.sig", b"not the signature".to_vec(), false),
+        ("model.sig", bundle.clone(), true),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let model = src.path().join("model");
+        std::fs::create_dir_all(model.join("tokenizer")).unwrap();
+        for f in [
+            "config.json",
+            "model.safetensors",
+            "tokenizer/tokenizer.json",
+        ] {
+            std::fs::copy(fixtures().join("model").join(f), model.join(f)).unwrap();
+        }
+        std::fs::write(model.join(extra), &bytes).unwrap();
+        let catalog = catalog_core::Catalog::open(root.path()).unwrap();
+        let r = catalog_core::ModelRef::parse(&format!("file:{}", model.display())).unwrap();
+        catalog
+            .import(&r, catalog_core::ImportOptions::default().id("m"))
+            .unwrap();
+        let r = catalog
+            .verify_signature("m", &bundle, &policy("p256"))
+            .unwrap();
+        if passes {
+            assert_eq!(r.failure, None, "{extra}: {}", r.outcome.reason);
+            assert_eq!(r.entry.trust, TrustState::Verified);
+            if extra == ".gitattributes" {
+                assert!(
+                    r.outcome.reason.contains("3 of 4 files")
+                        && r.outcome.reason.contains("not signed")
+                        && r.outcome.reason.ends_with(".gitattributes"),
+                    "{}",
+                    r.outcome.reason
+                );
+            }
+        } else {
+            assert_eq!(
+                r.failure,
+                Some(Failure::Files {
+                    missing: vec![],
+                    extra: vec![extra.to_string()],
+                    changed: vec![],
+                }),
+                "{extra}"
+            );
+            assert_eq!(r.entry.trust, TrustState::Failed, "{extra}");
+        }
+    }
+}

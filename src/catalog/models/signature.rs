@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::journal::op::Op;
 use crate::signature::{
     Failure, MAX_BUNDLE_LEN, SignaturePolicy, SignatureRecord, Statement, check, compare,
-    compare_resources, is_plain,
+    compare_resources, is_plain, uncovered,
 };
 use crate::store::Object;
 use std::time::Instant;
@@ -57,6 +57,21 @@ fn model_files(entry: &ModelEntry, statement: &Statement) -> Vec<(String, Digest
             .to_string(),
     };
     entry.digest.map(|d| vec![(name, d)]).unwrap_or_default()
+}
+
+/// A pass, said as it is: how many files match the signed digests, and
+/// which files the statement or the policy left out (not signed).
+fn pass_reason(signature: &SignatureRecord, n: usize, left_out: &[String]) -> String {
+    let who = signature.signer.describe();
+    if left_out.is_empty() {
+        return format!("signed by {who}: all {n} files match the signed digests");
+    }
+    format!(
+        "signed by {who}: {} of {n} files match the signed digests; not signed, left out as \
+         the signature or the policy says: {}",
+        n - left_out.len(),
+        left_out.join(", ")
+    )
 }
 
 fn bounded(mut reason: String) -> String {
@@ -114,7 +129,8 @@ impl Catalog {
         }
         let checked = check(bundle, policy);
         let root = checked.statement.as_ref().ok().map(|s| s.root);
-        let mut failure = self.judge(&entry, &checked.statement, policy)?;
+        let bundle_digest = Digest::of_bytes(bundle);
+        let mut failure = self.judge(&entry, &checked.statement, policy, bundle_digest)?;
         let bytes = match failure {
             None => Some(self.verify_bytes(id, ctx)?),
             Some(_) => None,
@@ -127,12 +143,24 @@ impl Catalog {
         }
         let signature = SignatureRecord {
             signer: checked.signer,
-            bundle: Digest::of_bytes(bundle),
+            bundle: bundle_digest,
             root,
         };
         signature.validate()?;
         self.keep_bundle(signature.bundle, bundle)?;
         let n = entry.files.len().max(1);
+        let left_out = match &checked.statement {
+            Ok(st) => {
+                uncovered(
+                    st,
+                    &model_files(&entry, st),
+                    bundle_digest,
+                    &policy.ignore_paths,
+                )
+                .1
+            }
+            Err(_) => Vec::new(),
+        };
         let outcome = Verification {
             result: if failure.is_some() {
                 VerifyResult::Fail
@@ -140,12 +168,7 @@ impl Catalog {
                 VerifyResult::Pass
             },
             reason: bounded(failure.as_ref().map_or_else(
-                || {
-                    format!(
-                        "signed by {}: all {n} files match the signed digests",
-                        signature.signer.describe()
-                    )
-                },
+                || pass_reason(&signature, n, &left_out),
                 ToString::to_string,
             )),
             actual: bytes.as_ref().and_then(|r| r.outcome.actual),
@@ -166,9 +189,32 @@ impl Catalog {
     }
 
     /// What is wrong with a checked statement for `entry`, if anything:
-    /// its resources against the recorded digests (files + SHA-256), or
-    /// against the bytes hashed as it says (shards, BLAKE).
+    /// its resources (see `judge_resources`), then any file of the model
+    /// no resource covers and nobody chose to leave out ([`uncovered`]).
     fn judge(
+        &self,
+        entry: &ModelEntry,
+        statement: &std::result::Result<Statement, Failure>,
+        policy: &SignaturePolicy,
+        bundle: Digest,
+    ) -> Result<Option<Failure>> {
+        let failure = self.judge_resources(entry, statement, policy)?;
+        let Ok(s) = statement else {
+            return Ok(failure);
+        };
+        let (unsigned, _) = uncovered(s, &model_files(entry, s), bundle, &policy.ignore_paths);
+        Ok(failure.or_else(|| {
+            (!unsigned.is_empty()).then_some(Failure::Files {
+                missing: vec![],
+                extra: unsigned,
+                changed: vec![],
+            })
+        }))
+    }
+
+    /// The statement's resources against the recorded digests (files +
+    /// SHA-256), or against the bytes hashed as it says (shards, BLAKE).
+    fn judge_resources(
         &self,
         entry: &ModelEntry,
         statement: &std::result::Result<Statement, Failure>,

@@ -5,6 +5,7 @@
 
 use super::verify::VerifyOptions;
 use crate::catalog::Catalog;
+use crate::digest::Digest;
 use crate::entry::ModelEntry;
 use crate::error::Result;
 use crate::signature::{Method, Statement, is_ignored};
@@ -55,22 +56,31 @@ impl Hasher {
     }
 }
 
+/// Pieces of one file as the statement hashes them: `(start, end, digest)`.
+type Pieces = Vec<(u64, u64, Vec<u8>)>;
+
 /// Hashes everything `r` yields: one digest for the file, or one per
 /// `shard` bytes (`(start, end, digest)`; none for an empty file, as
-/// model-signing cuts them).
+/// model-signing cuts them); and, from the same bytes, the whole file's
+/// SHA-256, which is what the catalog records (so the signed digests and
+/// the recorded one are proven by one read, never by two reads a writer
+/// could come between).
 fn hash_stream(
     r: &mut dyn Read,
     hash_type: &str,
     shard: Option<u64>,
-) -> std::io::Result<Vec<(u64, u64, Vec<u8>)>> {
+) -> std::io::Result<(Pieces, Digest)> {
+    use sha2::Digest as _;
     let new = || Hasher::new(hash_type).ok_or_else(|| std::io::Error::other("unknown hash type"));
     let limit = shard.unwrap_or(u64::MAX);
     let (mut out, mut h, mut start, mut pos) = (Vec::new(), new()?, 0u64, 0u64);
+    let mut whole = sha2::Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
         let want = usize::try_from((limit - (pos - start)).min(CHUNK as u64)).unwrap_or(CHUNK);
         let n = r.read(&mut buf[..want])?;
         h.update(&buf[..n]);
+        whole.update(&buf[..n]);
         pos += n as u64;
         let full = shard.is_some() && pos - start == limit;
         if full || (n == 0 && (shard.is_none() || pos > start)) {
@@ -78,7 +88,7 @@ fn hash_stream(
             start = pos;
         }
         if n == 0 {
-            return Ok(out);
+            return Ok((out, Digest::sha256(whole.finalize().into())));
         }
     }
 }
@@ -119,7 +129,14 @@ impl Catalog {
                 .open_foreign(t.at())
                 .and_then(|f| hash_stream(&mut f.reader(), &statement.hash_type, shard));
             match read {
-                Ok(pieces) => out.extend(pieces.into_iter().map(|(s, e, d)| match shard {
+                Ok((_, sha256)) if t.expected != Some(sha256) => {
+                    return Ok(Err(format!(
+                        "{}: the bytes read are not the ones the catalog recorded (changed \
+                         since, or while they were read)",
+                        t.rel
+                    )));
+                }
+                Ok((pieces, _)) => out.extend(pieces.into_iter().map(|(s, e, d)| match shard {
                     Some(_) => (format!("{name}:{s}:{e}"), d),
                     None => (name.clone(), d),
                 })),
@@ -137,7 +154,12 @@ mod tests {
     #[test]
     fn shards_are_cut_as_model_signing_cuts_them() {
         let bytes = vec![7u8; 5000];
-        let shards = hash_stream(&mut &bytes[..], "sha256", Some(2048)).unwrap();
+        let (shards, whole) = hash_stream(&mut &bytes[..], "sha256", Some(2048)).unwrap();
+        assert_eq!(
+            whole,
+            Digest::of_bytes(&bytes),
+            "the whole file's SHA-256, same read"
+        );
         let bounds: Vec<(u64, u64)> = shards.iter().map(|(s, e, _)| (*s, *e)).collect();
         assert_eq!(bounds, [(0, 2048), (2048, 4096), (4096, 5000)]);
         use sha2::Digest as _;
@@ -145,10 +167,14 @@ mod tests {
         assert!(
             hash_stream(&mut &[][..], "sha256", Some(2048))
                 .unwrap()
+                .0
                 .is_empty()
         );
-        let whole = hash_stream(&mut &bytes[..], "blake3", None).unwrap();
+        let (whole, _) = hash_stream(&mut &bytes[..], "blake3", None).unwrap();
         assert_eq!(whole[0].2, blake3::hash(&bytes).as_bytes().to_vec());
-        assert_eq!(hash_stream(&mut &[][..], "blake2b", None).unwrap().len(), 1);
+        assert_eq!(
+            hash_stream(&mut &[][..], "blake2b", None).unwrap().0.len(),
+            1
+        );
     }
 }

@@ -76,7 +76,7 @@ pub struct VerifyReport {
 pub(super) struct Target {
     pub(super) rel: String,
     pub(super) path: PathBuf,
-    expected: Option<Digest>,
+    pub(super) expected: Option<Digest>,
     /// The digest its publisher named it by, if that is not `expected`.
     publisher: Option<Digest>,
     pub(super) size: u64,
