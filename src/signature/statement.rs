@@ -110,7 +110,11 @@ fn bad(reason: impl Into<String>) -> Failure {
 }
 
 fn hex(field: &str, text: &str) -> Result<Vec<u8>, Failure> {
-    if !text.len().is_multiple_of(2) || text.len() > 2 * MAX_DIGEST_LEN {
+    // `from_str_radix` alone would take a leading `+` ("+f" is 15).
+    if !text.len().is_multiple_of(2)
+        || text.len() > 2 * MAX_DIGEST_LEN
+        || !text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Err(bad(format!("{field}: not a hex digest")));
     }
     (0..text.len())
@@ -210,6 +214,14 @@ mod tests {
                 "allow_symlinks": false}, "resources": res}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_digest_is_hex_digits_only() {
+        assert_eq!(hex("d", "0aff").unwrap(), [0x0a, 0xff]);
+        for bad in ["+f0a", "0x", "0g", "abc", " a"] {
+            assert!(hex("d", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

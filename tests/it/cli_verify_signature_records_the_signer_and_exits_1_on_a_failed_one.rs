@@ -173,3 +173,27 @@ fn a_certificate_signature_verifies_against_the_roots_given_with_cert_chain() {
     );
     assert!(out.contains("certificate not trusted"), "{out}");
 }
+
+/// A FIFO (or any file that is not a regular one) given as the signature
+/// or the key is bad input at once, never waited on (it was: the command
+/// blocked forever on a FIFO nobody wrote to).
+#[test]
+fn a_fifo_as_the_signature_or_the_key_is_refused_not_waited_on() {
+    let cli = Cli::new();
+    add_model(&cli, "model");
+    let fifo = cli.write_src("placeholder", b"");
+    std::fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.display().to_string();
+    let (sig, key) = (fixture("p256.sig"), fixture("keys/p256.pub.pem"));
+    for (s, k) in [(&fifo, &key), (&sig, &fifo)] {
+        let out = cli.run(&["verify", "m", "--signature", s, "--key", k]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}

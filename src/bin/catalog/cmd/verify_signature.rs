@@ -49,7 +49,19 @@ fn read_bounded(field: &'static str, path: &Path, max: usize) -> Result<Vec<u8>>
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    // Non-blocking, so that a FIFO or a device is refused, not waited on.
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(Error::InvalidInput {
+            field,
+            reason: format!("{} is not a regular file", path.display()),
+        });
+    }
     let mut bytes = Vec::new();
     file.take(max as u64 + 1)
         .read_to_end(&mut bytes)
