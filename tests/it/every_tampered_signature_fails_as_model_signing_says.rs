@@ -107,19 +107,25 @@ fn shard_and_blake_signatures_over_a_changed_file_fail_naming_it() {
     }
 }
 
-#[test]
-fn bytes_changed_after_import_fail_even_when_the_statement_matches() {
-    let (root, _src, catalog) = catalog_with("model");
-    // Rewrite the stored copy of config.json (root can; the test is root
-    // or owns the store): the recorded digest still matches the statement.
+/// Rewrites the store's copy of model `m`'s `config.json` with `bytes`
+/// (root can; the test is root or owns the store), its recorded digest
+/// left as it was.
+fn rewrite_stored_config(root: &std::path::Path, catalog: &catalog_core::Catalog, bytes: &[u8]) {
     let e = catalog.get("m").unwrap();
     let f = e.files.iter().find(|f| f.path == "config.json").unwrap();
-    let blob = root.path().join("blobs/sha256").join(f.digest.hex());
+    let blob = root.join("blobs/sha256").join(f.digest.hex());
     let mut perm = std::fs::metadata(&blob).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perm.set_readonly(false);
     std::fs::set_permissions(&blob, perm).unwrap();
-    std::fs::write(&blob, b"{\"architectures\": [\"Evil\"]}\n").unwrap();
+    std::fs::write(&blob, bytes).unwrap();
+}
+
+#[test]
+fn bytes_changed_after_import_fail_even_when_the_statement_matches() {
+    let (root, _src, catalog) = catalog_with("model");
+    // The recorded digest still matches the statement.
+    rewrite_stored_config(root.path(), &catalog, b"{\"architectures\": [\"Evil\"]}\n");
     let bundle = std::fs::read(fixtures().join("p256.sig")).unwrap();
     let r = catalog
         .verify_signature("m", &bundle, &policy("p256"))
@@ -143,15 +149,8 @@ fn bytes_changed_after_import_fail_even_when_the_statement_matches() {
 fn the_statements_digests_and_the_recorded_ones_are_proven_by_one_read() {
     for sig in ["shard.sig", "blake3.sig", "blake2.sig"] {
         let (root, _src, catalog) = catalog_with("model-changed");
-        let e = catalog.get("m").unwrap();
-        let f = e.files.iter().find(|f| f.path == "config.json").unwrap();
-        let blob = root.path().join("blobs/sha256").join(f.digest.hex());
-        let mut perm = std::fs::metadata(&blob).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perm.set_readonly(false);
-        std::fs::set_permissions(&blob, perm).unwrap();
         let signed = std::fs::read(fixtures().join("model/config.json")).unwrap();
-        std::fs::write(&blob, signed).unwrap();
+        rewrite_stored_config(root.path(), &catalog, &signed);
         let bundle = std::fs::read(fixtures().join(sig)).unwrap();
         let r = catalog
             .verify_signature("m", &bundle, &policy("p256"))
