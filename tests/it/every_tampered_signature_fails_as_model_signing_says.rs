@@ -202,6 +202,15 @@ fn a_file_nobody_signed_fails_unless_it_is_the_signature_itself() {
         if passes {
             assert_eq!(r.failure, None, "{extra}: {}", r.outcome.reason);
             assert_eq!(r.entry.trust, TrustState::Verified);
+            if extra == "model.sig" {
+                assert!(
+                    r.outcome
+                        .reason
+                        .ends_with("all 3 files match the signed digests"),
+                    "the signature is not counted among the files it signs: {}",
+                    r.outcome.reason
+                );
+            }
             if extra == ".gitattributes" {
                 assert!(
                     r.outcome.reason.contains("3 of 4 files")

@@ -148,7 +148,13 @@ impl Catalog {
         };
         signature.validate()?;
         self.keep_bundle(signature.bundle, bundle)?;
-        let n = entry.files.len().max(1);
+        // The signature itself, kept in the model, is not one of the files it signs.
+        let n = entry
+            .files
+            .iter()
+            .filter(|f| f.digest != bundle_digest)
+            .count()
+            .max(1);
         let left_out = match &checked.statement {
             Ok(st) => {
                 uncovered(
